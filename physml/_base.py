@@ -1,0 +1,102 @@
+"""What every torch-backed physml estimator shares.
+
+Device and dtype resolution, seeding from ``random_state`` without touching the global
+torch RNG, the record of training (``history_``), progress bars, and the guard that stops
+training on a non-finite loss and keeps the best parameters found.
+"""
+
+import contextlib
+import warnings
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def resolve_dtype(dtype):
+    """``"float32"``/``"float64"`` (or the torch dtypes) -> torch dtype; ValueError otherwise."""
+    if isinstance(dtype, torch.dtype) and dtype in DTYPES.values():
+        return dtype
+    if isinstance(dtype, str) and dtype in DTYPES:
+        return DTYPES[dtype]
+    raise ValueError(f"dtype={dtype!r} is not supported; choose one of {sorted(DTYPES)}")
+
+
+def resolve_device(device):
+    """A torch device from a string or device; a clear error if it is not available."""
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device={device!r} is not a torch device") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={str(device)!r} was asked for, but CUDA is not available")
+    return device
+
+
+def torch_seed(random_state):
+    """A 31-bit seed drawn from ``random_state`` (None gives a fresh one)."""
+    return int(check_random_state(random_state).randint(0, 2**31 - 1))
+
+
+@contextlib.contextmanager
+def seeded(seed, device):
+    """Run with the torch RNG seeded, restoring the caller's RNG state afterwards."""
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def progress(total, verbose, desc):
+    """A tqdm bar when ``verbose`` is truthy, else a stand-in with the same methods."""
+    if verbose:
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=desc, leave=verbose > 1, dynamic_ncols=True)
+    return _Silent()
+
+
+class _Silent:
+    def update(self, n=1):
+        pass
+
+    def set_postfix(self, *args, **kwargs):
+        pass
+
+    def close(self):
+        pass
+
+
+class Diverged(RuntimeError):
+    """Raised inside a training loop when the loss stops being finite."""
+
+
+class BestParameters:
+    """Keep a copy of the parameters with the lowest loss seen, and put them back on request."""
+
+    def __init__(self, parameters):
+        self.parameters = list(parameters)
+        self.loss = np.inf
+        self.vector = None
+
+    def offer(self, loss):
+        if loss < self.loss:
+            self.loss = loss
+            with torch.no_grad():
+                self.vector = torch.nn.utils.parameters_to_vector(self.parameters).clone()
+
+    def restore(self):
+        if self.vector is not None:
+            with torch.no_grad():
+                torch.nn.utils.vector_to_parameters(self.vector, self.parameters)
+
+
+def warn_stopped(reason, estimator, best_loss):
+    warnings.warn(
+        f"{type(estimator).__name__}: training stopped early ({reason}); kept the parameters "
+        f"with the lowest loss seen ({best_loss:.3e}).",
+        RuntimeWarning,
+        stacklevel=3,
+    )

@@ -1,0 +1,328 @@
+"""Fully connected networks and their input derivatives, with a hand-written backward pass.
+
+A PINN loss needs the network's value *and* its derivatives with respect to the inputs
+(``u_t``, ``u_x``, ``u_xx``), and then the gradient of that loss with respect to the weights.
+The plain PyTorch way differentiates twice through autograd (``autograd.grad`` with
+``create_graph=True``, then ``backward``), which records and replays several dozen small
+kernels per layer. Here the derivatives are propagated forward through the layers as
+truncated Taylor series ("jets": value, first-order tangents, pure second-order terms) and
+the weight gradient of anything computed from them is written out by hand, layer by layer,
+so one evaluation is three matrix products and a few elementwise kernels per layer. The
+result is checked against autograd in ``tests/test_mlp.py``.
+
+For a layer ``a = s(z)``, ``z = W a_prev + b``, with tangent ``z1`` along coordinate i and
+second-order term ``z2`` along the same coordinate::
+
+    a1 = s'(z) z1
+    a2 = s'(z) z2 + s''(z) z1^2
+
+and, given the upstream gradients ``g_a, g_a1, g_a2``::
+
+    g_z2 = s' g_a2
+    g_z1 = s' g_a1 + 2 s'' z1 g_a2
+    g_z  = s' g_a + s'' sum(z1 g_a1) + sum(g_a2 (s''' z1^2 + s'' z2))
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+
+def _tanh_slope(z):
+    a = torch.tanh(z)
+    return a, 1.0 - a * a
+
+
+def _tanh_curvature(a, d1):
+    return -2.0 * a * d1
+
+
+def _tanh_third(a, d1):
+    return -2.0 * d1 * (d1 - 2.0 * a * a)
+
+
+def _sin_slope(z):
+    return torch.sin(z), torch.cos(z)
+
+
+def _sin_curvature(a, d1):
+    return -a
+
+
+def _sin_third(a, d1):
+    return -d1
+
+
+def _sigmoid_slope(z):
+    a = torch.sigmoid(z)
+    return a, a * (1.0 - a)
+
+
+def _sigmoid_curvature(a, d1):
+    return d1 * (1.0 - 2.0 * a)
+
+
+def _sigmoid_third(a, d1):
+    return d1 * (1.0 - 2.0 * a).square() - 2.0 * d1 * d1
+
+
+class _Sine(nn.Module):
+    def forward(self, z):
+        return torch.sin(z)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation s as data: its module, ``(s, s')`` from z, and the 2nd and 3rd derivatives.
+
+    The higher derivatives are computed from ``s`` and ``s'`` (for tanh ``s'' = -2 s s'``), so
+    the transcendental is evaluated once per layer, and the higher ones only on the rows that
+    carry derivatives, and only when the derivatives asked for need them.
+    """
+
+    name: str
+    module: Callable[[], nn.Module]
+    slope: Callable
+    curvature: Callable
+    third: Callable
+
+
+ACTIVATIONS = {
+    "tanh": Activation("tanh", nn.Tanh, _tanh_slope, _tanh_curvature, _tanh_third),
+    "sin": Activation("sin", _Sine, _sin_slope, _sin_curvature, _sin_third),
+    "sigmoid": Activation(
+        "sigmoid", nn.Sigmoid, _sigmoid_slope, _sigmoid_curvature, _sigmoid_third
+    ),
+}
+
+
+def resolve_activation(name):
+    """Return the :class:`Activation` called ``name`` or raise a ValueError naming the choices."""
+    if isinstance(name, Activation):
+        return name
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"activation={name!r} is not supported; choose one of {sorted(ACTIVATIONS)}"
+        ) from None
+
+
+class MLP(nn.Module):
+    """``n_in -> hidden... -> n_out`` with one activation, PyTorch's default initialization."""
+
+    def __init__(self, n_in, hidden_layer_sizes, n_out, activation="tanh"):
+        super().__init__()
+        self.activation = resolve_activation(activation)
+        sizes = [n_in, *hidden_layer_sizes, n_out]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.sigma = self.activation.module()
+
+    def forward(self, X):
+        for layer in self.layers[:-1]:
+            X = self.sigma(layer(X))
+        return self.layers[-1](X)
+
+    def jet(self, X, n_derivative_rows, first, second=()):
+        """Value on every row of ``X``, and input derivatives on its first rows.
+
+        Parameters
+        ----------
+        X : tensor of shape (n_rows, n_in)
+        n_derivative_rows : int
+            Derivatives are computed for ``X[:n_derivative_rows]`` only.
+        first : tuple of int
+            Input coordinates whose first derivative is wanted.
+        second : tuple of int
+            Input coordinates whose pure second derivative is wanted (each also in ``first``).
+
+        Returns
+        -------
+        u : tensor of shape (n_rows, n_out)
+        derivatives : tensor of shape (len(first) + len(second), n_derivative_rows, n_out)
+            First the first derivatives in the order of ``first``, then the second ones.
+        """
+        first, second = tuple(first), tuple(second)
+        if not set(second) <= set(first):
+            raise ValueError("every coordinate in `second` must also be in `first`")
+        params = [p for layer in self.layers for p in (layer.weight, layer.bias)]
+        # First derivatives alone: one reverse sweep gives all of them for one extra product
+        # per layer, where forward tangents cost one product per coordinate.
+        function = _TaylorMLP if second else _ReverseMLP
+        return function.apply(X, int(n_derivative_rows), first, second, self.activation, *params)
+
+
+class _TaylorMLP(torch.autograd.Function):
+    """Value and jets of an MLP, stacked row-wise so that a layer is one matrix product.
+
+    Each layer's buffer holds the rows ``[values (n); stream 0 (n_d); stream 1 (n_d); ...]``,
+    the streams being the first-order tangents, then the second-order terms. Tangents carry
+    no bias, so the bias is added to the value rows only.
+    """
+
+    @staticmethod
+    def forward(ctx, X, n_d, first, second, activation, *params):
+        weights, biases = params[0::2], params[1::2]
+        n, k1 = X.shape[0], len(first)
+        pos = [first.index(j) for j in second]
+        k = k1 + len(pos)
+        tape, inputs = [], [X]
+        for index, (W, b) in enumerate(zip(weights[:-1], biases[:-1])):
+            if index == 0:
+                # The input tangent along coordinate i is the unit vector e_i: the first layer's
+                # tangent is a column of W, the same on every row, and its second-order term 0.
+                z = torch.addmm(b, X, W.t())
+                T1_z = W.t()[list(first)].unsqueeze(1)
+                T2_z = None
+            else:
+                Z = inputs[-1] @ W.t()
+                z = Z[:n].add_(b)
+                Tz = Z[n:].view(k, n_d, -1)
+                T1_z, T2_z = Tz[:k1], Tz[k1:]
+            A = torch.empty((n + k * n_d, z.shape[1]), dtype=z.dtype, device=z.device)
+            a, d1 = activation.slope(z)
+            A[:n] = a
+            d1d = d1[:n_d]
+            d2d = activation.curvature(a[:n_d], d1d)
+            T = A[n:].view(k, n_d, -1)
+            torch.mul(d1d, T1_z, out=T[:k1])
+            T1_sq = None
+            if pos:
+                T1_sq = T1_z[pos].square()
+                torch.mul(d2d, T1_sq, out=T[k1:])
+                if T2_z is not None:
+                    T[k1:].addcmul_(d1d, T2_z)
+            d3d = activation.third(a[:n_d], d1d) if pos else None
+            tape.append((d1, d2d, d3d, T1_z, T2_z, T1_sq))
+            inputs.append(A)
+        W_o, b_o = weights[-1], biases[-1]
+        U = inputs[-1] @ W_o.t()
+        u = U[:n].add_(b_o)
+        D = U[n:].view(k, n_d, -1)
+        ctx.save_for_backward(*params)
+        ctx.tape, ctx.inputs = tape, inputs
+        ctx.first, ctx.pos, ctx.n_d = first, pos, n_d
+        return u, D
+
+    @staticmethod
+    def backward(ctx, u_bar, D_bar):
+        weights = ctx.saved_tensors[0::2]
+        first, pos, n_d, tape, inputs = ctx.first, ctx.pos, ctx.n_d, ctx.tape, ctx.inputs
+        X = inputs[0]
+        n, k1 = X.shape[0], len(first)
+        k = k1 + len(pos)
+        grads = [None] * (2 * len(weights))
+        U_bar = torch.zeros((n + k * n_d, weights[-1].shape[0]), dtype=X.dtype, device=X.device)
+        if u_bar is not None:
+            U_bar[:n] = u_bar
+        if D_bar is not None:
+            U_bar[n:] = D_bar.reshape(k * n_d, -1)
+        grads[-2], grads[-1] = U_bar.t() @ inputs[-1], U_bar[:n].sum(0)
+        A_bar = U_bar @ weights[-1]
+        for index in range(len(weights) - 2, -1, -1):
+            d1, d2d, d3d, T1_z, T2_z, T1_sq = tape[index]
+            d1d = d1[:n_d]
+            T_bar = A_bar[n:].view(k, n_d, -1)
+            T1_a_bar, T2_a_bar = T_bar[:k1], T_bar[k1:]
+            Z_bar = torch.empty_like(A_bar)
+            z_bar = torch.mul(d1, A_bar[:n], out=Z_bar[:n])
+            Tz_bar = Z_bar[n:].view(k, n_d, -1)
+            torch.mul(d1d, T1_a_bar, out=Tz_bar[:k1])
+            zd_bar = z_bar[:n_d]
+            zd_bar.addcmul_(d2d, (T1_z * T1_a_bar).sum(0))
+            if pos:
+                torch.mul(d1d, T2_a_bar, out=Tz_bar[k1:])
+                for j, p in enumerate(pos):
+                    Tz_bar[p].addcmul_(d2d, T1_z[p] * T2_a_bar[j], value=2.0)
+                second_order = d3d * T1_sq
+                if T2_z is not None:
+                    second_order.addcmul_(d2d, T2_z)
+                zd_bar.add_((T2_a_bar * second_order).sum(0))
+            if index == 0:
+                dW = z_bar.t() @ X
+                dW[:, list(first)] += Tz_bar[:k1].sum(1).t()
+            else:
+                dW = Z_bar.t() @ inputs[index]
+                A_bar = Z_bar @ weights[index]
+            grads[2 * index], grads[2 * index + 1] = dW, z_bar.sum(0)
+        return (None, None, None, None, None, *grads)
+
+
+class _ReverseMLP(torch.autograd.Function):
+    """Value and input gradient of an MLP by one reverse sweep, and its hand-written adjoint.
+
+    Forward: ``z_l = a_{l-1} W_l^T + b_l``, ``a_l = s(z_l)``, ``u = a_L w^T + b``; then on the
+    derivative rows ``g_L = s'(z_L) * w``, ``d_{l-1} = g_l W_l``, ``g_{l-1} = s'(z_{l-1}) * d_{l-1}``
+    and ``du/dX = g_1 W_1``. The adjoint first runs back up that reverse sweep (collecting
+    the gradient of every ``s'(z_l)``), then down the forward pass as usual.
+    """
+
+    @staticmethod
+    def forward(ctx, X, n_d, first, second, activation, *params):
+        weights, biases = params[0::2], params[1::2]
+        a, inputs, slopes = X, [X], []
+        for W, b in zip(weights[:-1], biases[:-1]):
+            a, d1 = activation.slope(torch.addmm(b, a, W.t()))
+            inputs.append(a)
+            slopes.append(d1)
+        W_o, b_o = weights[-1], biases[-1]
+        u = torch.addmm(b_o, a, W_o.t())
+        # Reverse sweep on the derivative rows (one output, so w_o is a row).
+        g = slopes[-1][:n_d] * W_o
+        gs, deltas = [g], [None]
+        for index in range(len(weights) - 2, 0, -1):
+            delta = g @ weights[index]
+            g = slopes[index - 1][:n_d] * delta
+            gs.append(g)
+            deltas.append(delta)
+        gs.reverse()
+        deltas.reverse()
+        J = g @ weights[0]
+        ctx.save_for_backward(*params)
+        ctx.inputs, ctx.slopes, ctx.gs, ctx.deltas = inputs, slopes, gs, deltas
+        ctx.first, ctx.n_d, ctx.activation = first, n_d, activation
+        return u, J[:, list(first)].t().unsqueeze(-1)
+
+    @staticmethod
+    def backward(ctx, u_bar, D_bar):
+        weights = ctx.saved_tensors[0::2]
+        inputs, slopes, gs, deltas = ctx.inputs, ctx.slopes, ctx.gs, ctx.deltas
+        n_d, first, activation = ctx.n_d, ctx.first, ctx.activation
+        X = inputs[0]
+        L = len(weights) - 1
+        grads = [None] * (2 * len(weights))
+        dWs = [None] * len(weights)
+        slope_bars = [None] * L
+        if D_bar is not None:
+            J_bar = torch.zeros((n_d, X.shape[1]), dtype=X.dtype, device=X.device)
+            J_bar[:, list(first)] = D_bar[..., 0].t()
+            dWs[0] = gs[0].t() @ J_bar
+            g_bar = J_bar @ weights[0].t()
+            for index in range(L - 1):
+                slope_bars[index] = g_bar * deltas[index]
+                delta_bar = g_bar * slopes[index][:n_d]
+                dWs[index + 1] = gs[index + 1].t() @ delta_bar
+                g_bar = delta_bar @ weights[index + 1].t()
+            slope_bars[L - 1] = g_bar * weights[-1]
+            dW_o = (g_bar * slopes[L - 1][:n_d]).sum(0, keepdim=True)
+        else:
+            dW_o = torch.zeros_like(weights[-1])
+        if u_bar is None:
+            u_bar = torch.zeros((X.shape[0], 1), dtype=X.dtype, device=X.device)
+        dW_o.addmm_(u_bar.t(), inputs[L])
+        grads[-2], grads[-1] = dW_o, u_bar.sum(0)
+        a_bar = u_bar @ weights[-1]
+        for index in range(L - 1, -1, -1):
+            z_bar = slopes[index] * a_bar
+            if slope_bars[index] is not None:
+                a_d, d1_d = inputs[index + 1][:n_d], slopes[index][:n_d]
+                z_bar[:n_d].addcmul_(slope_bars[index], activation.curvature(a_d, d1_d))
+            dW = z_bar.t() @ inputs[index]
+            if dWs[index] is not None:
+                dW.add_(dWs[index])
+            grads[2 * index], grads[2 * index + 1] = dW, z_bar.sum(0)
+            if index:
+                a_bar = z_bar @ weights[index]
+        return (None, None, None, None, None, *grads)

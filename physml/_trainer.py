@@ -1,0 +1,110 @@
+"""A small closure-based trainer for losses that are not ``(y_pred, y)`` pairs (PINNs).
+
+One loop serves L-BFGS, Adam, and Adam followed by L-BFGS. It records every loss
+evaluation, shows progress, stops on a non-finite loss, and on Ctrl-C, keeping the best
+parameters seen in both cases.
+"""
+
+import math
+
+import torch
+
+from ._base import BestParameters, Diverged, progress, warn_stopped
+
+OPTIMIZERS = ("lbfgs", "adam", "adam+lbfgs")
+
+# L-BFGS runs this many iterations per ``step`` call: the history carries over between calls,
+# and the short calls let us report progress and react to Ctrl-C without touching the
+# algorithm (one extra loss evaluation per call).
+_LBFGS_CHUNK = 50
+
+
+def validate_optimizer(optimizer):
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer={optimizer!r} is not supported; choose one of {OPTIMIZERS}")
+    return optimizer
+
+
+def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
+             warmup_iter=0, tol=1e-7, verbose=0, desc="fit", history=None, owner=None):
+    """Minimize ``sum(loss_terms().values())`` over ``parameters``.
+
+    ``loss_terms()`` returns a dict of named scalar tensors (the loss is their sum). Every
+    evaluation is appended to ``history`` (a dict of lists). Returns a dict with ``n_iter``
+    (optimizer iterations), ``n_eval``, and ``stopped`` (None, "diverged" or "interrupted").
+    """
+    parameters = [p for p in parameters if p.requires_grad]
+    history = {} if history is None else history
+    best = BestParameters(parameters)
+    phases = []
+    if optimizer in ("adam", "adam+lbfgs"):
+        adam_steps = max_iter if optimizer == "adam" else warmup_iter
+        adam_lr = learning_rate if (optimizer == "adam" and learning_rate) else 1e-3
+        phases.append(("adam", adam_steps, adam_lr))
+    if optimizer in ("lbfgs", "adam+lbfgs"):
+        phases.append(("lbfgs", max_iter, learning_rate or 1.0))
+    state = {"n_iter": 0, "n_eval": 0, "stopped": None, "phase": None}
+    bar = progress(sum(p[1] for p in phases), verbose, desc)
+
+    def closure():
+        for p in parameters:
+            p.grad = None
+        terms = loss_terms()
+        loss = sum(terms.values())
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise Diverged(value)
+        best.offer(value)
+        loss.backward()
+        state["n_eval"] += 1
+        history.setdefault("loss", []).append(value)
+        for name, term in terms.items():
+            history.setdefault(name, []).append(float(term.detach()))
+        history.setdefault("optimizer", []).append(state["phase"])
+        return loss
+
+    try:
+        for name, steps, lr in phases:
+            state["phase"] = name
+            if steps <= 0:
+                continue
+            if name == "adam":
+                opt = torch.optim.Adam(parameters, lr=lr)
+                for _ in range(steps):
+                    loss = opt.step(closure)
+                    state["n_iter"] += 1
+                    bar.update()
+                    bar.set_postfix(loss=f"{float(loss.detach()):.3e}", refresh=False)
+            else:
+                opt = torch.optim.LBFGS(
+                    parameters, lr=lr, max_iter=_LBFGS_CHUNK, max_eval=25 * _LBFGS_CHUNK,
+                    history_size=50, tolerance_grad=tol, tolerance_change=tol,
+                    line_search_fn="strong_wolfe",
+                )
+                done = 0
+                while done < steps:
+                    chunk = min(_LBFGS_CHUNK, steps - done)
+                    opt.param_groups[0]["max_iter"] = chunk
+                    before = opt.state[parameters[0]].get("n_iter", 0)
+                    loss = opt.step(closure)
+                    taken = opt.state[parameters[0]].get("n_iter", 0) - before
+                    done += taken
+                    state["n_iter"] += taken
+                    bar.update(taken)
+                    bar.set_postfix(loss=f"{float(loss.detach()):.3e}", refresh=False)
+                    if taken < chunk:
+                        break  # converged: a tolerance was met inside the chunk
+    except Diverged:
+        state["stopped"] = "diverged"
+    except KeyboardInterrupt:
+        state["stopped"] = "interrupted"
+    finally:
+        bar.close()
+    # L-BFGS may end on a line-search trial point; the best point seen is never worse.
+    best.restore()
+    if state["stopped"]:
+        reason = {"diverged": "the loss became NaN or infinite",
+                  "interrupted": "KeyboardInterrupt"}[state["stopped"]]
+        warn_stopped(reason, owner, best.loss)
+    state["best_loss"] = best.loss
+    return state

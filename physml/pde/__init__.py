@@ -1,0 +1,6 @@
+"""Equations: coefficients, domain, residual, initial/boundary data and reference solutions."""
+
+from ._base import PDE, CustomPDE
+from .equations import Burgers, Convection, Reaction, ReactionDiffusion
+
+__all__ = ["PDE", "CustomPDE", "Convection", "Reaction", "ReactionDiffusion", "Burgers"]

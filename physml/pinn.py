@@ -1,0 +1,369 @@
+"""PINNRegressor: a physics-informed neural network as a scikit-learn regressor."""
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import resolve_device, resolve_dtype, seeded, torch_seed
+from ._mlp import MLP, resolve_activation
+from ._trainer import minimize, validate_optimizer
+from .pde import PDE
+from .pde._base import parse_derivative
+from .strategies import resolve_strategy
+
+
+class PINNRegressor(RegressorMixin, BaseEstimator):
+    """Physics-informed neural network regressor (Raissi et al. 2019).
+
+    Fits a network ``u(x, t)`` to observed values (``fit(X, y)``: initial data, sensors)
+    while penalizing the PDE residual at collocation points sampled in the equation's
+    domain, and the boundary conditions. The training strategy (standard, curriculum,
+    time marching) is a parameter, as in Krishnapriyan et al. (NeurIPS 2021).
+
+    Parameters
+    ----------
+    pde : PDE or None, default=None
+        The equation (see :mod:`physml.pde`). ``None`` fits the data alone (an MLP
+        regressor on any number of features).
+    strategy : str or strategy object, default="standard"
+        How training proceeds; see :mod:`physml.strategies`.
+    hidden_layer_sizes : tuple of int, default=(50, 50, 50, 50)
+        Widths of the hidden layers (the paper's 4 x 50).
+    activation : {"tanh", "sin", "sigmoid"}, default="tanh"
+    optimizer : {"lbfgs", "adam", "adam+lbfgs"}, default="lbfgs"
+        ``"adam+lbfgs"`` runs ``warmup_iter`` Adam steps (learning rate 1e-3) first.
+    learning_rate : float or None, default=None
+        Step size: 1.0 for L-BFGS and 1e-3 for Adam when None.
+    max_iter : int, default=1000
+        L-BFGS iterations (``"lbfgs"``, ``"adam+lbfgs"``) or Adam steps (``"adam"``).
+    warmup_iter : int, default=1000
+        Adam steps before L-BFGS with ``optimizer="adam+lbfgs"``.
+    tol : float, default=1e-7
+        L-BFGS ``tolerance_grad`` and ``tolerance_change`` (the paper's 1e-7).
+    n_collocation : int, default=1000
+        Collocation points, drawn uniformly in the domain (seeded by ``random_state``).
+    n_boundary : int, default=100
+        Boundary times, evenly spaced in ``[t_min, t_max]``.
+    residual_weight : float, default=1.0
+        Weight of the mean squared residual in the loss.
+    dtype : {"float32", "float64"}, default="float32"
+    device : str or torch.device, default="cpu"
+    random_state : int, RandomState instance or None, default=None
+        Seeds the network initialization and the collocation points.
+    verbose : int, default=0
+        ``1`` shows a progress bar per training stage.
+
+    Attributes
+    ----------
+    network_ : torch.nn.Module
+        The fitted network.
+    history_ : dict of list
+        One entry per loss evaluation: ``loss`` and its terms (``data``, ``boundary``,
+        ``residual``), and the ``optimizer`` phase. L-BFGS may evaluate several times an
+        iteration.
+    n_iter_ : int
+        Optimizer iterations over all stages.
+    coefficients_ : dict
+        The equation's coefficients after fitting.
+    stopped_ : str or None
+        ``"diverged"`` or ``"interrupted"`` when training ended early, else None.
+    n_features_in_ : int
+
+    See Also
+    --------
+    physml.pde.PDE : how to state an equation.
+    physml.datasets.make_pde_data : the paper's evaluation grid with the reference solution.
+
+    Notes
+    -----
+    The loss is ``data MSE + boundary MSE + residual_weight * residual MSE``. The boundary
+    term is ``u(x_min, t) - u(x_max, t)`` (and the same for ``u_x`` when the equation is
+    second order in x) for periodic equations, and ``u - g`` on both ends for Dirichlet ones.
+
+    Input derivatives are propagated through the network by hand (forward Taylor jets, or
+    one reverse sweep for first derivatives) with a hand-written backward pass, which is
+    faster than differentiating twice through autograd; see ``benchmarks/bench_speed.py``.
+
+    References
+    ----------
+    .. [1] M. Raissi, P. Perdikaris, G. E. Karniadakis, "Physics-informed neural networks",
+       J. Comput. Phys. 378 (2019).
+    .. [2] A. S. Krishnapriyan, A. Gholami, S. Zhe, R. M. Kirby, M. W. Mahoney,
+       "Characterizing possible failure modes in physics-informed neural networks",
+       NeurIPS 2021.
+
+    Examples
+    --------
+    >>> from physml import PINNRegressor
+    >>> from physml.datasets import make_pde_data
+    >>> from physml.metrics import relative_l2_error
+    >>> from physml.pde import Convection
+    >>> pde = Convection(beta=1.0)
+    >>> X0, u0 = pde.initial_data(n_points=64)
+    >>> est = PINNRegressor(pde=pde, hidden_layer_sizes=(20, 20), max_iter=200,
+    ...                     n_collocation=200, random_state=0).fit(X0, u0)
+    >>> X, u = make_pde_data(pde)
+    >>> relative_l2_error(u, est.predict(X)) < 0.1
+    True
+    """
+
+    def __init__(self, *, pde=None, strategy="standard", hidden_layer_sizes=(50, 50, 50, 50),
+                 activation="tanh", optimizer="lbfgs", learning_rate=None, max_iter=1000,
+                 warmup_iter=1000, tol=1e-7, n_collocation=1000, n_boundary=100,
+                 residual_weight=1.0, dtype="float32", device="cpu", random_state=None,
+                 verbose=0):
+        self.pde = pde
+        self.strategy = strategy
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.warmup_iter = warmup_iter
+        self.tol = tol
+        self.n_collocation = n_collocation
+        self.n_boundary = n_boundary
+        self.residual_weight = residual_weight
+        self.dtype = dtype
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y):
+        """Fit the network to observations ``(X, y)`` and the equation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_coordinates)
+            Observed points, columns in ``pde.coordinates`` order (``x``, ``t``).
+        y : array-like of shape (n_samples,)
+            Observed ``u``.
+
+        Returns
+        -------
+        self : PINNRegressor
+        """
+        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        pde = self._validated_pde()
+        if pde is not None and X.shape[1] != len(pde.coordinates):
+            raise ValueError(
+                f"X has {X.shape[1]} columns, but pde={type(pde).__name__} has coordinates "
+                f"{pde.coordinates}: pass one column per coordinate, in that order"
+            )
+        self._validate_hyperparameters()
+        strategy = resolve_strategy(self.strategy)
+        device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
+        seed = torch_seed(self.random_state)
+        with seeded(seed, device):
+            network = MLP(X.shape[1], tuple(self.hidden_layer_sizes), 1, self.activation)
+        self.network_ = network.to(device=device, dtype=dtype)
+        self.history_ = {}
+        problem = PINNProblem(self, X, y, seed, device, dtype)
+        reports = strategy.run(problem, pde) if pde is not None else [problem.train(None)]
+        self.n_iter_ = int(sum(r["n_iter"] for r in reports))
+        self.stopped_ = next((r["stopped"] for r in reports if r["stopped"]), None)
+        self.coefficients_ = dict(pde.coefficients) if pde is not None else {}
+        return self
+
+    def predict(self, X):
+        """Predict ``u`` at the rows of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_coordinates)
+
+        Returns
+        -------
+        u : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "network_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        # Evaluate in float64 whatever the training dtype: a float32 matrix product rounds
+        # differently for different batch sizes, and a row's prediction must not depend on
+        # which other rows it is predicted with.
+        device = next(self.network_.parameters()).device
+        weights = {name: p.detach().double() for name, p in self.network_.named_parameters()}
+        out = np.empty(X.shape[0])
+        with torch.no_grad():
+            for start in range(0, X.shape[0], 65536):
+                part = torch.tensor(X[start:start + 65536], device=device)
+                u = torch.func.functional_call(self.network_, weights, (part,))
+                out[start:start + 65536] = u[:, 0].cpu().numpy()
+        return out
+
+    # ----------------------------------------------------------------------------------
+
+    def _validated_pde(self):
+        if self.pde is None:
+            return None
+        if not isinstance(self.pde, PDE):
+            raise TypeError(
+                f"pde must be a physml.pde.PDE instance or None, got {type(self.pde).__name__}"
+            )
+        return self.pde.validate()
+
+    def _validate_hyperparameters(self):
+        sizes = self.hidden_layer_sizes
+        if (not isinstance(sizes, (tuple, list)) or not sizes
+                or not all(isinstance(h, numbers.Integral) and h > 0 for h in sizes)):
+            raise ValueError(
+                f"hidden_layer_sizes must be a non-empty tuple of positive ints, got {sizes!r}"
+            )
+        resolve_activation(self.activation)
+        validate_optimizer(self.optimizer)
+        for name in ("max_iter", "warmup_iter", "n_collocation", "n_boundary"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or value < (0 if "iter" in name else 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("tol", "residual_weight"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if self.learning_rate is not None and not (
+                isinstance(self.learning_rate, numbers.Real) and self.learning_rate > 0):
+            raise ValueError(f"learning_rate must be > 0 or None, got {self.learning_rate!r}")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags
+
+
+def derivative_plan(pde):
+    """Which first and pure second derivatives a PDE needs, or None if it needs others."""
+    first, second = set(), set()
+    for name in pde.derivatives:
+        index = parse_derivative(name, pde.coordinates)
+        if len(index) == 1:
+            first.add(index[0])
+        elif len(index) == 2 and index[0] == index[1]:
+            first.add(index[0])
+            second.add(index[0])
+        else:
+            return None
+    return tuple(sorted(first)), tuple(sorted(second))
+
+
+class PINNProblem:
+    """The loss of one PINN fit: observations, boundary points, collocation points.
+
+    Strategies call :meth:`train` with the equation to train on (and, for time marching,
+    the sub-domain and its initial data); the network is shared, so each call warm-starts
+    from the last.
+    """
+
+    def __init__(self, estimator, X, y, seed, device, dtype):
+        self.estimator = estimator
+        self.network = estimator.network_
+        self.device, self.dtype = device, dtype
+        self.X_obs = self._tensor(X)
+        self.y_obs = self._tensor(y).reshape(-1)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def _tensor(self, values):
+        return torch.as_tensor(np.array(values, dtype=float), dtype=self.dtype,
+                               device=self.device)
+
+    def collocation_points(self, domain, n):
+        (x0, x1), (t0, t1) = domain
+        unit = torch.rand((n, 2), generator=self.generator, dtype=torch.float64)
+        low = torch.tensor([x0, t0], dtype=torch.float64)
+        span = torch.tensor([x1 - x0, t1 - t0], dtype=torch.float64)
+        return (low + unit * span).to(device=self.device, dtype=self.dtype)
+
+    def train(self, pde, desc="fit", domain=None, X_obs=None, y_obs=None):
+        est = self.estimator
+        X_obs = self.X_obs if X_obs is None else X_obs
+        y_obs = self.y_obs if y_obs is None else y_obs
+        loss_terms = (self._data_loss(X_obs, y_obs) if pde is None
+                      else self._physics_loss(pde, domain or pde.domain, X_obs, y_obs))
+        return minimize(
+            loss_terms, self.network.parameters(), optimizer=est.optimizer,
+            max_iter=est.max_iter, learning_rate=est.learning_rate,
+            warmup_iter=est.warmup_iter, tol=est.tol, verbose=est.verbose, desc=desc,
+            history=est.history_, owner=est,
+        )
+
+    def _data_loss(self, X_obs, y_obs):
+        network = self.network
+
+        def loss_terms():
+            return {"data": (network(X_obs)[:, 0] - y_obs).square().mean()}
+
+        return loss_terms
+
+    def _physics_loss(self, pde, domain, X_obs, y_obs):
+        est, network = self.estimator, self.network
+        (x0, x1), (t0, t1) = domain
+        X_c = self.collocation_points(domain, est.n_collocation)
+        t_b = torch.linspace(t0, t1, est.n_boundary, dtype=self.dtype, device=self.device)
+        X_left = torch.stack([torch.full_like(t_b, x0), t_b], 1)
+        X_right = torch.stack([torch.full_like(t_b, x1), t_b], 1)
+        plan = derivative_plan(pde)
+        periodic_slope = pde.periodic and any(
+            parse_derivative(name, pde.coordinates).count(0) >= 2 for name in pde.derivatives)
+        n_c, n_b = X_c.shape[0], t_b.shape[0]
+        n_d = n_c + (2 * n_b if periodic_slope else 0)
+        X_all = torch.cat([X_c, X_left, X_right, X_obs])
+        coefficients = pde.coefficients
+        weight = est.residual_weight
+        if not pde.periodic:
+            g_left = self._tensor(pde.boundary_condition(np.full(n_b, x0), t_b.cpu().numpy()))
+            g_right = self._tensor(pde.boundary_condition(np.full(n_b, x1), t_b.cpu().numpy()))
+        names = {name: parse_derivative(name, pde.coordinates) for name in pde.derivatives}
+        if periodic_slope and "u_x" not in names:
+            names["u_x"] = (0,)
+
+        def derivatives():
+            if plan is None:
+                return _autograd_derivatives(network, X_all, n_d, names)
+            first, second = plan
+            if periodic_slope and 0 not in first:
+                first = tuple(sorted({0, *first}))
+            u, D = network.jet(X_all, n_d, first, second)
+            d = {}
+            for name, index in names.items():
+                row = (first.index(index[0]) if len(index) == 1
+                       else len(first) + second.index(index[0]))
+                d[name] = D[row, :, 0]
+            return u[:, 0], d
+
+        def loss_terms():
+            u, d = derivatives()
+            u_c = u[:n_c]
+            r = pde.residual(X_c, u_c, {k: v[:n_c] for k, v in d.items()}, coefficients)
+            u_left, u_right = u[n_c:n_c + n_b], u[n_c + n_b:n_c + 2 * n_b]
+            if pde.periodic:
+                boundary = (u_left - u_right).square().mean()
+                if periodic_slope:
+                    ux = d["u_x"]
+                    boundary = boundary + (ux[n_c:n_c + n_b] - ux[n_c + n_b:]).square().mean()
+            else:
+                boundary = ((u_left - g_left).square().mean()
+                            + (u_right - g_right).square().mean())
+            terms = {"boundary": boundary, "residual": weight * r.square().mean()}
+            if X_obs.shape[0]:
+                terms["data"] = (u[n_c + 2 * n_b:] - y_obs).square().mean()
+            return terms
+
+        return loss_terms
+
+
+def _autograd_derivatives(network, X, n_d, names):
+    """Input derivatives of any order through autograd (the general, slower path)."""
+    X_d = X[:n_d].detach().requires_grad_(True)
+    u_d = network(X_d)[:, 0]
+    u = torch.cat([u_d, network(X[n_d:])[:, 0]])
+    cache = {(): u_d}
+
+    def derivative(index):
+        if index not in cache:
+            lower = derivative(index[:-1])
+            grad = torch.autograd.grad(lower.sum(), X_d, create_graph=True)[0]
+            cache[index] = grad[:, index[-1]]
+        return cache[index]
+
+    return u, {name: derivative(index) for name, index in names.items()}

@@ -1,0 +1,26 @@
+"""scikit-learn's estimator checks over every public estimator, with cheap settings."""
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from physml import PINNRegressor
+from physml.pde import Convection
+
+CHEAP = dict(hidden_layer_sizes=(16,), max_iter=100, n_collocation=64, n_boundary=8,
+             random_state=0)
+
+# Each expected failure with the reason it cannot pass. Keep this list short.
+EXPECTED_FAILURES = {
+    # With an equation, X must have one column per coordinate (x, t); the generic checks
+    # feed 1 to 10 arbitrary features, which PINNRegressor rejects with a ValueError.
+}
+
+
+def estimators():
+    yield PINNRegressor(**CHEAP)
+
+
+@parametrize_with_checks(list(estimators()),
+                         expected_failed_checks=lambda est: EXPECTED_FAILURES)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
