@@ -23,8 +23,8 @@ and, given the upstream gradients ``g_a, g_a1, g_a2``::
     g_z  = s' g_a + s'' sum(z1 g_a1) + sum(g_a2 (s''' z1^2 + s'' z2))
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn
@@ -254,9 +254,10 @@ class _ReverseMLP(torch.autograd.Function):
     """Value and input gradient of an MLP by one reverse sweep, and its hand-written adjoint.
 
     Forward: ``z_l = a_{l-1} W_l^T + b_l``, ``a_l = s(z_l)``, ``u = a_L w^T + b``; then on the
-    derivative rows ``g_L = s'(z_L) * w``, ``d_{l-1} = g_l W_l``, ``g_{l-1} = s'(z_{l-1}) * d_{l-1}``
-    and ``du/dX = g_1 W_1``. The adjoint first runs back up that reverse sweep (collecting
-    the gradient of every ``s'(z_l)``), then down the forward pass as usual.
+    derivative rows ``g_L = s'(z_L) * w``, ``d_{l-1} = g_l W_l``,
+    ``g_{l-1} = s'(z_{l-1}) * d_{l-1}`` and ``du/dX = g_1 W_1``. The adjoint first runs back
+    up that reverse sweep (collecting the gradient of every ``s'(z_l)``), then down the
+    forward pass as usual.
     """
 
     @staticmethod

@@ -1,10 +1,8 @@
 """scikit-learn's estimator checks over every public estimator, with cheap settings."""
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from physml import PINNRegressor
-from physml.pde import Convection
 
 CHEAP = dict(hidden_layer_sizes=(16,), max_iter=100, n_collocation=64, n_boundary=8,
              random_state=0)

@@ -1,0 +1,144 @@
+"""Time one L-BFGS evaluation (loss + gradient) of physml's PINN trainer against plain PyTorch.
+
+The plain way is what one writes from the paper: separate forward passes for collocation,
+initial and boundary points, ``torch.autograd.grad(u, X, create_graph=True)`` for the input
+derivatives (twice for ``u_xx``), then ``loss.backward()``. Ours is the closure that
+``PINNRegressor`` hands to L-BFGS. Both run on the same network, points and dtype in the
+same process, interleaved, and must agree on the loss and the gradient.
+
+    python benchmarks/bench_speed.py [--repeats 15] [--dtype float32]
+"""
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from physml import PINNRegressor
+from physml.pde import Burgers, Convection, Reaction, ReactionDiffusion
+from physml.pinn import PINNProblem
+
+
+def problem_for(pde, dtype, n_collocation=1000):
+    X0, u0 = pde.initial_data(256)
+    est = PINNRegressor(pde=pde, dtype=dtype, n_collocation=n_collocation, max_iter=0,
+                        random_state=0).fit(X0, u0)
+    problem = PINNProblem(est, X0, u0, 0, torch.device("cpu"), getattr(torch, dtype))
+    problem.network = est.network_
+    return est, problem
+
+
+def plain_closure(pde, network, X_c, t_b, X_obs, y_obs):
+    """The straightforward PyTorch PINN loss: autograd.grad with create_graph."""
+    (x0, x1), _ = pde.domain
+    X_left = torch.stack([torch.full_like(t_b, x0), t_b], 1)
+    X_right = torch.stack([torch.full_like(t_b, x1), t_b], 1)
+    coefficients = pde.coefficients
+    second_order = "u_xx" in pde.derivatives
+
+    def closure():
+        network.zero_grad()
+        X = X_c.clone().requires_grad_(True)
+        u = network(X)
+        grad = torch.autograd.grad(u, X, torch.ones_like(u), create_graph=True)[0]
+        d = {"u_x": grad[:, 0], "u_t": grad[:, 1]}
+        if second_order:
+            d["u_xx"] = torch.autograd.grad(d["u_x"], X, torch.ones_like(d["u_x"]),
+                                            create_graph=True)[0][:, 0]
+        r = pde.residual(X, u[:, 0], d, coefficients)
+        if pde.periodic:
+            left, right = X_left.clone().requires_grad_(True), X_right.clone().requires_grad_(True)
+            u_left, u_right = network(left), network(right)
+            boundary = ((u_left - u_right) ** 2).mean()
+            if second_order:
+                g_left = torch.autograd.grad(u_left, left, torch.ones_like(u_left),
+                                             create_graph=True)[0][:, 0]
+                g_right = torch.autograd.grad(u_right, right, torch.ones_like(u_right),
+                                              create_graph=True)[0][:, 0]
+                boundary = boundary + ((g_left - g_right) ** 2).mean()
+        else:
+            boundary = (network(X_left) ** 2).mean() + (network(X_right) ** 2).mean()
+        loss = (((network(X_obs)[:, 0] - y_obs) ** 2).mean() + boundary + (r ** 2).mean())
+        loss.backward()
+        return loss
+
+    return closure
+
+
+def ours_closure(problem, pde):
+    loss_terms = problem._physics_loss(pde, pde.domain, problem.X_obs, problem.y_obs)
+    parameters = list(problem.network.parameters())
+
+    def closure():
+        for p in parameters:
+            p.grad = None
+        loss = sum(loss_terms().values())
+        loss.backward()
+        return loss
+
+    return closure, loss_terms
+
+
+def gradients(network):
+    return torch.cat([p.grad.reshape(-1) for p in network.parameters()])
+
+
+def time_closures(closures, repeats, inner=20):
+    times = {name: [] for name in closures}
+    for _ in range(repeats):
+        for name, closure in closures.items():
+            start = time.perf_counter()
+            for _ in range(inner):
+                closure()
+            times[name].append((time.perf_counter() - start) / inner)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def bench(pde, dtype, repeats):
+    est, problem = problem_for(pde, dtype)
+    # Draw ours' collocation points, then the very same ones again for the plain loop.
+    problem.generator.manual_seed(0)
+    ours, _ = ours_closure(problem, pde)
+    problem.generator.manual_seed(0)
+    X_c = problem.collocation_points(pde.domain, est.n_collocation)
+    t_b = torch.linspace(*pde.domain[1], est.n_boundary, dtype=X_c.dtype)
+    plain = plain_closure(pde, problem.network, X_c, t_b, problem.X_obs, problem.y_obs)
+    loss_ours = float(ours().detach())
+    g_ours = gradients(problem.network)
+    loss_plain = float(plain().detach())
+    g_plain = gradients(problem.network)
+    tol = 1e-4 if dtype == "float32" else 1e-10
+    assert abs(loss_ours - loss_plain) <= tol * abs(loss_plain), (loss_ours, loss_plain)
+    scale = g_plain.abs().max()
+    assert float((g_ours - g_plain).abs().max() / scale) < 10 * tol, "gradients differ"
+    times = time_closures({"plain": plain, "physml": ours}, repeats)
+    return times
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    args = parser.parse_args(argv)
+    torch.set_num_threads(torch.get_num_threads())
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.dtype}, "
+          "4 x 50 tanh, 1000 collocation + 256 initial + 2 x 100 boundary points\n")
+    print("| equation | plain PyTorch (ms) | physml (ms) | speed-up |")
+    print("|---|---|---|---|")
+    ratios = {}
+    for pde in [Convection(beta=30.0), Reaction(rho=5.0), ReactionDiffusion(nu=3.0, rho=5.0),
+                Burgers()]:
+        t = bench(pde, args.dtype, args.repeats)
+        ratio = t["plain"] / t["physml"]
+        ratios[type(pde).__name__] = ratio
+        print(f"| {pde!r} | {1e3 * t['plain']:.2f} | {1e3 * t['physml']:.2f} | {ratio:.2f}x |",
+              flush=True)
+    print("\nTarget: physml >= 1.5x faster than plain PyTorch per L-BFGS evaluation.")
+    return ratios
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=3)
+    main()

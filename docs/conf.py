@@ -1,0 +1,35 @@
+"""Sphinx configuration for physml."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.abspath(".."))
+
+project = "physml"
+author = "physml developers"
+copyright = "2026, physml developers"
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.intersphinx",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+autosummary_generate = True
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+html_theme = "alabaster"
+exclude_patterns = ["_build"]
+intersphinx_mapping = {
+    "python": ("https://docs.python.org/3", None),
+}
+intersphinx_disabled_reftypes = ["*"]
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+}

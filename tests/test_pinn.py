@@ -1,0 +1,234 @@
+"""PINNRegressor: behaviour of the standard strategy, errors, divergence, interruption."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+
+from physml import PINNRegressor
+from physml.datasets import make_pde_data
+from physml.metrics import relative_l2_error
+from physml.pde import Burgers, Convection, CustomPDE, Reaction, ReactionDiffusion
+from physml.pinn import PINNProblem
+
+SMALL = dict(hidden_layer_sizes=(20, 20), max_iter=150, n_collocation=200, n_boundary=20,
+             random_state=0)
+
+
+def fitted(pde, **params):
+    X0, u0 = pde.initial_data(64)
+    return PINNRegressor(pde=pde, **{**SMALL, **params}).fit(X0, u0)
+
+
+def test_standard_pinn_learns_easy_convection():
+    pde = Convection(beta=1.0)
+    est = fitted(pde)
+    X, u = make_pde_data(pde, 64, 20)
+    assert relative_l2_error(u, est.predict(X)) < 5e-2
+    assert est.n_iter_ > 0 and est.stopped_ is None
+    assert set(est.history_) >= {"loss", "data", "boundary", "residual", "optimizer"}
+    assert est.coefficients_ == {"beta": 1.0}
+
+
+def test_loss_terms_are_what_they_say():
+    pde = Convection(beta=3.0)
+    est = fitted(pde, max_iter=1)
+    h = est.history_
+    np.testing.assert_allclose(h["loss"][0], h["data"][0] + h["boundary"][0] + h["residual"][0],
+                               rtol=1e-6)
+    est2 = fitted(pde, max_iter=1, residual_weight=10.0)
+    np.testing.assert_allclose(est2.history_["residual"][0], 10 * h["residual"][0], rtol=1e-5)
+
+
+@pytest.mark.parametrize("pde", [Reaction(rho=2.0), ReactionDiffusion(nu=1.0, rho=2.0),
+                                 Burgers(nu=0.1)], ids=lambda p: type(p).__name__)
+def test_fast_derivatives_give_the_same_loss_as_autograd(pde, monkeypatch):
+    est = fitted(pde, max_iter=1, dtype="float64")
+    first = est.history_["loss"][0]
+    monkeypatch.setattr("physml.pinn.derivative_plan", lambda pde: None)
+    est_autograd = fitted(pde, max_iter=1, dtype="float64")
+    np.testing.assert_allclose(est_autograd.history_["loss"][0], first, rtol=1e-10)
+    np.testing.assert_allclose(est_autograd.predict(pde.grid(16, 4)),
+                               est.predict(pde.grid(16, 4)), rtol=1e-10)
+
+
+def test_mixed_derivatives_fall_back_to_autograd():
+    def residual(X, u, d, c):
+        return d["u_t"] + d["u_xt"]
+
+    pde = CustomPDE(residual, derivatives=("u_t", "u_xt"), initial_condition=np.sin)
+    est = fitted(pde, max_iter=20)
+    assert np.isfinite(est.history_["loss"]).all() and est.history_["loss"][-1] < est.history_[
+        "loss"][0]
+
+
+def test_optimizers():
+    pde = Convection(beta=1.0)
+    adam = fitted(pde, optimizer="adam", max_iter=30)
+    assert adam.n_iter_ == 30 and set(adam.history_["optimizer"]) == {"adam"}
+    both = fitted(pde, optimizer="adam+lbfgs", warmup_iter=20, max_iter=20)
+    assert both.history_["optimizer"][:20] == ["adam"] * 20
+    assert both.history_["optimizer"][-1] == "lbfgs"
+
+
+def test_deterministic_under_random_state_and_clone_and_pickle():
+    pde = Convection(beta=2.0)
+    a, b = fitted(pde, max_iter=30), fitted(pde, max_iter=30)
+    X = pde.grid(16, 4)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    assert a.history_["loss"] == b.history_["loss"]
+    c = fitted(pde, max_iter=30, random_state=1)
+    assert not np.array_equal(a.predict(X), c.predict(X))
+    twin = clone(a)
+    assert not hasattr(twin, "network_") and twin.get_params()["pde"].beta == 2.0
+    again = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(again.predict(X), a.predict(X))
+
+
+def test_fit_leaves_the_global_torch_rng_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    fitted(Convection(), max_iter=2)
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
+def test_grid_search_over_nested_pde_coefficients():
+    pde = Convection(beta=2.0)
+    X, u = make_pde_data(pde, 32, 10)
+    rows = np.random.default_rng(0).choice(len(X), 120, replace=False)
+    search = GridSearchCV(PINNRegressor(pde=Convection(), **{**SMALL, "max_iter": 60}),
+                          {"pde__beta": [0.0, 2.0]}, cv=2).fit(X[rows], u[rows])
+    assert search.best_params_ == {"pde__beta": 2.0}
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(strategy="magic"), "strategy='magic'"),
+    (dict(strategy=3), "strategy must be"),
+    (dict(optimizer="sgd"), "optimizer='sgd'"),
+    (dict(activation="relu"), "activation='relu'"),
+    (dict(pde="convection"), "pde must be"),
+    (dict(hidden_layer_sizes=(0,)), "hidden_layer_sizes"),
+    (dict(n_collocation=0), "n_collocation"),
+    (dict(max_iter=-1), "max_iter"),
+    (dict(residual_weight=float("inf")), "residual_weight"),
+    (dict(learning_rate=0.0), "learning_rate"),
+    (dict(dtype="float16"), "dtype"),
+    (dict(device="nonsense"), "device"),
+])
+def test_bad_parameters_raise_errors_that_name_them(params, match):
+    X0, u0 = Convection().initial_data(16)
+    params = {"pde": Convection(), **params}
+    with pytest.raises((ValueError, TypeError), match=match):
+        PINNRegressor(**params).fit(X0, u0)
+
+
+def test_bad_input_raises_errors_that_name_the_problem():
+    est = PINNRegressor(pde=Convection(), max_iter=1)
+    X0, u0 = Convection().initial_data(16)
+    with pytest.raises(ValueError, match="3 columns.*coordinates"):
+        est.fit(np.column_stack([X0, X0[:, :1]]), u0)
+    bad = X0.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        est.fit(bad, u0)
+    with pytest.raises(ValueError, match="infinity|inf"):
+        est.fit(X0, np.where(np.arange(16) == 3, np.inf, u0))
+    with pytest.raises(ValueError, match="0 sample"):
+        est.fit(X0[:0], u0[:0])
+    with pytest.raises(NotFittedError):
+        est.predict(X0)
+    est.fit(X0, u0)
+    with pytest.raises(ValueError, match="features"):
+        est.predict(X0[:, :1])
+
+
+class BlowsUp:
+    """A convection residual that turns to inf, then NaN, after ``after`` evaluations, as a
+    residual with an exponential does once the network leaves its range."""
+
+    def __init__(self, after):
+        self.after, self.calls = after, 0
+
+    def __call__(self, X, u, d, c):
+        self.calls += 1
+        r = d["u_t"] + d["u_x"]
+        if self.calls > self.after:
+            return r * float("inf")
+        return r
+
+
+def test_divergence_stops_with_a_warning_and_keeps_the_best_parameters():
+    pde = CustomPDE(BlowsUp(after=30), derivatives=("u_t", "u_x"), initial_condition=np.sin)
+    with pytest.warns(RuntimeWarning, match="NaN or infinite"):
+        est = fitted(pde, optimizer="adam", learning_rate=1e-2, max_iter=200)
+    assert est.stopped_ == "diverged" and est.n_iter_ == 30
+    losses = est.history_["loss"]
+    assert len(losses) == 30 and np.isfinite(losses).all()
+    # The parameters kept are the ones that gave the lowest loss seen.
+    X0, u0 = pde.initial_data(64)
+    replay = CustomPDE(BlowsUp(after=10**9), derivatives=("u_t", "u_x"), initial_condition=np.sin)
+    check = PINNRegressor(pde=replay, **{**SMALL, "max_iter": 0}).fit(X0, u0)
+    check.network_.load_state_dict(est.network_.state_dict())
+    problem = PINNProblem(check, X0, u0, 0, torch.device("cpu"), torch.float32)
+    problem.network = check.network_
+    from physml._base import torch_seed
+    problem.generator.manual_seed(torch_seed(0))
+    terms = problem._physics_loss(replay, replay.domain, problem.X_obs, problem.y_obs)()
+    assert float(sum(terms.values()).detach()) == pytest.approx(min(losses), rel=1e-5)
+
+
+def test_ctrl_c_during_fit_keeps_what_was_learned(monkeypatch):
+    real_train = PINNProblem.train
+    calls = {"n": 0}
+
+    def interrupting_loss(problem, *args, **kwargs):
+        original = problem._physics_loss
+
+        def build(*a, **k):
+            terms = original(*a, **k)
+
+            def loss_terms():
+                calls["n"] += 1
+                if calls["n"] == 40:
+                    raise KeyboardInterrupt
+                return terms()
+            return loss_terms
+
+        problem._physics_loss = build
+        return real_train(problem, *args, **kwargs)
+
+    monkeypatch.setattr(PINNProblem, "train", interrupting_loss)
+    pde = Convection(beta=1.0)
+    with pytest.warns(RuntimeWarning, match="KeyboardInterrupt"):
+        est = fitted(pde, max_iter=500)
+    assert est.stopped_ == "interrupted"
+    losses = est.history_["loss"]
+    assert len(losses) == 39 and min(losses) < losses[0]
+    X, u = make_pde_data(pde, 16, 4)
+    # The kept parameters are the best ones seen (not a later line-search trial point).
+    assert np.isfinite(est.predict(X)).all()
+    est_again = fitted(pde, max_iter=0)  # no training at all
+    assert relative_l2_error(u, est.predict(X)) < relative_l2_error(u, est_again.predict(X))
+
+
+def test_verbose_shows_a_progress_bar(capsys):
+    fitted(Convection(), max_iter=5, verbose=1)
+    err = capsys.readouterr().err
+    assert "standard Convection(beta=1)" in err and "it/s" in err or "s/it" in err
+
+
+def test_without_an_equation_it_is_a_plain_network_regressor():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])
+    est = PINNRegressor(hidden_layer_sizes=(16,), max_iter=200, random_state=0).fit(X, y)
+    assert est.score(X, y) > 0.99 and set(est.history_) == {"loss", "data", "optimizer"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est.predict(X)
