@@ -18,7 +18,7 @@ import torch
 
 from physml import PINNRegressor
 from physml.pde import Burgers, Convection, Reaction, ReactionDiffusion
-from physml.pinn import PINNProblem
+from physml.pinn import PINNProblem, _compiled
 
 
 def problem_for(pde, dtype, n_collocation=1000):
@@ -67,8 +67,10 @@ def plain_closure(pde, network, X_c, t_b, X_obs, y_obs):
     return closure
 
 
-def ours_closure(problem, pde):
+def ours_closure(problem, pde, compile=False):
     loss_terms = problem._physics_loss(pde, pde.domain, problem.X_obs, problem.y_obs)
+    if compile:
+        loss_terms = _compiled(loss_terms)
     parameters = list(problem.network.parameters())
 
     def closure():
@@ -96,7 +98,7 @@ def time_closures(closures, repeats, inner=20):
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def bench(pde, dtype, repeats):
+def bench(pde, dtype, repeats, compile=False):
     est, problem = problem_for(pde, dtype)
     # Draw ours' collocation points, then the very same ones again for the plain loop.
     problem.generator.manual_seed(0)
@@ -113,28 +115,50 @@ def bench(pde, dtype, repeats):
     assert abs(loss_ours - loss_plain) <= tol * abs(loss_plain), (loss_ours, loss_plain)
     scale = g_plain.abs().max()
     assert float((g_ours - g_plain).abs().max() / scale) < 10 * tol, "gradients differ"
-    times = time_closures({"plain": plain, "physml": ours}, repeats)
-    return times
+    closures = {"plain": plain, "physml": ours}
+    if compile:
+        problem.generator.manual_seed(0)
+        compiled, _ = ours_closure(problem, pde, compile=True)
+        start = time.perf_counter()
+        compiled()
+        compiled()  # the first backward compiles the backward graph
+        closures["compiled"] = compiled
+        print(f"  ({type(pde).__name__}: compiling took {time.perf_counter() - start:.0f} s)",
+              flush=True)
+        compiled()
+        g_compiled = gradients(problem.network)
+        assert float((g_compiled - g_plain).abs().max() / scale) < 10 * tol
+    return time_closures(closures, repeats)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--no-compile", action="store_true",
+                        help="skip the torch.compile column (it needs a C++ compiler)")
     args = parser.parse_args(argv)
     torch.set_num_threads(torch.get_num_threads())
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.dtype}, "
           "4 x 50 tanh, 1000 collocation + 256 initial + 2 x 100 boundary points\n")
-    print("| equation | plain PyTorch (ms) | physml (ms) | speed-up |")
-    print("|---|---|---|---|")
-    ratios = {}
+    compile = not args.no_compile
+    rows = []
     for pde in [Convection(beta=30.0), Reaction(rho=5.0), ReactionDiffusion(nu=3.0, rho=5.0),
                 Burgers()]:
-        t = bench(pde, args.dtype, args.repeats)
+        rows.append((pde, bench(pde, args.dtype, args.repeats, compile)))
+    print("\n| equation | plain PyTorch (ms) | physml (ms) | speed-up |"
+          + (" physml compile=True (ms) | speed-up |" if compile else ""))
+    print("|---|---|---|---|" + ("---|---|" if compile else ""))
+    ratios = {}
+    for pde, t in rows:
         ratio = t["plain"] / t["physml"]
-        ratios[type(pde).__name__] = ratio
-        print(f"| {pde!r} | {1e3 * t['plain']:.2f} | {1e3 * t['physml']:.2f} | {ratio:.2f}x |",
-              flush=True)
+        line = f"| {pde!r} | {1e3 * t['plain']:.2f} | {1e3 * t['physml']:.2f} | {ratio:.2f}x |"
+        ratios[type(pde).__name__] = {"eager": ratio}
+        if compile:
+            compiled = t["plain"] / t["compiled"]
+            ratios[type(pde).__name__]["compiled"] = compiled
+            line += f" {1e3 * t['compiled']:.2f} | {compiled:.2f}x |"
+        print(line, flush=True)
     print("\nTarget: physml >= 1.5x faster than plain PyTorch per L-BFGS evaluation.")
     return ratios
 

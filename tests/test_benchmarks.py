@@ -1,0 +1,22 @@
+"""Paper-scale runs: the committed benchmarks must meet their targets (``pytest -m slow``)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["convection-1", "convection-30", "reaction-5", "burgers"])
+def test_standard_pinn_reproduces_the_paper(case):
+    results = load("bench_standard_pinn").main(["--cases", case])
+    assert results[case]["met"], results[case]
