@@ -39,3 +39,174 @@ def make_pde_data(pde, n_x=256, n_t=100):
             raise ValueError(f"{name} must be an integer >= 2, got {value!r}")
     X = pde.grid(n_x, n_t)
     return X, pde.reference_solution(X)
+
+
+def _trajectory_grid(n_timepoints, dt):
+    if not isinstance(n_timepoints, (int, np.integer)) or n_timepoints < 2:
+        raise ValueError(f"n_timepoints must be an integer >= 2, got {n_timepoints!r}")
+    if not (np.isfinite(dt) and dt > 0):
+        raise ValueError(f"dt must be a positive number, got {dt!r}")
+    return dt * np.arange(n_timepoints)
+
+
+def _add_noise(X, noise, rng):
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise!r}")
+    return X + noise * rng.standard_normal(X.shape) if noise else X
+
+
+def make_harmonic_oscillator(n_trajectories=1, n_timepoints=41, dt=0.5, *, initial_states=None,
+                             noise=0.0, random_state=None):
+    """Trajectories of the harmonic oscillator ``dx/dt = y, dy/dt = -x`` (exact, float64).
+
+    Parameters
+    ----------
+    n_trajectories : int, default=1
+        Number of initial states, drawn uniformly in ``[-1, 1]^2`` unless given.
+    n_timepoints : int, default=41
+        Samples per trajectory, at ``t = 0, dt, 2 dt, ...``.
+    dt : float, default=0.5
+    initial_states : array-like of shape (n_trajectories, 2), optional
+    noise : float, default=0.0
+        Standard deviation of Gaussian noise added to every sample.
+    random_state : int, RandomState instance or None
+
+    Returns
+    -------
+    X : ndarray of shape (n_trajectories, n_timepoints, 2)
+        States ``(x, y)``.
+    t : ndarray of shape (n_timepoints,)
+
+    Examples
+    --------
+    >>> from physml.datasets import make_harmonic_oscillator
+    >>> X, t = make_harmonic_oscillator(n_trajectories=3, random_state=0)
+    >>> X.shape, float(t[-1])
+    ((3, 41, 2), 20.0)
+    """
+    rng = np.random.default_rng(_seed(random_state))
+    t = _trajectory_grid(n_timepoints, dt)
+    x0 = _initial_states(initial_states, n_trajectories, 2, rng, low=-1.0, high=1.0)
+    c, s = np.cos(t)[None, :], np.sin(t)[None, :]
+    x = x0[:, :1] * c + x0[:, 1:] * s
+    y = -x0[:, :1] * s + x0[:, 1:] * c
+    return _add_noise(np.stack([x, y], axis=-1), noise, rng), t
+
+
+def make_pendulum(n_trajectories=1, n_timepoints=41, dt=0.5, *, theta0=1.5 * np.pi / 2,
+                  noise=0.0, random_state=None):
+    """Trajectories of the nonlinear pendulum ``theta'' = -sin(theta)``, exact (float64).
+
+    Released from rest at angle ``theta0``, the solution is
+    ``theta(t) = 2 arcsin(k sn(K(k) - t | k^2))``, ``omega(t) = -2 k cn(K(k) - t | k^2)`` with
+    ``k = sin(theta0 / 2)`` and ``K`` the complete elliptic integral of the first kind.
+    Several trajectories start at random phases of that orbit.
+
+    Parameters
+    ----------
+    n_trajectories : int, default=1
+        The first starts at rest at ``theta0``; the others at uniformly random phases.
+    n_timepoints : int, default=41
+    dt : float, default=0.5
+    theta0 : float or array-like, default=1.5*pi/2
+        Release angle(s), ``|theta0| < pi``; an array gives one orbit per trajectory.
+    noise : float, default=0.0
+    random_state : int, RandomState instance or None
+
+    Returns
+    -------
+    X : ndarray of shape (n_trajectories, n_timepoints, 2)
+        States ``(theta, omega)``.
+    t : ndarray of shape (n_timepoints,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from physml.datasets import make_pendulum
+    >>> X, t = make_pendulum()
+    >>> bool(np.isclose(X[0, 0, 0], 1.5 * np.pi / 2) and X[0, 0, 1] == 0)
+    True
+    """
+    from scipy.special import ellipj, ellipk
+
+    rng = np.random.default_rng(_seed(random_state))
+    t = _trajectory_grid(n_timepoints, dt)
+    theta0 = np.broadcast_to(np.asarray(theta0, dtype=float), (n_trajectories,))
+    if np.any(np.abs(theta0) >= np.pi):
+        raise ValueError("theta0 must lie in (-pi, pi): the pendulum must swing, not rotate")
+    k = np.sin(theta0 / 2)[:, None]
+    m = k ** 2
+    K = ellipk(m)
+    period = 4 * K
+    phase = np.zeros((n_trajectories, 1))
+    phase[1:, 0] = rng.uniform(0, 1, n_trajectories - 1)
+    u = K - (t[None, :] + phase * period)
+    sn, cn, _, _ = ellipj(u, m)
+    theta = 2 * np.arcsin(k * sn)
+    omega = -2 * k * cn
+    return _add_noise(np.stack([theta, omega], axis=-1), noise, rng), t
+
+
+def make_lotka_volterra(n_trajectories=1, n_timepoints=41, dt=0.5, *, alpha=2 / 3, beta=4 / 3,
+                        delta=1.0, gamma=1.0, initial_states=None, noise=0.0,
+                        random_state=None):
+    """Predator-prey trajectories ``x' = alpha x - beta x y``, ``y' = delta x y - gamma y``.
+
+    Solved with scipy's DOP853 at ``rtol = atol = 1e-12`` (float64).
+
+    Parameters
+    ----------
+    n_trajectories : int, default=1
+        Initial states drawn uniformly in ``[0.5, 1.5]^2`` unless given.
+    n_timepoints : int, default=41
+    dt : float, default=0.5
+    alpha, beta, delta, gamma : float
+        Rates (defaults as in the classic textbook example).
+    initial_states : array-like of shape (n_trajectories, 2), optional
+    noise : float, default=0.0
+    random_state : int, RandomState instance or None
+
+    Returns
+    -------
+    X : ndarray of shape (n_trajectories, n_timepoints, 2)
+    t : ndarray of shape (n_timepoints,)
+
+    Examples
+    --------
+    >>> from physml.datasets import make_lotka_volterra
+    >>> X, t = make_lotka_volterra(n_trajectories=2, random_state=0)
+    >>> X.shape
+    (2, 41, 2)
+    """
+    from scipy.integrate import solve_ivp
+
+    rng = np.random.default_rng(_seed(random_state))
+    t = _trajectory_grid(n_timepoints, dt)
+    x0 = _initial_states(initial_states, n_trajectories, 2, rng, low=0.5, high=1.5)
+
+    def field(_, z):
+        x, y = z
+        return [alpha * x - beta * x * y, delta * x * y - gamma * y]
+
+    X = np.stack([
+        solve_ivp(field, (0, t[-1]), s, t_eval=t, method="DOP853", rtol=1e-12, atol=1e-12).y.T
+        for s in x0
+    ])
+    return _add_noise(X, noise, rng), t
+
+
+def _seed(random_state):
+    from sklearn.utils import check_random_state
+
+    return check_random_state(random_state).randint(0, 2**31 - 1)
+
+
+def _initial_states(initial_states, n, d, rng, low, high):
+    if initial_states is None:
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n_trajectories must be a positive integer, got {n!r}")
+        return rng.uniform(low, high, size=(n, d))
+    states = np.asarray(initial_states, dtype=float).reshape(-1, d)
+    if states.shape[0] != n:
+        raise ValueError(f"initial_states has {states.shape[0]} rows, n_trajectories={n}")
+    return states

@@ -37,3 +37,59 @@ def mean_absolute_error(u_true, u_pred):
     u_true = np.asarray(u_true, dtype=float)
     u_pred = np.asarray(u_pred, dtype=float).reshape(u_true.shape)
     return float(np.mean(np.abs(u_true - u_pred)))
+
+
+def check_continuity(estimator, X, y=None, steps=None):
+    """Scorer: does the model stay as accurate when integrated with finer steps? Higher is better.
+
+    Runs :func:`physml.diagnostics.convergence_test` on ``X`` and returns::
+
+        -log2( max_{h < dt} error(h) / error(dt) )
+
+    the number of doublings by which the forecast error against the data grows, at worst,
+    when the inference step ``h`` is refined below the training step ``dt``. A model that
+    learned the continuous dynamics behaves like a numerical integrator: refining the step
+    leaves its error at the model error or lowers it, so the score is about 0 or positive.
+    A model that learned a discrete map that only works at ``dt`` (typically an
+    Euler-trained ODE-Net) gets worse when refined, and scores negative: -5 means the error
+    grew 32-fold.
+
+    The signature ``(estimator, X, y=None)`` makes it usable directly as
+    ``GridSearchCV(..., scoring=check_continuity)``.
+
+    Parameters
+    ----------
+    estimator : fitted ODENetForecaster (or anything with ``forecast`` and ``dt``)
+    X : array-like
+        Trajectories sampled every ``dt`` (see ``convergence_test``).
+    y : None
+        Ignored.
+    steps : array-like, default=None
+        Inference steps; ``dt * 2**k`` for ``k = 1, ..., -5`` when None.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from physml.datasets import make_harmonic_oscillator
+    >>> from physml.metrics import check_continuity
+    >>> from physml.odenet import KnownVectorField
+    >>> X, _ = make_harmonic_oscillator(n_trajectories=2, n_timepoints=21, random_state=0)
+    >>> exact = KnownVectorField(lambda x: x.flip(-1) * x.new_tensor([1.0, -1.0]), 2, dt=0.5)
+    >>> check_continuity(exact, X) > 0
+    True
+    """
+    from .diagnostics import convergence_test
+
+    result = convergence_test(estimator, X, steps)
+    at_training = np.isclose(result.steps, result.training_step)
+    below = result.steps < result.training_step * (1 - 1e-9)
+    if not at_training.any() or not below.any():
+        raise ValueError("steps must include the training step dt and steps finer than it")
+    reference = result.errors[at_training][0]
+    worst = np.max(result.errors[below])
+    if reference == 0:
+        return 0.0 if worst == 0 else -np.inf
+    return float(-np.log2(worst / reference))

@@ -231,11 +231,6 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
                 isinstance(self.learning_rate, numbers.Real) and self.learning_rate > 0):
             raise ValueError(f"learning_rate must be > 0 or None, got {self.learning_rate!r}")
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = False
-        return tags
-
 
 def derivative_plan(pde):
     """Which first and pure second derivatives a PDE needs, or None if it needs others."""

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from physml import PINNRegressor
+from physml import ODENetForecaster, PINNRegressor
 
 CHEAP = dict(hidden_layer_sizes=(16,), max_iter=100, n_collocation=64, n_boundary=8,
              random_state=0)
@@ -16,6 +16,8 @@ EXPECTED_FAILURES = {
 
 def estimators():
     yield PINNRegressor(**CHEAP)
+    # X is one trajectory (rows are time points); y is ignored.
+    yield ODENetForecaster(hidden_layer_sizes=(8,), max_iter=20, random_state=0)
 
 
 @parametrize_with_checks(list(estimators()),
