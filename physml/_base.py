@@ -6,6 +6,7 @@ training on a non-finite loss and keeps the best parameters found.
 """
 
 import contextlib
+import numbers
 import warnings
 
 import numpy as np
@@ -100,3 +101,29 @@ def warn_stopped(reason, estimator, best_loss):
         RuntimeWarning,
         stacklevel=3,
     )
+
+
+def check_hidden_layer_sizes(sizes):
+    """A non-empty tuple of positive ints, or a ValueError naming ``hidden_layer_sizes``."""
+    if (not isinstance(sizes, (tuple, list)) or not sizes
+            or not all(isinstance(h, numbers.Integral) and h > 0 for h in sizes)):
+        raise ValueError(
+            f"hidden_layer_sizes must be a non-empty tuple of positive ints, got {sizes!r}"
+        )
+    return tuple(sizes)
+
+
+def check_integer(name, value, minimum):
+    """An int >= ``minimum``, or a ValueError naming the parameter."""
+    if not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_positive(name, value, allow_zero=False):
+    """A finite real > 0 (or >= 0), or a ValueError naming the parameter."""
+    if (not isinstance(value, numbers.Real) or not np.isfinite(value)
+            or value < 0 or (value == 0 and not allow_zero)):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return float(value)

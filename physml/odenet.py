@@ -1,14 +1,20 @@
 """ODENetForecaster: learn a vector field from trajectories, forecast at any time step."""
 
-import numbers
-
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._base import resolve_device, resolve_dtype, seeded, torch_seed
+from ._base import (
+    check_hidden_layer_sizes,
+    check_integer,
+    check_positive,
+    resolve_device,
+    resolve_dtype,
+    seeded,
+    torch_seed,
+)
 from ._mlp import MLP, resolve_activation
 from ._trainer import minimize
 from .integrators import integrate, resolve_integrator, rk_step
@@ -212,14 +218,8 @@ class ODENetForecaster(_Forecasting, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_features)
         """
-        check_is_fitted(self, "network_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        field, dtype, device = self._field()
-        tableau = resolve_integrator(self.integrator)
-        with torch.no_grad():
-            x = torch.as_tensor(X, dtype=dtype, device=device)
-            x = rk_step(lambda _, s: field(s), x, float(self.dt), tableau)
-            return x.double().cpu().numpy()
+        tableau, h = resolve_integrator(self.integrator), float(self.dt)
+        return self._evaluate(X, lambda G, x: rk_step(lambda _, s: G(s), x, h, tableau))
 
     def vector_field(self, X):
         """``G(X)``, the learned right-hand side ``dx/dt``.
@@ -232,11 +232,15 @@ class ODENetForecaster(_Forecasting, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_features)
         """
+        return self._evaluate(X, lambda G, x: G(x))
+
+    def _evaluate(self, X, function):
         check_is_fitted(self, "network_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
         field, dtype, device = self._field()
         with torch.no_grad():
-            return field(torch.as_tensor(X, dtype=dtype, device=device)).double().cpu().numpy()
+            out = function(field, torch.as_tensor(X, dtype=dtype, device=device))
+        return out.double().cpu().numpy()
 
     def score(self, X, y=None):
         """R² of the one-step-ahead predictions along the trajectories in ``X``.
@@ -258,20 +262,12 @@ class ODENetForecaster(_Forecasting, BaseEstimator):
         return r2_score(X[:, 1:].reshape(-1, X.shape[2]), self.predict(starts))
 
     def _validate_hyperparameters(self):
-        if not (isinstance(self.dt, numbers.Real) and np.isfinite(self.dt) and self.dt > 0):
-            raise ValueError(f"dt must be a positive number, got {self.dt!r}")
-        sizes = self.hidden_layer_sizes
-        if (not isinstance(sizes, (tuple, list)) or not sizes
-                or not all(isinstance(s, numbers.Integral) and s > 0 for s in sizes)):
-            raise ValueError(
-                f"hidden_layer_sizes must be a non-empty tuple of positive ints, got {sizes!r}")
+        check_positive("dt", self.dt)
+        check_hidden_layer_sizes(self.hidden_layer_sizes)
         resolve_activation(self.activation)
-        for name in ("max_iter", "rollout_steps"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < (0 if name == "max_iter" else 1):
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not (isinstance(self.learning_rate, numbers.Real) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        check_integer("max_iter", self.max_iter, 0)
+        check_integer("rollout_steps", self.rollout_steps, 1)
+        check_positive("learning_rate", self.learning_rate)
 
     def _field(self):
         check_is_fitted(self, "network_")

@@ -1,13 +1,19 @@
 """PINNRegressor: a physics-informed neural network as a scikit-learn regressor."""
 
-import numbers
-
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import resolve_device, resolve_dtype, seeded, torch_seed
+from ._base import (
+    check_hidden_layer_sizes,
+    check_integer,
+    check_positive,
+    resolve_device,
+    resolve_dtype,
+    seeded,
+    torch_seed,
+)
 from ._mlp import MLP, resolve_activation
 from ._trainer import minimize, validate_optimizer
 from .pde import PDE
@@ -211,25 +217,17 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
         return self.pde.validate()
 
     def _validate_hyperparameters(self):
-        sizes = self.hidden_layer_sizes
-        if (not isinstance(sizes, (tuple, list)) or not sizes
-                or not all(isinstance(h, numbers.Integral) and h > 0 for h in sizes)):
-            raise ValueError(
-                f"hidden_layer_sizes must be a non-empty tuple of positive ints, got {sizes!r}"
-            )
+        check_hidden_layer_sizes(self.hidden_layer_sizes)
         resolve_activation(self.activation)
         validate_optimizer(self.optimizer)
-        for name in ("max_iter", "warmup_iter", "n_collocation", "n_boundary"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < (0 if "iter" in name else 1):
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("max_iter", "warmup_iter"):
+            check_integer(name, getattr(self, name), 0)
+        for name in ("n_collocation", "n_boundary"):
+            check_integer(name, getattr(self, name), 1)
         for name in ("tol", "residual_weight"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if self.learning_rate is not None and not (
-                isinstance(self.learning_rate, numbers.Real) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be > 0 or None, got {self.learning_rate!r}")
+            check_positive(name, getattr(self, name), allow_zero=True)
+        if self.learning_rate is not None:
+            check_positive("learning_rate", self.learning_rate)
 
 
 def derivative_plan(pde):
