@@ -47,7 +47,7 @@ def grid_search(max_iter):
                           scoring=check_continuity, cv=2).fit(X)
     scores = dict(zip([p["integrator"] for p in search.cv_results_["params"]],
                       search.cv_results_["mean_test_score"]))
-    print(f"GridSearchCV(scoring=check_continuity) over integrator: mean scores "
+    print("GridSearchCV(scoring=check_continuity) over integrator: mean scores "
           + ", ".join(f"{k} {v:.2f}" for k, v in scores.items())
           + f"; selected {search.best_params_['integrator']!r} "
           f"({time.perf_counter() - start:.0f} s)")

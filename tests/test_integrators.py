@@ -27,24 +27,36 @@ def observed_order(tableau, f, x0, exact, T, h0):
     return np.log2(errors[0] / errors[1]), np.log2(errors[1] / errors[2])
 
 
+# Two families whose leading error term cannot vanish: x' = a x (the stability function
+# differs from exp(z) by a term of fixed sign), and the quadrature x' = cos(w t) (the error is
+# a multiple of a derivative difference of cos that is nonzero for w in (0, pi)).
 @pytest.mark.parametrize("name", SCHEMES)
-@given(a=st.floats(-1.5, -0.2), b=st.floats(0.2, 2.0), x0=st.floats(0.5, 2.0))
+@given(a=st.floats(-1.5, -0.2), x0=st.floats(0.5, 2.0))
 @settings(max_examples=10, deadline=None)
-def test_observed_order_matches_the_tableau(name, a, b, x0):
-    # dx/dt = a x + b sin(t): smooth, time-dependent, with a closed-form solution.
+def test_observed_order_on_linear_growth_matches_the_tableau(name, a, x0):
+    tableau = resolve_integrator(name)
+    exact = torch.tensor([x0 * np.exp(a)])
+    h0 = 0.1 if tableau.order < 4 else 0.2
+    orders = observed_order(tableau, lambda t, x: a * x, torch.tensor([x0], dtype=torch.float64),
+                            exact, 1.0, h0)
+    assert abs(orders[-1] - tableau.order) < 0.3, orders
+
+
+@pytest.mark.parametrize("name", SCHEMES)
+@given(w=st.floats(0.5, 2.0))
+@settings(max_examples=10, deadline=None)
+def test_observed_order_on_time_dependent_fields_matches_the_tableau(name, w):
     tableau = resolve_integrator(name)
 
     def f(t, x):
-        return a * x + b * torch.sin(torch.as_tensor(t, dtype=x.dtype))
+        return torch.cos(torch.as_tensor(w * t, dtype=x.dtype)) + 0 * x
 
-    T = 1.0
-    c = x0 + b / (a * a + 1)
-    exact = c * np.exp(a * T) - b * (a * np.sin(T) + np.cos(T)) / (a * a + 1)
-    start = torch.tensor([x0], dtype=torch.float64)
+    exact = torch.tensor([np.sin(w) / w])
     h0 = 0.1 if tableau.order < 4 else 0.2
-    orders = observed_order(tableau, f, start, torch.tensor([exact]), T, h0)
-    # At least the order; a little above it where the leading error term nearly cancels.
-    assert tableau.order - 0.35 < orders[-1] < tableau.order + 0.6, orders
+    orders = observed_order(tableau, f, torch.zeros(1, dtype=torch.float64), exact, 1.0, h0)
+    # At least the order (a wrong c would lose it); for pure quadrature the weights may do
+    # better: SSPRK3's (b, c) are Simpson's rule, of order 4.
+    assert orders[-1] > tableau.order - 0.3, orders
 
 
 @pytest.mark.parametrize("name", SCHEMES)
