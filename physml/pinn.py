@@ -72,8 +72,12 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
         The fitted network.
     history_ : dict of list
         One entry per loss evaluation: ``loss`` and its terms (``data``, ``boundary``,
-        ``residual``), and the ``optimizer`` phase. L-BFGS may evaluate several times an
-        iteration.
+        ``residual``), the ``optimizer`` phase and the training ``stage``. L-BFGS may
+        evaluate several times an iteration.
+    stages_ : list of dict
+        One entry per training stage (one for the standard strategy, one per coefficient
+        value for the curriculum): its ``coefficients``, ``n_iter``, lowest ``loss`` and
+        whether it ``stopped`` early.
     n_iter_ : int
         Optimizer iterations over all stages.
     coefficients_ : dict
@@ -171,7 +175,7 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
         with seeded(seed, device):
             network = MLP(X.shape[1], tuple(self.hidden_layer_sizes), 1, self.activation)
         self.network_ = network.to(device=device, dtype=dtype)
-        self.history_ = {}
+        self.history_, self.stages_ = {}, []
         problem = PINNProblem(self, X, y, seed, device, dtype)
         reports = strategy.run(problem, pde) if pde is not None else [problem.train(None)]
         self.n_iter_ = int(sum(r["n_iter"] for r in reports))
@@ -280,12 +284,20 @@ class PINNProblem:
                       else self._physics_loss(pde, domain or pde.domain, X_obs, y_obs))
         if est.compile:
             loss_terms = _compiled(loss_terms)
-        return minimize(
+        history = est.history_
+        before = len(history.get("loss", ()))
+        report = minimize(
             loss_terms, self.network.parameters(), optimizer=est.optimizer,
             max_iter=est.max_iter, learning_rate=est.learning_rate,
             warmup_iter=est.warmup_iter, tol=est.tol, verbose=est.verbose, desc=desc,
-            history=est.history_, owner=est,
+            history=history, owner=est,
         )
+        stage = len(est.stages_)
+        history.setdefault("stage", []).extend([stage] * (len(history.get("loss", ())) - before))
+        report["coefficients"] = dict(pde.coefficients) if pde is not None else {}
+        est.stages_.append({"coefficients": report["coefficients"], "n_iter": report["n_iter"],
+                            "loss": report["best_loss"], "stopped": report["stopped"]})
+        return report
 
     def _data_loss(self, X_obs, y_obs):
         network = self.network

@@ -1,0 +1,70 @@
+"""Training strategies: behaviour on small problems (paper-scale runs are benchmarks)."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from physml import PINNRegressor
+from physml.datasets import make_pde_data
+from physml.metrics import relative_l2_error
+from physml.pde import Convection, Reaction
+from physml.strategies import Curriculum, Standard, resolve_strategy
+
+CI_SIZED = dict(dtype="float64", optimizer="adam+lbfgs", warmup_iter=300, max_iter=300,
+                hidden_layer_sizes=(32, 32, 32), n_collocation=500, random_state=0)
+
+
+def test_schedules():
+    assert Curriculum().schedule(30.0) == [1.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0]
+    assert Curriculum(step=4.0).schedule(10.0) == [1.0, 4.0, 8.0, 10.0]
+    assert Curriculum().schedule(1.0) == [1.0]
+    assert Curriculum(stages=[2.0, 4.0]).schedule(5.0) == [2.0, 4.0, 5.0]
+    with pytest.raises(ValueError, match="step"):
+        Curriculum(step=0.0).schedule(3.0)
+
+
+def test_strategies_are_parameter_objects_and_names():
+    assert isinstance(resolve_strategy("curriculum"), Curriculum)
+    assert isinstance(resolve_strategy("standard"), Standard)
+    est = PINNRegressor(pde=Convection(), strategy=Curriculum(step=2.0))
+    assert est.get_params()["strategy__step"] == 2.0
+    twin = clone(est).set_params(strategy__step=3.0)
+    assert twin.strategy.step == 3.0 and est.strategy.step == 2.0
+
+
+def test_curriculum_visits_its_stages_in_order_and_warm_starts():
+    pde = Convection(beta=7.0)
+    X0, u0 = pde.initial_data(64)
+    est = PINNRegressor(pde=pde, strategy=Curriculum(step=3.0), max_iter=40,
+                        hidden_layer_sizes=(16, 16), n_collocation=100, random_state=0)
+    est.fit(X0, u0)
+    assert [s["coefficients"]["beta"] for s in est.stages_] == [1.0, 3.0, 6.0, 7.0]
+    stage = np.array(est.history_["stage"])
+    assert np.all(np.diff(stage) >= 0) and set(stage) == {0, 1, 2, 3}
+    data = np.array(est.history_["data"]) + np.array(est.history_["boundary"])
+    loss = np.array(est.history_["loss"])
+    for k in range(3):
+        # Stage k+1 starts from the best parameters of stage k: its first data and boundary
+        # terms (which do not depend on beta) are those of stage k's best evaluation.
+        best = np.flatnonzero(stage == k)[np.argmin(loss[stage == k])]
+        first = np.flatnonzero(stage == k + 1)[0]
+        assert data[first] == pytest.approx(data[best], rel=1e-6)
+    assert est.n_iter_ == sum(s["n_iter"] for s in est.stages_)
+
+
+def test_curriculum_beats_standard_at_moderate_beta():
+    pde = Convection(beta=15.0)
+    X0, u0 = pde.initial_data(256)
+    X, u = make_pde_data(pde, 128, 50)
+    standard = PINNRegressor(pde=pde, **CI_SIZED).fit(X0, u0)
+    curriculum = PINNRegressor(pde=pde, strategy="curriculum", **CI_SIZED).fit(X0, u0)
+    e_standard = relative_l2_error(u, standard.predict(X))
+    e_curriculum = relative_l2_error(u, curriculum.predict(X))
+    assert e_standard > 0.5 and e_curriculum < 0.2, (e_standard, e_curriculum)
+
+
+def test_curriculum_names_a_coefficient_the_equation_has():
+    X0, u0 = Reaction().initial_data(16)
+    with pytest.raises(ValueError, match="coefficient='beta'.*Reaction"):
+        PINNRegressor(pde=Reaction(rho=3.0), strategy=Curriculum(coefficient="beta"),
+                      max_iter=1).fit(X0, u0)
