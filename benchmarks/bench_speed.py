@@ -68,7 +68,8 @@ def plain_closure(pde, network, X_c, t_b, X_obs, y_obs):
 
 
 def ours_closure(problem, pde, compile=False):
-    loss_terms = problem._physics_loss(pde, pde.domain, problem.X_obs, problem.y_obs)
+    loss_terms = problem._physics_loss(pde, pde.domain, problem.X_obs, problem.y_obs,
+                                       problem.estimator.n_collocation)
     if compile:
         loss_terms = _compiled(loss_terms)
     parameters = list(problem.network.parameters())

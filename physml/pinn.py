@@ -178,6 +178,11 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
         self.history_, self.stages_ = {}, []
         problem = PINNProblem(self, X, y, seed, device, dtype)
         reports = strategy.run(problem, pde) if pde is not None else [problem.train(None)]
+        # A strategy may leave a different model than it started with (time marching leaves
+        # one network per time block).
+        self.network_ = problem.network
+        if isinstance(problem.network, PiecewiseInTime):
+            self.time_blocks_ = problem.network.blocks()
         self.n_iter_ = int(sum(r["n_iter"] for r in reports))
         self.stopped_ = next((r["stopped"] for r in reports if r["stopped"]), None)
         self.coefficients_ = dict(pde.coefficients) if pde is not None else {}
@@ -234,6 +239,37 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
             check_positive("learning_rate", self.learning_rate)
 
 
+class PiecewiseInTime(torch.nn.Module):
+    """One network per time block ``(edges[k], edges[k+1]]`` (the first block closed).
+
+    What time marching leaves behind: ``forward`` sends each row to the network of the
+    block its time falls in.
+    """
+
+    def __init__(self, edges, networks):
+        super().__init__()
+        self.register_buffer("edges", torch.as_tensor(edges, dtype=torch.float64))
+        self.networks = torch.nn.ModuleList(networks)
+
+    def blocks(self):
+        """The blocks as ``[(t_start, t_end), ...]``."""
+        edges = self.edges.tolist()
+        return list(zip(edges[:-1], edges[1:]))
+
+    def block_of(self, t):
+        inner = self.edges[1:-1].to(device=t.device)
+        return torch.bucketize(t.to(inner.dtype).contiguous(), inner, right=False)
+
+    def forward(self, X):
+        which = self.block_of(X[:, 1])
+        out = X.new_empty((X.shape[0], 1))
+        for k, network in enumerate(self.networks):
+            rows = which == k
+            if rows.any():
+                out[rows] = network(X[rows])
+        return out
+
+
 def derivative_plan(pde):
     """Which first and pure second derivatives a PDE needs, or None if it needs others."""
     first, second = set(), set()
@@ -276,12 +312,16 @@ class PINNProblem:
         span = torch.tensor([x1 - x0, t1 - t0], dtype=torch.float64)
         return (low + unit * span).to(device=self.device, dtype=self.dtype)
 
-    def train(self, pde, desc="fit", domain=None, X_obs=None, y_obs=None):
+    def train(self, pde, desc="fit", domain=None, X_obs=None, y_obs=None, n_collocation=None):
+        """Train ``self.network`` on ``pde`` over ``domain`` with observations ``(X_obs, y_obs)``
+        (the estimator's data by default) and ``n_collocation`` points (the estimator's)."""
         est = self.estimator
         X_obs = self.X_obs if X_obs is None else X_obs
         y_obs = self.y_obs if y_obs is None else y_obs
+        domain = domain or (pde.domain if pde is not None else None)
         loss_terms = (self._data_loss(X_obs, y_obs) if pde is None
-                      else self._physics_loss(pde, domain or pde.domain, X_obs, y_obs))
+                      else self._physics_loss(pde, domain, X_obs, y_obs,
+                                              n_collocation or est.n_collocation))
         if est.compile:
             loss_terms = _compiled(loss_terms)
         history = est.history_
@@ -295,8 +335,9 @@ class PINNProblem:
         stage = len(est.stages_)
         history.setdefault("stage", []).extend([stage] * (len(history.get("loss", ())) - before))
         report["coefficients"] = dict(pde.coefficients) if pde is not None else {}
-        est.stages_.append({"coefficients": report["coefficients"], "n_iter": report["n_iter"],
-                            "loss": report["best_loss"], "stopped": report["stopped"]})
+        est.stages_.append({"coefficients": report["coefficients"], "domain": domain,
+                            "n_iter": report["n_iter"], "loss": report["best_loss"],
+                            "stopped": report["stopped"]})
         return report
 
     def _data_loss(self, X_obs, y_obs):
@@ -307,10 +348,10 @@ class PINNProblem:
 
         return loss_terms
 
-    def _physics_loss(self, pde, domain, X_obs, y_obs):
+    def _physics_loss(self, pde, domain, X_obs, y_obs, n_collocation):
         est, network = self.estimator, self.network
         (x0, x1), (t0, t1) = domain
-        X_c = self.collocation_points(domain, est.n_collocation)
+        X_c = self.collocation_points(domain, n_collocation)
         t_b = torch.linspace(t0, t1, est.n_boundary, dtype=self.dtype, device=self.device)
         X_left = torch.stack([torch.full_like(t_b, x0), t_b], 1)
         X_right = torch.stack([torch.full_like(t_b, x1), t_b], 1)

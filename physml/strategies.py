@@ -88,7 +88,76 @@ class Curriculum(BaseEstimator):
         return reports
 
 
-STRATEGIES = {"standard": Standard, "curriculum": Curriculum}
+class TimeMarching(BaseEstimator):
+    """Sequence-to-sequence learning: train one time block after another.
+
+    Krishnapriyan et al. (NeurIPS 2021): split ``[t_min, t_max]`` into blocks of length
+    ``dt`` and train on one block at a time; the prediction at the end of block k is the
+    initial data of block k+1. The collocation budget is shared out in proportion to the
+    block lengths (1000 points over the domain and ``dt = 0.1`` give 100 a block). Each
+    block gets its own network, warm-started from the previous block's; the fitted model
+    sends each point to its block (``time_blocks_`` on the estimator).
+
+    Parameters
+    ----------
+    dt : float, default=0.1
+        Block length (the last block may be shorter).
+    n_points : int, default=256
+        Points in space at which each block's end state is handed to the next block.
+
+    Examples
+    --------
+    >>> from physml.strategies import TimeMarching
+    >>> TimeMarching(dt=0.25).edges((0.0, 1.0))
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    """
+
+    def __init__(self, dt=0.1, n_points=256):
+        self.dt = dt
+        self.n_points = n_points
+
+    def edges(self, t_range):
+        t0, t1 = map(float, t_range)
+        if not (np.isfinite(self.dt) and self.dt > 0):
+            raise ValueError(f"TimeMarching dt must be > 0, got {self.dt!r}")
+        n = max(int(np.ceil((t1 - t0) / self.dt - 1e-9)), 1)
+        edges = [t0 + k * self.dt for k in range(n)] + [t1]
+        return [float(e) for e in edges]
+
+    def run(self, problem, pde):
+        import copy
+
+        import torch
+
+        from .pinn import PiecewiseInTime
+
+        (x0, x1), t_range = pde.domain
+        edges = self.edges(t_range)
+        total = edges[-1] - edges[0]
+        x = torch.as_tensor(pde.spatial_grid(int(self.n_points)), dtype=problem.dtype,
+                            device=problem.device)
+        X_obs, y_obs = problem.X_obs, problem.y_obs
+        networks, reports = [], []
+        for start, end in zip(edges[:-1], edges[1:]):
+            if networks:
+                problem.network = copy.deepcopy(networks[-1])
+            n_collocation = max(int(round(problem.estimator.n_collocation * (end - start)
+                                          / total)), 1)
+            reports.append(problem.train(
+                pde, desc=f"seq2seq {_describe(pde)} t in [{start:.3g}, {end:.3g}]",
+                domain=((x0, x1), (start, end)), X_obs=X_obs, y_obs=y_obs,
+                n_collocation=n_collocation))
+            networks.append(problem.network)
+            if reports[-1]["stopped"]:
+                break
+            X_obs = torch.stack([x, torch.full_like(x, end)], 1)
+            with torch.no_grad():
+                y_obs = problem.network(X_obs)[:, 0]
+        problem.network = PiecewiseInTime(edges[: len(networks) + 1], networks)
+        return reports
+
+
+STRATEGIES = {"standard": Standard, "curriculum": Curriculum, "seq2seq": TimeMarching}
 
 
 def resolve_strategy(strategy):

@@ -2,13 +2,14 @@
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 
 from physml import PINNRegressor
 from physml.datasets import make_pde_data
 from physml.metrics import relative_l2_error
 from physml.pde import Convection, Reaction
-from physml.strategies import Curriculum, Standard, resolve_strategy
+from physml.strategies import Curriculum, Standard, TimeMarching, resolve_strategy
 
 CI_SIZED = dict(dtype="float64", optimizer="adam+lbfgs", warmup_iter=300, max_iter=300,
                 hidden_layer_sizes=(32, 32, 32), n_collocation=500, random_state=0)
@@ -26,6 +27,7 @@ def test_schedules():
 def test_strategies_are_parameter_objects_and_names():
     assert isinstance(resolve_strategy("curriculum"), Curriculum)
     assert isinstance(resolve_strategy("standard"), Standard)
+    assert isinstance(resolve_strategy("seq2seq"), TimeMarching)
     est = PINNRegressor(pde=Convection(), strategy=Curriculum(step=2.0))
     assert est.get_params()["strategy__step"] == 2.0
     twin = clone(est).set_params(strategy__step=3.0)
@@ -68,3 +70,48 @@ def test_curriculum_names_a_coefficient_the_equation_has():
     with pytest.raises(ValueError, match="coefficient='beta'.*Reaction"):
         PINNRegressor(pde=Reaction(rho=3.0), strategy=Curriculum(coefficient="beta"),
                       max_iter=1).fit(X0, u0)
+
+
+def test_time_marching_hands_each_block_end_state_to_the_next(monkeypatch):
+    from physml.pinn import PiecewiseInTime, PINNProblem
+
+    seen = []
+    real_train = PINNProblem.train
+
+    def recording_train(problem, pde, **kwargs):
+        seen.append((kwargs["domain"], kwargs["X_obs"].clone(), kwargs["y_obs"].clone(),
+                     kwargs["n_collocation"]))
+        return real_train(problem, pde, **kwargs)
+
+    monkeypatch.setattr(PINNProblem, "train", recording_train)
+    pde = Reaction(rho=2.0)
+    X0, u0 = pde.initial_data(32)
+    est = PINNRegressor(pde=pde, strategy=TimeMarching(dt=0.25, n_points=16), max_iter=20,
+                        hidden_layer_sizes=(8,), n_collocation=100, random_state=0)
+    est.fit(X0, u0)
+    assert est.time_blocks_ == [(0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0)]
+    assert isinstance(est.network_, PiecewiseInTime)
+    assert [s[3] for s in seen] == [25, 25, 25, 25]  # the budget is shared out
+    for k in range(1, 4):
+        (_, (start, _)), X_k, y_k, _ = seen[k]
+        assert start == 0.25 * k and np.all(X_k[:, 1].numpy() == start)
+        # The initial data of block k is block k-1's prediction at its end time.
+        np.testing.assert_allclose(
+            y_k.numpy(), est.network_.networks[k - 1](X_k).detach()[:, 0].numpy(), rtol=1e-6)
+    # predict sends each point to its block; a block edge belongs to the block it ends.
+    X = np.array([[1.0, 0.1], [1.0, 0.25], [1.0, 0.3], [1.0, 1.0]])
+    expected = [est.network_.networks[k](torch.tensor(X[i:i + 1], dtype=torch.float32)).item()
+                for i, k in enumerate([0, 0, 1, 3])]
+    np.testing.assert_allclose(est.predict(X), expected, rtol=1e-5)
+
+
+def test_seq2seq_beats_the_whole_domain_on_reaction():
+    pde = Reaction(rho=5.0)
+    X0, u0 = pde.initial_data(256)
+    X, u = make_pde_data(pde, 128, 50)
+    standard = PINNRegressor(pde=pde, **CI_SIZED).fit(X0, u0)
+    marching = PINNRegressor(pde=pde, strategy="seq2seq", **CI_SIZED).fit(X0, u0)
+    e_standard = relative_l2_error(u, standard.predict(X))
+    e_marching = relative_l2_error(u, marching.predict(X))
+    assert e_standard > 0.5 and e_marching < 0.2, (e_standard, e_marching)
+    assert len(marching.time_blocks_) == 10
