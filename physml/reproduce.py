@@ -2,7 +2,6 @@
 
 import time
 
-import numpy as np
 import torch
 
 from .datasets import make_harmonic_oscillator, make_pendulum
@@ -24,15 +23,6 @@ SYSTEMS = {
     "harmonic_oscillator": (make_harmonic_oscillator, _oscillator_field),
     "pendulum": (make_pendulum, _pendulum_field),
 }
-
-# REFERENCE.md, measured with the papers' setup: relative error at steps 2dt, dt, dt/2, dt/4,
-# dt/16 on the harmonic oscillator.
-PUBLISHED_OSCILLATOR = {
-    "euler": (2.6, 1.9e-2, 0.49, 0.61, 0.67),
-    "midpoint": (0.83, 1.6e-2, 0.14, 0.18, 0.19),
-    "rk4": (4.1e-2, 1.8e-2, 2.1e-2, 2.1e-2, 2.1e-2),
-}
-
 
 def continuity_study(system="harmonic_oscillator", integrators=("euler", "midpoint", "rk4"),
                      dt=0.5, max_iter=5000, random_state=0, verbose=0):
@@ -107,8 +97,3 @@ def plot_continuity(results, path=None, title=""):
     if path is not None:
         fig.savefig(path, dpi=110)
     return fig
-
-
-def published_oscillator_rows():
-    """The REFERENCE.md rows, for printing beside ours (steps 2dt, dt, dt/2, dt/4, dt/16)."""
-    return {name: np.array(values) for name, values in PUBLISHED_OSCILLATOR.items()}
