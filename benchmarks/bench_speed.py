@@ -13,7 +13,6 @@ import argparse
 import statistics
 import time
 
-import numpy as np
 import torch
 
 from physml import PINNRegressor
@@ -26,7 +25,6 @@ def problem_for(pde, dtype, n_collocation=1000):
     est = PINNRegressor(pde=pde, dtype=dtype, n_collocation=n_collocation, max_iter=0,
                         random_state=0).fit(X0, u0)
     problem = PINNProblem(est, X0, u0, 0, torch.device("cpu"), getattr(torch, dtype))
-    problem.network = est.network_
     return est, problem
 
 
@@ -139,7 +137,6 @@ def main(argv=None):
     parser.add_argument("--no-compile", action="store_true",
                         help="skip the torch.compile column (it needs a C++ compiler)")
     args = parser.parse_args(argv)
-    torch.set_num_threads(torch.get_num_threads())
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.dtype}, "
           "4 x 50 tanh, 1000 collocation + 256 initial + 2 x 100 boundary points\n")
     compile = not args.no_compile
@@ -165,5 +162,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    np.set_printoptions(precision=3)
     main()

@@ -176,7 +176,6 @@ def test_divergence_stops_with_a_warning_and_keeps_the_best_parameters():
     check = PINNRegressor(pde=replay, **{**SMALL, "max_iter": 0}).fit(X0, u0)
     check.network_.load_state_dict(est.network_.state_dict())
     problem = PINNProblem(check, X0, u0, 0, torch.device("cpu"), torch.float32)
-    problem.network = check.network_
     from physml._base import torch_seed
     problem.generator.manual_seed(torch_seed(0))
     terms = problem._physics_loss(replay, replay.domain, problem.X_obs, problem.y_obs, 200)()
