@@ -26,7 +26,8 @@ def validate_optimizer(optimizer):
 
 
 def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
-             warmup_iter=0, tol=1e-7, verbose=0, desc="fit", history=None, owner=None):
+             warmup_iter=0, tol=1e-7, history_size=50, verbose=0, desc="fit", history=None,
+             owner=None):
     """Minimize ``sum(loss_terms().values())`` over ``parameters``.
 
     ``loss_terms()`` returns a dict of named scalar tensors (the loss is their sum). Every
@@ -78,7 +79,7 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
             else:
                 opt = torch.optim.LBFGS(
                     parameters, lr=lr, max_iter=_LBFGS_CHUNK, max_eval=25 * _LBFGS_CHUNK,
-                    history_size=50, tolerance_grad=tol, tolerance_change=tol,
+                    history_size=history_size, tolerance_grad=tol, tolerance_change=tol,
                     line_search_fn="strong_wolfe",
                 )
                 done = 0

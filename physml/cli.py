@@ -1,4 +1,4 @@
-"""The ``physml`` command: ``physml demo``, ``physml reproduce continuity``."""
+"""The ``physml`` command: ``physml demo``, ``physml reproduce continuity|failure-modes``."""
 
 import argparse
 import os
@@ -74,6 +74,47 @@ def reproduce_continuity(out="physml_out", max_iter=5000, verbose=1):
     return results
 
 
+def reproduce_failure_modes(out="physml_out", quick=False, seeds=None, systems=None,
+                            n_jobs=1, budget=None, verbose=1):
+    """The three tables of Krishnapriyan et al. (2021): standard PINN against curriculum
+    (convection) and seq2seq (reaction, reaction-diffusion), beside the paper's numbers,
+    with figures (error against the coefficient; prediction at the hardest case)."""
+    from .reproduce import (
+        FAILURE_MODES,
+        QUICK_CASES,
+        failure_mode_runs,
+        failure_mode_table,
+        hardest_cases,
+        plot_failure_modes,
+    )
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    seeds = seeds or (1 if quick else 3)
+    budget = budget or (0.25 if quick else 1.0)
+    tables = {}
+    for system in systems or FAILURE_MODES:
+        start = time.perf_counter()
+        runs = failure_mode_runs(system, values=QUICK_CASES[system] if quick else None,
+                                 seeds=seeds, budget=budget, n_jobs=n_jobs,
+                                 verbose=verbose if n_jobs == 1 else 0)
+        tables[system] = runs
+        print(f"\n{system}: relative L2 error on the 256 x 100 grid, {seeds} seed(s)"
+              f"{f', {budget:g} x the iterations' if budget != 1 else ''}; "
+              f"{time.perf_counter() - start:.0f} s\n")
+        print(failure_mode_table(runs), flush=True)
+        try:
+            from .plotting import plot_solutions
+
+            plot_failure_modes(runs, out / f"failure_modes_{system}_error.png")
+            plot_solutions(hardest_cases(runs), 256, 100,
+                           out / f"failure_modes_{system}_hardest.png")
+        except ImportError as error:
+            print(f"(no figures: {error})")
+    print(f"\nFigures in {out}/")
+    return tables
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="physml", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -85,11 +126,25 @@ def main(argv=None):
                           help="L-BFGS iterations per fit (default: 5000)")
     run_demo.add_argument("--quiet", action="store_true", help="no progress bars")
     run_reproduce = commands.add_parser("reproduce", help="reproduce a paper's result")
-    run_reproduce.add_argument("study", choices=["continuity"],
-                               help="continuity: the ODE-Net convergence test")
+    run_reproduce.add_argument(
+        "study", choices=["continuity", "failure-modes"],
+        help="continuity: the ODE-Net convergence test; failure-modes: the PINN failure "
+             "modes tables (standard against curriculum and seq2seq)")
     run_reproduce.add_argument("--out", default=os.environ.get("PHYSML_OUT", "physml_out"))
     run_reproduce.add_argument("--max-iter", type=int, default=5000,
-                               help="Adam steps per network (default: 5000)")
+                               help="continuity: Adam steps per network (default: 5000)")
+    run_reproduce.add_argument("--quick", action="store_true",
+                               help="failure-modes: one seed, one case per system, a quarter "
+                                    "of the iterations (under 5 minutes)")
+    run_reproduce.add_argument("--seeds", type=int, default=None,
+                               help="failure-modes: seeds per case (default: 3; 1 with --quick)")
+    run_reproduce.add_argument("--systems", nargs="*", default=None,
+                               help="failure-modes: convection, reaction, reaction-diffusion")
+    run_reproduce.add_argument("--n-jobs", type=int, default=1,
+                               help="failure-modes: fits in parallel (joblib)")
+    run_reproduce.add_argument("--budget", type=float, default=None,
+                               help="failure-modes: scale every iteration count (default: 1; "
+                                    "0.25 with --quick)")
     run_reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     verbose = 0 if args.quiet else 1
@@ -97,6 +152,10 @@ def main(argv=None):
         demo(out=args.out, max_iter=args.max_iter, verbose=verbose)
     elif args.study == "continuity":
         reproduce_continuity(out=args.out, max_iter=args.max_iter, verbose=verbose)
+    else:
+        reproduce_failure_modes(out=args.out, quick=args.quick, seeds=args.seeds,
+                                systems=args.systems, n_jobs=args.n_jobs, budget=args.budget,
+                                verbose=verbose)
     return 0
 
 

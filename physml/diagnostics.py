@@ -1,4 +1,4 @@
-"""Diagnostics: the convergence test for continuous models."""
+"""Diagnostics: the convergence test for continuous models, loss landscapes for PINNs."""
 
 from dataclasses import dataclass, field
 
@@ -137,3 +137,150 @@ def convergence_test(estimator, X, steps=None, *, integrator=None, label=""):
         data_order=_slope(steps[below], errors[below]),
         integrator=str(getattr(name, "name", name)), label=label,
     )
+
+
+@dataclass
+class LossLandscape:
+    """The result of :func:`loss_landscape`.
+
+    Attributes
+    ----------
+    alphas, betas : ndarray of shape (n_points,)
+        Steps along the first and second direction (0 is the fitted parameters).
+    losses : ndarray of shape (n_points, n_points)
+        ``losses[i, j]`` is the loss at ``theta + alphas[i] * d1 + betas[j] * d2``.
+    center : float
+        The loss at the fitted parameters.
+    """
+
+    alphas: np.ndarray
+    betas: np.ndarray
+    losses: np.ndarray
+    center: float
+    label: str = ""
+
+    def plot(self, ax=None, levels=30, log=True, **kwargs):
+        """Contours of the (log10) loss around the fitted parameters (needs matplotlib)."""
+        from .plotting import _pyplot
+
+        plt = _pyplot()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(5, 4.2))
+        values = np.log10(np.maximum(self.losses, 1e-300)) if log else self.losses
+        image = ax.contourf(self.alphas, self.betas, values.T, levels=levels, **kwargs)
+        ax.figure.colorbar(image, ax=ax, label="log10 loss" if log else "loss")
+        ax.plot([0], [0], "w*", ms=10)
+        ax.set_xlabel("direction 1")
+        ax.set_ylabel("direction 2")
+        ax.set_title(self.label or "loss landscape", fontsize=10)
+        return ax
+
+
+def loss_landscape(estimator, X=None, y=None, *, loss=None, span=1.0, n_points=25,
+                   random_state=0, label=""):
+    """The loss on a 2-D grid around the fitted parameters (Li et al., NeurIPS 2018).
+
+    Two random Gaussian directions are drawn (seeded by ``random_state``) and
+    filter-normalized: each row of each weight matrix of the direction (one neuron's
+    incoming weights) is scaled to the norm of the same row of the fitted weights, and
+    the directions are zero on biases, as in Li et al. The loss is evaluated at
+    ``theta + a * d1 + b * d2`` for ``a, b`` in ``[-span, span]``; the fitted
+    parameters are left as they were.
+
+    Parameters
+    ----------
+    estimator : fitted estimator or torch.nn.Module
+        A fitted :class:`~physml.PINNRegressor` (its training loss on ``X, y`` is used),
+        or any module together with ``loss``.
+    X, y : array-like, optional
+        The training data of the estimator (for a PINN: the initial/sensor data it was
+        fitted on).
+    loss : callable, optional
+        ``loss()`` returns a scalar tensor computed from the module's current parameters;
+        needed for a plain module, optional for a PINN.
+    span : float, default=1.0
+    n_points : int, default=25
+        Grid points per direction.
+    random_state : int, default=0
+    label : str, default=""
+
+    Returns
+    -------
+    LossLandscape
+
+    Examples
+    --------
+    A quadratic bowl ``||W - W*||^2`` seen from its minimum: the landscape is the
+    quadratic form of the two directions, with its minimum (zero) at the center.
+
+    >>> import torch
+    >>> from physml.diagnostics import loss_landscape
+    >>> module = torch.nn.Linear(3, 2)
+    >>> target = module.weight.detach().clone()
+    >>> bowl = loss_landscape(module, loss=lambda: (module.weight - target).square().sum(),
+    ...                       n_points=5)
+    >>> bowl.losses.shape, float(bowl.losses[2, 2]), bool((bowl.losses >= 0).all())
+    ((5, 5), 0.0, True)
+    """
+    import torch
+
+    module, loss = _landscape_target(estimator, X, y, loss)
+    if not (isinstance(n_points, (int, np.integer)) and n_points >= 2):
+        raise ValueError(f"n_points must be an integer >= 2, got {n_points!r}")
+    if not (np.isfinite(span) and span > 0):
+        raise ValueError(f"span must be a finite number > 0, got {span!r}")
+    parameters = [p for p in module.parameters() if p.requires_grad]
+    generator = torch.Generator().manual_seed(int(random_state))
+    directions = [_filter_normalized(parameters, generator) for _ in range(2)]
+    steps = np.linspace(-span, span, n_points)
+    saved = [p.detach().clone() for p in parameters]
+    losses = np.empty((n_points, n_points))
+    try:
+        for i, a in enumerate(steps):
+            for j, b in enumerate(steps):
+                with torch.no_grad():
+                    for p, p0, d1, d2 in zip(parameters, saved, *directions):
+                        p.copy_(p0 + a * d1 + b * d2)
+                losses[i, j] = float(loss().detach())
+    finally:
+        with torch.no_grad():
+            for p, p0 in zip(parameters, saved):
+                p.copy_(p0)
+    center = float(loss().detach())
+    return LossLandscape(steps, steps.copy(), losses, center, label)
+
+
+def _filter_normalized(parameters, generator):
+    import torch
+
+    direction = []
+    for p in parameters:
+        if p.dim() <= 1:
+            direction.append(torch.zeros_like(p))
+            continue
+        d = torch.randn(p.shape, generator=generator, dtype=torch.float64)
+        d = d.to(device=p.device, dtype=p.dtype)
+        rows_d = d.reshape(d.shape[0], -1).norm(dim=1).clamp_min(1e-30)
+        rows_p = p.detach().reshape(p.shape[0], -1).norm(dim=1)
+        scale = (rows_p / rows_d).reshape((-1,) + (1,) * (p.dim() - 1))
+        direction.append(d * scale)
+    return direction
+
+
+def _landscape_target(estimator, X, y, loss):
+    import torch
+
+    if isinstance(estimator, torch.nn.Module):
+        if loss is None:
+            raise ValueError("loss_landscape of a torch module needs loss=callable")
+        return estimator, loss
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator, "network_")
+    if loss is None:
+        if not hasattr(estimator, "training_loss"):
+            raise TypeError(f"{type(estimator).__name__} has no training_loss; pass loss=")
+        if X is None or y is None:
+            raise ValueError("loss_landscape needs the training data X, y of the estimator")
+        loss = estimator.training_loss(X, y)
+    return estimator.network_, loss

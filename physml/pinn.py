@@ -49,6 +49,8 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
         Adam steps before L-BFGS with ``optimizer="adam+lbfgs"``.
     tol : float, default=1e-7
         L-BFGS ``tolerance_grad`` and ``tolerance_change`` (the paper's 1e-7).
+    lbfgs_history_size : int, default=50
+        Number of past steps L-BFGS keeps to approximate the curvature (the paper's 50).
     n_collocation : int, default=1000
         Collocation points, drawn uniformly in the domain (seeded by ``random_state``).
     n_boundary : int, default=100
@@ -126,9 +128,9 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
 
     def __init__(self, *, pde=None, strategy="standard", hidden_layer_sizes=(50, 50, 50, 50),
                  activation="tanh", optimizer="lbfgs", learning_rate=None, max_iter=1000,
-                 warmup_iter=1000, tol=1e-7, n_collocation=1000, n_boundary=100,
-                 residual_weight=1.0, dtype="float32", device="cpu", random_state=None,
-                 verbose=0, compile=False):
+                 warmup_iter=1000, tol=1e-7, lbfgs_history_size=50, n_collocation=1000,
+                 n_boundary=100, residual_weight=1.0, dtype="float32", device="cpu",
+                 random_state=None, verbose=0, compile=False):
         self.pde = pde
         self.strategy = strategy
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -138,6 +140,7 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.warmup_iter = warmup_iter
         self.tol = tol
+        self.lbfgs_history_size = lbfgs_history_size
         self.n_collocation = n_collocation
         self.n_boundary = n_boundary
         self.residual_weight = residual_weight
@@ -183,6 +186,8 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
         self.network_ = problem.network
         if isinstance(problem.network, PiecewiseInTime):
             self.time_blocks_ = problem.network.blocks()
+        for report, stage in zip(reports, self.stages_):
+            stage["accepted"] = report.get("accepted", True)
         self.n_iter_ = int(sum(r["n_iter"] for r in reports))
         self.stopped_ = next((r["stopped"] for r in reports if r["stopped"]), None)
         self.coefficients_ = dict(pde.coefficients) if pde is not None else {}
@@ -214,6 +219,29 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
                 out[start:start + 65536] = u[:, 0].cpu().numpy()
         return out
 
+    def training_loss(self, X, y):
+        """The loss the network was trained on, as a function of its current parameters.
+
+        The target equation over its whole domain, with the fit's collocation points (the
+        same ``random_state``), boundary points and the observations ``(X, y)``; used by
+        :func:`physml.diagnostics.loss_landscape`.
+
+        Returns
+        -------
+        callable
+            ``loss()`` returns a scalar tensor (the sum of the loss terms).
+        """
+        check_is_fitted(self, "network_")
+        X, y = validate_data(self, X, y, reset=False, y_numeric=True, dtype=np.float64)
+        parameter = next(self.network_.parameters())
+        problem = PINNProblem(self, X, y, torch_seed(self.random_state), parameter.device,
+                              parameter.dtype)
+        pde = self._validated_pde()
+        terms = (problem._data_loss(problem.X_obs, problem.y_obs) if pde is None else
+                 problem._physics_loss(pde, pde.domain, problem.X_obs, problem.y_obs,
+                                       self.n_collocation))
+        return lambda: sum(terms().values())
+
     # ----------------------------------------------------------------------------------
 
     def _validated_pde(self):
@@ -231,7 +259,7 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
         validate_optimizer(self.optimizer)
         for name in ("max_iter", "warmup_iter"):
             check_integer(name, getattr(self, name), 0)
-        for name in ("n_collocation", "n_boundary"):
+        for name in ("n_collocation", "n_boundary", "lbfgs_history_size"):
             check_integer(name, getattr(self, name), 1)
         for name in ("tol", "residual_weight"):
             check_positive(name, getattr(self, name), allow_zero=True)
@@ -300,21 +328,32 @@ class PINNProblem:
         self.X_obs = self._tensor(X)
         self.y_obs = self._tensor(y).reshape(-1)
         self.generator = torch.Generator().manual_seed(seed)
+        self._points = {}
 
     def _tensor(self, values):
         return torch.as_tensor(np.array(values, dtype=float), dtype=self.dtype,
                                device=self.device)
 
     def collocation_points(self, domain, n):
+        """``n`` points uniform in ``domain``; the same points each time for the same domain
+        and count (curriculum stages train on one point set, as in the paper)."""
+        key = (tuple(map(float, domain[0])), tuple(map(float, domain[1])), int(n))
+        if key not in self._points:
+            self._points[key] = self._draw(domain, n)
+        return self._points[key]
+
+    def _draw(self, domain, n):
         (x0, x1), (t0, t1) = domain
         unit = torch.rand((n, 2), generator=self.generator, dtype=torch.float64)
         low = torch.tensor([x0, t0], dtype=torch.float64)
         span = torch.tensor([x1 - x0, t1 - t0], dtype=torch.float64)
         return (low + unit * span).to(device=self.device, dtype=self.dtype)
 
-    def train(self, pde, desc="fit", domain=None, X_obs=None, y_obs=None, n_collocation=None):
+    def train(self, pde, desc="fit", domain=None, X_obs=None, y_obs=None, n_collocation=None,
+              iter_factor=1.0):
         """Train ``self.network`` on ``pde`` over ``domain`` with observations ``(X_obs, y_obs)``
-        (the estimator's data by default) and ``n_collocation`` points (the estimator's)."""
+        (the estimator's data by default) and ``n_collocation`` points (the estimator's), for
+        ``iter_factor`` times the estimator's iterations."""
         est = self.estimator
         X_obs = self.X_obs if X_obs is None else X_obs
         y_obs = self.y_obs if y_obs is None else y_obs
@@ -328,8 +367,9 @@ class PINNProblem:
         before = len(history.get("loss", ()))
         report = minimize(
             loss_terms, self.network.parameters(), optimizer=est.optimizer,
-            max_iter=est.max_iter, learning_rate=est.learning_rate,
-            warmup_iter=est.warmup_iter, tol=est.tol, verbose=est.verbose, desc=desc,
+            max_iter=int(round(est.max_iter * iter_factor)), learning_rate=est.learning_rate,
+            warmup_iter=int(round(est.warmup_iter * iter_factor)), tol=est.tol,
+            history_size=est.lbfgs_history_size, verbose=est.verbose, desc=desc,
             history=history, owner=est,
         )
         stage = len(est.stages_)
@@ -371,7 +411,7 @@ class PINNProblem:
             names["u_x"] = (0,)
 
         def derivatives():
-            if plan is None:
+            if plan is None or not hasattr(network, "jet"):
                 return _autograd_derivatives(network, X_all, n_d, names)
             first, second = plan
             if periodic_slope and 0 not in first:

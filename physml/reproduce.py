@@ -1,5 +1,6 @@
 """Reproductions as code: the studies behind ``physml reproduce ...`` and ``benchmarks/``."""
 
+import statistics
 import time
 
 import torch
@@ -97,3 +98,224 @@ def plot_continuity(results, path=None, title=""):
     if path is not None:
         fig.savefig(path, dpi=110)
     return fig
+
+
+# --------------------------------------------------------------------------------------
+# PINN failure modes (Krishnapriyan et al., NeurIPS 2021, Tables 1-3)
+
+#: The paper's own recipe: float32 L-BFGS (lr 1, history 50, strong Wolfe, tolerances 1e-7).
+STANDARD_RECIPE = dict(dtype="float32", optimizer="lbfgs", max_iter=5000, tol=1e-7)
+#: Ours for curriculum stages: float64 (float32 L-BFGS stops early), Adam to move into the
+#: new stage's basin, then L-BFGS with tolerances 0 so each stage runs its full budget.
+CURRICULUM_RECIPE = dict(dtype="float64", optimizer="adam+lbfgs", warmup_iter=1000,
+                         max_iter=1000, tol=0.0, lbfgs_history_size=100)
+#: Ours for time blocks: float64; warm-started blocks converge in a few hundred L-BFGS
+#: iterations (tolerance 1e-10 ends them); the first block, trained from scratch, gets 5x
+#: the budget (``TimeMarching.first_block_factor``).
+SEQ2SEQ_RECIPE = dict(dtype="float64", optimizer="adam+lbfgs", warmup_iter=500,
+                      max_iter=1000, tol=1e-10, lbfgs_history_size=100)
+
+
+def _convection(value):
+    from .pde import Convection
+
+    return Convection(beta=value)
+
+
+def _reaction(value):
+    from .pde import Reaction
+
+    return Reaction(rho=value)
+
+
+def _reaction_diffusion(value):
+    from .pde import ReactionDiffusion
+
+    return ReactionDiffusion(nu=value, rho=5.0)
+
+
+def _curriculum():
+    from .strategies import Curriculum
+
+    return Curriculum()
+
+
+def _seq2seq():
+    from .strategies import TimeMarching
+
+    return TimeMarching(dt=0.1)
+
+
+#: name: (equation from the swept value, swept coefficient, the fix and its recipe,
+#:        the paper's relative L2 errors {value: (standard, fix)})
+FAILURE_MODES = {
+    "convection": (_convection, "beta", "curriculum", _curriculum, CURRICULUM_RECIPE,
+                   {20.0: (7.50e-1, 9.84e-3), 30.0: (8.97e-1, 2.02e-2),
+                    40.0: (9.61e-1, 5.33e-2)}),
+    "reaction": (_reaction, "rho", "seq2seq", _seq2seq, SEQ2SEQ_RECIPE,
+                 {5.0: (9.79e-1, 7.09e-2), 6.0: (9.88e-1, 7.78e-2), 7.0: (9.92e-1, 7.56e-2),
+                  8.0: (9.94e-1, 7.44e-2), 9.0: (9.95e-1, 8.63e-2), 10.0: (9.96e-1, 7.47e-2)}),
+    "reaction-diffusion": (_reaction_diffusion, "nu", "seq2seq", _seq2seq, SEQ2SEQ_RECIPE,
+                           {2.0: (5.07e-1, 1.18e-2), 3.0: (7.98e-1, 1.56e-2),
+                            4.0: (8.84e-1, 1.59e-2), 5.0: (9.35e-1, 2.39e-2),
+                            6.0: (9.60e-1, 2.69e-2)}),
+}
+
+#: ``--quick``: one case per system, a quarter of the iterations.
+QUICK_CASES = {"convection": [20.0], "reaction": [5.0], "reaction-diffusion": [2.0]}
+
+
+def failure_mode_runs(system, values=None, seeds=1, strategies=("standard", "fix"),
+                      budget=1.0, n_jobs=1, threads=None, verbose=0, on_run=None):
+    """Fit the standard PINN and the paper's fix for each value of the swept coefficient.
+
+    Parameters
+    ----------
+    system : {"convection", "reaction", "reaction-diffusion"}
+    values : sequence of float, default=None
+        Coefficient values; the paper's table rows when None.
+    seeds : int, default=1
+        Seeds ``0 .. seeds-1`` per case (the network initialization and the collocation
+        points).
+    strategies : sequence of {"standard", "fix"}
+        ``"fix"`` is curriculum for convection, seq2seq (dt = 0.1) for the others.
+    budget : float, default=1.0
+        Scales every iteration count of the recipes (``--quick`` uses 0.25).
+    n_jobs : int, default=1
+        Fits run in parallel through joblib.
+    threads : int or None, default=None
+        Torch threads per fit (``None``: the machine's cores divided by ``n_jobs``).
+    on_run : callable, optional
+        Called with each fit's result as soon as it is available (to print progress).
+
+    Returns
+    -------
+    list of dict
+        One per fit: ``system``, ``value``, ``strategy``, ``seed``, ``error`` (relative
+        L2 on the paper's 256 x 100 grid), ``abs_error``, ``n_iter``, ``seconds`` and the
+        prediction ``u_hat`` with the grid ``X`` and exact ``u``.
+    """
+    from joblib import Parallel, delayed
+
+    if system not in FAILURE_MODES:
+        raise ValueError(f"system={system!r}; choose one of {sorted(FAILURE_MODES)}")
+    paper = FAILURE_MODES[system][5]
+    values = [float(v) for v in (values if values is not None else paper)]
+    # Seed-major, so that an interrupted sweep has whole seeds.
+    jobs = [(system, value, strategy, seed, budget, threads, verbose)
+            for seed in range(seeds) for value in values for strategy in strategies]
+    if threads is None:
+        import os
+
+        threads = max((os.cpu_count() or 1) // max(n_jobs, 1), 1)
+        jobs = [job[:5] + (threads, verbose) for job in jobs]
+    if n_jobs == 1:
+        results = (_failure_mode_fit(*job) for job in jobs)
+    else:
+        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            delayed(_failure_mode_fit)(*job) for job in jobs)
+    runs = []
+    for run in results:
+        runs.append(run)
+        if on_run is not None:
+            on_run(run)
+    order = {name: k for k, name in enumerate(strategies)}
+    return sorted(runs, key=lambda r: (r["value"], order.get(
+        "standard" if r["strategy"] == "standard" else "fix", 0), r["seed"]))
+
+
+def _failure_mode_fit(system, value, strategy, seed, budget, threads, verbose):
+    from .datasets import make_pde_data
+    from .metrics import mean_absolute_error, relative_l2_error
+    from .pinn import PINNRegressor
+
+    if threads:
+        torch.set_num_threads(int(threads))
+    make, _, fix_name, fix, recipe, _ = FAILURE_MODES[system]
+    if strategy == "standard":
+        recipe, chosen = STANDARD_RECIPE, "standard"
+    else:
+        chosen = fix()
+    recipe = dict(recipe)
+    for key in ("max_iter", "warmup_iter"):
+        if key in recipe:
+            recipe[key] = max(int(round(recipe[key] * budget)), 1)
+    pde = make(value)
+    X0, u0 = pde.initial_data(256)
+    X, u = make_pde_data(pde)
+    start = time.perf_counter()
+    est = PINNRegressor(pde=pde, strategy=chosen, random_state=seed, verbose=verbose,
+                        **recipe).fit(X0, u0)
+    seconds = time.perf_counter() - start
+    u_hat = est.predict(X)
+    return dict(system=system, value=value, seed=seed,
+                strategy="standard" if strategy == "standard" else fix_name,
+                error=relative_l2_error(u, u_hat), abs_error=mean_absolute_error(u, u_hat),
+                n_iter=est.n_iter_, seconds=seconds, X=X, u=u, u_hat=u_hat)
+
+
+def failure_mode_table(runs):
+    """Markdown: mean relative L2 error (spread over seeds) beside the paper's, per case."""
+    system = runs[0]["system"]
+    _, name, fix_name, _, _, paper = FAILURE_MODES[system]
+    lines = [f"| {name} | strategy | physml mean | min - max (seeds) | paper | met | "
+             "seconds per fit |", "|---|---|---|---|---|---|---|"]
+    for (value, strategy), group in _grouped(runs).items():
+        errors = [r["error"] for r in group]
+        mean = statistics.mean(errors)
+        target = paper.get(value, (None, None))[0 if strategy == "standard" else 1]
+        if target is None:
+            met = "-"
+        elif strategy == "standard":
+            met = "fails, as in the paper" if mean >= 0.5 else "learns (paper: fails)"
+        else:
+            met = "yes" if mean <= target else "NO"
+        lines.append(
+            f"| {value:g} | {strategy} | {mean:.2e} | {min(errors):.2e} - {max(errors):.2e} "
+            f"| {'-' if target is None else f'{target:.2e}'} | {met} | "
+            f"{statistics.mean(r['seconds'] for r in group):.0f} |")
+    return "\n".join(lines)
+
+
+def _grouped(runs):
+    groups = {}
+    for run in runs:
+        groups.setdefault((run["value"], run["strategy"]), []).append(run)
+    return groups
+
+
+def plot_failure_modes(runs, path=None):
+    """Mean error against the coefficient, per strategy, beside the paper's (log scale)."""
+    from .plotting import _pyplot
+
+    plt = _pyplot()
+    system = runs[0]["system"]
+    _, name, _, _, _, paper = FAILURE_MODES[system]
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    groups = _grouped(runs)
+    for strategy in dict.fromkeys(s for _, s in groups):
+        values = sorted(v for v, s in groups if s == strategy)
+        means = [statistics.mean(r["error"] for r in groups[(v, strategy)]) for v in values]
+        line, = ax.semilogy(values, means, "o-", label=f"physml {strategy}")
+        published = [(v, paper[v][0 if strategy == "standard" else 1]) for v in values
+                     if v in paper]
+        if published:
+            ax.semilogy(*zip(*published), "x--", color=line.get_color(),
+                        label=f"paper {strategy}")
+    ax.set_xlabel(name)
+    ax.set_ylabel("relative L2 error")
+    ax.set_title(system)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+    return fig
+
+
+def hardest_cases(runs):
+    """For :func:`physml.plotting.plot_solutions`: the standard PINN and the fix at the
+    largest coefficient value (seed 0)."""
+    name = FAILURE_MODES[runs[0]["system"]][1]
+    top = max(r["value"] for r in runs)
+    return [(f"{r['system']} {name}={top:g}, {r['strategy']}", r["X"], r["u"], r["u_hat"])
+            for r in runs if r["value"] == top and r["seed"] == 0]

@@ -44,6 +44,12 @@ class Curriculum(BaseEstimator):
         it, then the target (the paper's figure steps beta by 5).
     stages : sequence of float, default=None
         An explicit schedule (ending anywhere; the target is appended if missing).
+    accept_loss : float or None, default=None
+        Make the schedule adaptive: a stage whose lowest loss stays above ``accept_loss``
+        is not accepted; the network goes back to the last accepted stage and a stage
+        halfway between is inserted first. None follows the schedule as it is.
+    max_splits : int, default=2
+        How many times one step may be halved before a stage is accepted as it is.
 
     Examples
     --------
@@ -52,11 +58,14 @@ class Curriculum(BaseEstimator):
     [1.0, 10.0, 20.0, 30.0]
     """
 
-    def __init__(self, coefficient=None, start=1.0, step=5.0, stages=None):
+    def __init__(self, coefficient=None, start=1.0, step=5.0, stages=None, accept_loss=None,
+                 max_splits=2):
         self.coefficient = coefficient
         self.start = start
         self.step = step
         self.stages = stages
+        self.accept_loss = accept_loss
+        self.max_splits = max_splits
 
     def schedule(self, target):
         """The coefficient values to train at, in order, ending at ``target``."""
@@ -79,12 +88,30 @@ class Curriculum(BaseEstimator):
             raise ValueError(
                 f"Curriculum coefficient={name!r} is not a coefficient of {type(pde).__name__} "
                 f"{pde.coefficient_names}")
-        reports = []
-        for value in self.schedule(float(getattr(pde, name))):
+        if self.accept_loss is not None and not self.accept_loss > 0:
+            raise ValueError(f"Curriculum accept_loss must be > 0 or None, got "
+                             f"{self.accept_loss!r}")
+        reports, accepted = [], None
+        # (value, how many times the step into it was halved)
+        pending = [(value, 0) for value in self.schedule(float(getattr(pde, name)))]
+        while pending:
+            value, splits = pending.pop(0)
+            before = {k: v.detach().clone() for k, v in problem.network.state_dict().items()}
             stage = clone(pde).set_params(**{name: value})
-            reports.append(problem.train(stage, desc=f"curriculum {_describe(stage)}"))
-            if reports[-1]["stopped"]:
+            report = problem.train(stage, desc=f"curriculum {_describe(stage)}")
+            reports.append(report)
+            if report["stopped"]:
                 break
+            if (self.accept_loss is not None and report["best_loss"] > self.accept_loss
+                    and accepted is not None and splits < self.max_splits):
+                # Not converged: back to the last accepted stage, take half the step first.
+                problem.network.load_state_dict(before)
+                report["accepted"] = False
+                middle = 0.5 * (accepted + value)
+                pending[:0] = [(middle, splits + 1), (value, splits + 1)]
+                continue
+            report["accepted"] = True
+            accepted = value
         return reports
 
 
@@ -104,6 +131,10 @@ class TimeMarching(BaseEstimator):
         Block length (the last block may be shorter).
     n_points : int, default=256
         Points in space at which each block's end state is handed to the next block.
+    first_block_factor : float, default=5.0
+        The first block starts from an untrained network; it gets this many times the
+        estimator's ``warmup_iter`` and ``max_iter`` (later blocks start from the previous
+        block's solution and need far fewer).
 
     Examples
     --------
@@ -112,9 +143,10 @@ class TimeMarching(BaseEstimator):
     [0.0, 0.25, 0.5, 0.75, 1.0]
     """
 
-    def __init__(self, dt=0.1, n_points=256):
+    def __init__(self, dt=0.1, n_points=256, first_block_factor=5.0):
         self.dt = dt
         self.n_points = n_points
+        self.first_block_factor = first_block_factor
 
     def edges(self, t_range):
         t0, t1 = map(float, t_range)
@@ -137,6 +169,9 @@ class TimeMarching(BaseEstimator):
         x = torch.as_tensor(pde.spatial_grid(int(self.n_points)), dtype=problem.dtype,
                             device=problem.device)
         X_obs, y_obs = problem.X_obs, problem.y_obs
+        if not (np.isfinite(self.first_block_factor) and self.first_block_factor > 0):
+            raise ValueError(f"TimeMarching first_block_factor must be > 0, got "
+                             f"{self.first_block_factor!r}")
         networks, reports = [], []
         for start, end in zip(edges[:-1], edges[1:]):
             if networks:
@@ -146,7 +181,8 @@ class TimeMarching(BaseEstimator):
             reports.append(problem.train(
                 pde, desc=f"seq2seq {_describe(pde)} t in [{start:.3g}, {end:.3g}]",
                 domain=((x0, x1), (start, end)), X_obs=X_obs, y_obs=y_obs,
-                n_collocation=n_collocation))
+                n_collocation=n_collocation,
+                iter_factor=1.0 if networks else self.first_block_factor))
             networks.append(problem.network)
             if reports[-1]["stopped"]:
                 break

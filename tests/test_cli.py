@@ -27,3 +27,14 @@ def test_reproduce_continuity_prints_the_table_and_saves_the_figure(tmp_path, ca
                 "rk4-trained net", "Published shape"):
         assert row in out
     assert (tmp_path / "continuity_harmonic_oscillator.png").stat().st_size > 10_000
+
+
+def test_reproduce_failure_modes_prints_tables_beside_the_paper_and_saves_figures(tmp_path,
+                                                                                  capsys):
+    pytest.importorskip("matplotlib")
+    main(["reproduce", "failure-modes", "--quick", "--systems", "reaction", "--budget", "0.004",
+          "--out", str(tmp_path), "--quiet"])
+    out = capsys.readouterr().out
+    assert "| 5 | standard |" in out and "| 5 | seq2seq |" in out and "7.09e-02" in out
+    for name in ("error", "hardest"):
+        assert (tmp_path / f"failure_modes_reaction_{name}.png").stat().st_size > 10_000

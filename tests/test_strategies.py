@@ -108,3 +108,77 @@ def test_time_marching_hands_each_block_end_state_to_the_next(monkeypatch):
     expected = [est.network_.networks[k](torch.tensor(X[i:i + 1], dtype=torch.float32)).item()
                 for i, k in enumerate([0, 0, 1, 3])]
     np.testing.assert_allclose(est.predict(X), expected, rtol=1e-5)
+
+
+def _recording_train(monkeypatch):
+    """Record the network's parameters when each training stage starts and ends."""
+    from physml.pinn import PINNProblem
+
+    record = []
+    real_train = PINNProblem.train
+
+    def train(problem, pde, **kwargs):
+        vector = torch.nn.utils.parameters_to_vector
+        start = vector(problem.network.parameters()).detach().clone()
+        report = real_train(problem, pde, **kwargs)
+        record.append((start, vector(problem.network.parameters()).detach().clone(), kwargs))
+        return report
+
+    monkeypatch.setattr(PINNProblem, "train", train)
+    return record
+
+
+def test_adaptive_curriculum_halves_a_step_that_did_not_converge(monkeypatch):
+    record = _recording_train(monkeypatch)
+    pde = Convection(beta=3.0)
+    X0, u0 = pde.initial_data(32)
+    # No stage can reach a loss of 1e-12 in 5 iterations: each step is halved once.
+    est = PINNRegressor(pde=pde, strategy=Curriculum(step=2.0, accept_loss=1e-12,
+                                                     max_splits=1),
+                        max_iter=5, hidden_layer_sizes=(8,), n_collocation=50, random_state=0)
+    est.fit(X0, u0)
+    assert [s["coefficients"]["beta"] for s in est.stages_] == [1.0, 2.0, 1.5, 2.0, 3.0,
+                                                                2.5, 3.0]
+    assert [s["accepted"] for s in est.stages_] == [True, False, True, True, False, True,
+                                                   True]
+    # A rejected stage is undone: the halfway stage starts where the last accepted one ended.
+    assert torch.equal(record[2][0], record[0][1])
+    assert torch.equal(record[5][0], record[3][1])
+    # An accepted stage hands its parameters on.
+    assert torch.equal(record[3][0], record[2][1])
+
+
+def test_adaptive_curriculum_accepts_a_converged_stage_as_it_is():
+    pde = Convection(beta=3.0)
+    X0, u0 = pde.initial_data(32)
+    est = PINNRegressor(pde=pde, strategy=Curriculum(step=2.0, accept_loss=1e3),
+                        max_iter=5, hidden_layer_sizes=(8,), n_collocation=50, random_state=0)
+    est.fit(X0, u0)
+    assert [s["coefficients"]["beta"] for s in est.stages_] == [1.0, 2.0, 3.0]
+    with pytest.raises(ValueError, match="accept_loss"):
+        clone(est).set_params(strategy__accept_loss=-1.0).fit(X0, u0)
+
+
+def test_curriculum_stages_share_one_set_of_collocation_points(monkeypatch):
+    from physml.pinn import PINNProblem
+
+    drawn = []
+    real_draw = PINNProblem._draw
+    monkeypatch.setattr(PINNProblem, "_draw",
+                        lambda self, *a: drawn.append(a) or real_draw(self, *a))
+    pde = Convection(beta=5.0)
+    X0, u0 = pde.initial_data(32)
+    PINNRegressor(pde=pde, strategy=Curriculum(step=2.0), max_iter=2,
+                  hidden_layer_sizes=(8,), n_collocation=50, random_state=0).fit(X0, u0)
+    assert len(drawn) == 1  # four stages, one draw (the paper trains on one point set)
+
+
+def test_time_marching_gives_the_first_block_more_iterations():
+    pde = Reaction(rho=2.0)
+    X0, u0 = pde.initial_data(32)
+    est = PINNRegressor(pde=pde, strategy=TimeMarching(dt=0.5, first_block_factor=3.0),
+                        optimizer="adam", max_iter=10, hidden_layer_sizes=(8,),
+                        n_collocation=50, random_state=0).fit(X0, u0)
+    assert [s["n_iter"] for s in est.stages_] == [30, 10]
+    with pytest.raises(ValueError, match="first_block_factor"):
+        clone(est).set_params(strategy__first_block_factor=0.0).fit(X0, u0)
