@@ -139,6 +139,69 @@ def convergence_test(estimator, X, steps=None, *, integrator=None, label=""):
     )
 
 
+def depth_convergence_test(estimator, X, y, n_steps=None, *, integrator=None, label=""):
+    """The convergence test for a continuous-in-depth classifier.
+
+    Runs the fitted model with each number of depth steps in ``n_steps`` (the step is
+    ``1 / n_steps``) and measures the log loss and the accuracy on ``(X, y)``. A network
+    that learned a continuous function of depth keeps its accuracy as the steps are
+    refined; one that learned a discrete map that only works at its training depth (often
+    an Euler-trained ResNet) does not.
+
+    Parameters
+    ----------
+    estimator : fitted ContinuousNetClassifier
+        Anything with ``n_steps``, ``integrator``, ``set_params`` and ``predict_proba``.
+    X, y : array-like
+    n_steps : sequence of int, default=None
+        ``n/2, n, 2n, 4n, 8n`` around the training ``n`` when None.
+    integrator : str, default=None
+        The scheme to run; the current one when None.
+
+    Returns
+    -------
+    ConvergenceTest
+        ``steps`` are ``1 / n_steps`` (largest first), ``errors`` the log loss,
+        ``self_errors`` the mean absolute change of the probabilities from the finest
+        run; ``extra`` holds ``n_steps`` and ``accuracy``.
+    """
+    from sklearn.metrics import log_loss
+
+    trained_steps, trained_integrator = estimator.n_steps, estimator.integrator
+    if n_steps is None:
+        n_steps = [max(trained_steps // 2, 1), trained_steps, 2 * trained_steps,
+                   4 * trained_steps, 8 * trained_steps]
+    n_steps = np.unique(np.asarray(n_steps, dtype=int))
+    if n_steps.size < 2 or np.any(n_steps < 1):
+        raise ValueError("n_steps must hold at least two positive integers")
+    y = np.asarray(y)
+    probabilities, accuracies = [], []
+    try:
+        for n in n_steps:
+            estimator.set_params(n_steps=int(n),
+                                 integrator=integrator or trained_integrator)
+            p = estimator.predict_proba(X)
+            probabilities.append(p)
+            accuracies.append(float(np.mean(estimator.classes_[p.argmax(1)] == y)))
+    finally:
+        estimator.set_params(n_steps=trained_steps, integrator=trained_integrator)
+    errors = np.array([log_loss(y, p, labels=estimator.classes_) for p in probabilities])
+    finest = probabilities[-1]
+    self_errors = np.array([np.abs(p - finest).mean() for p in probabilities])
+    steps = 1.0 / n_steps
+    h = 1.0 / trained_steps
+    below = steps < h * (1 - 1e-9)
+    successive = np.array([np.abs(a - b).mean()
+                           for a, b in zip(probabilities[:-1], probabilities[1:])])
+    name = integrator or trained_integrator
+    return ConvergenceTest(
+        steps=steps, errors=errors, self_errors=self_errors, training_step=h,
+        order=_slope(steps[:-1][below[:-1]], successive[below[:-1]]),
+        data_order=_slope(steps[below], errors[below]),
+        integrator=str(getattr(name, "name", name)), label=label,
+        extra={"n_steps": n_steps, "accuracy": np.array(accuracies)})
+
+
 @dataclass
 class LossLandscape:
     """The result of :func:`loss_landscape`.

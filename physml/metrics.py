@@ -54,18 +54,24 @@ def check_continuity(estimator, X, y=None, steps=None):
     Euler-trained ODE-Net) gets worse when refined, and scores negative: -5 means the error
     grew 32-fold.
 
+    For a continuous-in-depth classifier (:class:`~physml.ContinuousNetClassifier`) the
+    error is the log loss on ``(X, y)`` and the steps are ``1 / n_steps`` (see
+    :func:`physml.diagnostics.depth_convergence_test`).
+
     The signature ``(estimator, X, y=None)`` makes it usable directly as
     ``GridSearchCV(..., scoring=check_continuity)``.
 
     Parameters
     ----------
-    estimator : fitted ODENetForecaster (or anything with ``forecast`` and ``dt``)
+    estimator : fitted ODENetForecaster (or anything with ``forecast`` and ``dt``), or a
+        fitted ContinuousNetClassifier
     X : array-like
         Trajectories sampled every ``dt`` (see ``convergence_test``).
-    y : None
-        Ignored.
+    y : array-like or None
+        Ignored for forecasters; the labels for a classifier.
     steps : array-like, default=None
-        Inference steps; ``dt * 2**k`` for ``k = 1, ..., -5`` when None.
+        Inference steps; ``dt * 2**k`` for ``k = 1, ..., -5`` when None. For a classifier,
+        the numbers of depth steps (``n/2 .. 8n`` around the training ``n``).
 
     Returns
     -------
@@ -81,9 +87,16 @@ def check_continuity(estimator, X, y=None, steps=None):
     >>> check_continuity(exact, X) > 0
     True
     """
-    from .diagnostics import convergence_test
+    from sklearn.base import is_classifier
 
-    result = convergence_test(estimator, X, steps)
+    from .diagnostics import convergence_test, depth_convergence_test
+
+    if is_classifier(estimator):
+        if y is None:
+            raise ValueError("check_continuity of a classifier needs the labels y")
+        result = depth_convergence_test(estimator, X, y, steps)
+    else:
+        result = convergence_test(estimator, X, steps)
     at_training = np.isclose(result.steps, result.training_step)
     below = result.steps < result.training_step * (1 - 1e-9)
     if not at_training.any() or not below.any():

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from physml import ODENetForecaster, PINNRegressor
+from physml import ContinuousNetClassifier, ODENetForecaster, PINNRegressor
 
 CHEAP = dict(hidden_layer_sizes=(16,), max_iter=100, n_collocation=64, n_boundary=8,
              random_state=0)
@@ -18,6 +18,9 @@ def estimators():
     yield PINNRegressor(**CHEAP)
     # X is one trajectory (rows are time points); y is ignored.
     yield ODENetForecaster(hidden_layer_sizes=(8,), max_iter=20, random_state=0)
+    # Tabular X: dense continuous blocks.
+    yield ContinuousNetClassifier(n_basis=2, n_steps=2, channels=16, max_epochs=20,
+                                  learning_rate=1e-2, random_state=0)
 
 
 @parametrize_with_checks(list(estimators()),
