@@ -87,11 +87,9 @@ def check_continuity(estimator, X, y=None, steps=None):
     >>> check_continuity(exact, X) > 0
     True
     """
-    from sklearn.base import is_classifier
-
     from .diagnostics import convergence_test, depth_convergence_test
 
-    if is_classifier(estimator):
+    if hasattr(estimator, "n_steps") and hasattr(estimator, "predict_proba"):
         if y is None:
             raise ValueError("check_continuity of a classifier needs the labels y")
         result = depth_convergence_test(estimator, X, y, steps)
