@@ -7,9 +7,10 @@ from physml.cli import main
 
 def test_demo_prints_errors_beside_the_paper_and_saves_a_figure(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    main(["demo", "--out", str(tmp_path), "--max-iter", "30", "--quiet"])
+    main(["demo", "--out", str(tmp_path), "--budget", "0.002", "--quiet"])
     out = capsys.readouterr().out
-    assert "| 1 |" in out and "7.84e-03" in out and "| 30 |" in out and "8.97e-01" in out
+    assert "| standard |" in out and "8.97e-01" in out
+    assert "| curriculum |" in out and "2.02e-02" in out
     assert (tmp_path / "demo_convection.png").stat().st_size > 10_000
 
 
