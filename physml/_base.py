@@ -6,7 +6,9 @@ training on a non-finite loss and keeps the best parameters found.
 """
 
 import contextlib
+import copy
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -127,3 +129,54 @@ def check_positive(name, value, allow_zero=False):
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
     return float(value)
+
+
+@contextlib.contextmanager
+def thread_budget():
+    """Cap torch's intra-op threads at the budget a parallel backend gave this process.
+
+    joblib's workers (and dask's, through joblib) get ``OMP_NUM_THREADS`` = their share of
+    the cores; torch may have started with more. Without the cap, ``n_jobs=-1`` runs
+    ``n_jobs`` x ``n_cores`` threads on ``n_cores`` cores and slows to a crawl.
+    """
+    try:
+        budget = int(os.environ.get("OMP_NUM_THREADS", "0"))
+    except ValueError:
+        budget = 0
+    before = torch.get_num_threads()
+    if 0 < budget < before:
+        torch.set_num_threads(budget)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+    else:
+        yield
+
+
+class TorchPickleMixin:
+    """Pickle fitted torch modules with CPU tensors, remembering the device they came from.
+
+    A model fitted on ``device="cuda"`` then loads on a CPU-only machine (it stays on the
+    CPU there) and goes back to its GPU where one is available.
+    """
+
+    _torch_attributes = ("network_",)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        for name in self._torch_attributes:
+            module = state.get(name)
+            parameter = next(module.parameters(), None) if module is not None else None
+            if parameter is not None and parameter.device.type != "cpu":
+                state[name] = copy.deepcopy(module).cpu()
+                state["_fitted_device"] = str(parameter.device)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        device = state.get("_fitted_device")
+        if device and device.startswith("cuda") and torch.cuda.is_available():
+            for name in self._torch_attributes:
+                if getattr(self, name, None) is not None:
+                    setattr(self, name, getattr(self, name).to(device))

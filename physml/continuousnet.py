@@ -26,6 +26,7 @@ from ._base import (
     resolve_device,
     resolve_dtype,
     seeded,
+    thread_budget,
     torch_seed,
     warn_stopped,
 )
@@ -322,7 +323,7 @@ class ContinuousNetClassifier(ClassifierMixin, BaseEstimator):
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
         guard = _DivergenceGuard()
         seed = torch_seed(self.random_state)
-        with seeded(seed, device):
+        with seeded(seed, device), thread_budget():
             module = ContinuousNet(X.shape[1:], len(self.classes_), self.channels, self.basis,
                                    self.n_basis).to(dtype=dtype)
             self.net_ = NeuralNetClassifier(

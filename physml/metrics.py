@@ -104,3 +104,43 @@ def check_continuity(estimator, X, y=None, steps=None):
     if reference == 0:
         return 0.0 if worst == 0 else -np.inf
     return float(-np.log2(worst / reference))
+
+
+def neg_relative_l2_error(estimator, X, y):
+    """Scorer: minus the relative L2 error of ``estimator.predict(X)`` against ``y``.
+
+    Higher is better, as sklearn's model selection expects; also available by name,
+    ``get_scorer("neg_relative_l2_error")``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.dummy import DummyRegressor
+    >>> from physml.metrics import neg_relative_l2_error
+    >>> X, y = np.zeros((4, 1)), np.array([1.0, 1.0, 1.0, 1.0])
+    >>> neg_relative_l2_error(DummyRegressor().fit(X, y), X, y)
+    -0.0
+    """
+    return -relative_l2_error(y, estimator.predict(X))
+
+
+SCORERS = {"neg_relative_l2_error": neg_relative_l2_error, "check_continuity": check_continuity}
+
+
+def get_scorer(scoring):
+    """A scorer by name: physml's (``neg_relative_l2_error``, ``check_continuity``), else
+    sklearn's (:func:`sklearn.metrics.get_scorer`).
+
+    Examples
+    --------
+    >>> from physml.metrics import get_scorer
+    >>> get_scorer("neg_relative_l2_error").__name__
+    'neg_relative_l2_error'
+    >>> get_scorer("r2")
+    make_scorer(r2_score, response_method='predict')
+    """
+    if isinstance(scoring, str) and scoring in SCORERS:
+        return SCORERS[scoring]
+    from sklearn.metrics import get_scorer as sklearn_get_scorer
+
+    return sklearn_get_scorer(scoring)

@@ -7,12 +7,14 @@ from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import (
+    TorchPickleMixin,
     check_hidden_layer_sizes,
     check_integer,
     check_positive,
     resolve_device,
     resolve_dtype,
     seeded,
+    thread_budget,
     torch_seed,
 )
 from ._mlp import MLP, resolve_activation
@@ -95,7 +97,7 @@ class _Forecasting:
         return out[0] if single else out
 
 
-class ODENetForecaster(_Forecasting, BaseEstimator):
+class ODENetForecaster(TorchPickleMixin, _Forecasting, BaseEstimator):
     """ODE-Net: a vector field ``G`` learned so that one integrator step matches the data.
 
     ``x(t + dt) = x(t) + scheme[G, dt](x(t))``, ``G`` a small MLP, trained on one-step-ahead
@@ -181,7 +183,7 @@ class ODENetForecaster(_Forecasting, BaseEstimator):
         self.n_features_in_ = X.shape[2]
         r = min(int(self.rollout_steps), X.shape[1] - 1)
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
-        data = torch.tensor(X, dtype=dtype, device=device)
+        data = torch.tensor(np.ascontiguousarray(X), dtype=dtype, device=device)
         starts = data[:, : data.shape[1] - r].reshape(-1, data.shape[2])
         targets = torch.stack([data[:, k: data.shape[1] - r + k] for k in range(1, r + 1)])
         targets = targets.reshape(r, -1, data.shape[2])
@@ -199,10 +201,11 @@ class ODENetForecaster(_Forecasting, BaseEstimator):
             return {"one_step" if r == 1 else "rollout": total / r}
 
         self.history_ = {}
-        report = minimize(loss_terms, network.parameters(), optimizer="adam",
-                          max_iter=int(self.max_iter), learning_rate=self.learning_rate,
-                          verbose=self.verbose, desc=f"ODE-Net ({tableau.name})",
-                          history=self.history_, owner=self)
+        with thread_budget():
+            report = minimize(loss_terms, network.parameters(), optimizer="adam",
+                              max_iter=int(self.max_iter), learning_rate=self.learning_rate,
+                              verbose=self.verbose, desc=f"ODE-Net ({tableau.name})",
+                              history=self.history_, owner=self)
         self.n_iter_ = report["n_iter"]
         self.stopped_ = report["stopped"]
         return self
@@ -239,7 +242,8 @@ class ODENetForecaster(_Forecasting, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=np.float64)
         field, dtype, device = self._field()
         with torch.no_grad():
-            out = function(field, torch.as_tensor(X, dtype=dtype, device=device))
+            out = function(field, torch.as_tensor(np.ascontiguousarray(X), dtype=dtype,
+                                                  device=device))
         return out.double().cpu().numpy()
 
     def score(self, X, y=None):

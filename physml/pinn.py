@@ -6,12 +6,14 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
+    TorchPickleMixin,
     check_hidden_layer_sizes,
     check_integer,
     check_positive,
     resolve_device,
     resolve_dtype,
     seeded,
+    thread_budget,
     torch_seed,
 )
 from ._mlp import MLP, resolve_activation
@@ -21,7 +23,7 @@ from .pde._base import parse_derivative
 from .strategies import resolve_strategy
 
 
-class PINNRegressor(RegressorMixin, BaseEstimator):
+class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     """Physics-informed neural network regressor (Raissi et al. 2019).
 
     Fits a network ``u(x, t)`` to observed values (``fit(X, y)``: initial data, sensors)
@@ -67,6 +69,12 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
         Compile the loss and its gradient with :func:`torch.compile` (fuses the elementwise
         work; needs a C++ compiler on the CPU). The first evaluation then takes tens of
         seconds to compile, so it pays off for long fits and repeated fits of one shape.
+    learn_coefficients : tuple of str, default=()
+        Coefficients of ``pde`` to learn from the data (an inverse problem): they become
+        trainable parameters that start at the values in ``pde``. Those in
+        ``pde.positive_coefficients`` (a viscosity, a diffusivity) are learned through
+        their logarithm and stay positive. Fitted values land in ``coefficients_``, their
+        trajectory (one value per loss evaluation) in ``history_``.
 
     Attributes
     ----------
@@ -83,7 +91,7 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
     n_iter_ : int
         Optimizer iterations over all stages.
     coefficients_ : dict
-        The equation's coefficients after fitting.
+        The equation's coefficients after fitting (learned ones at their fitted values).
     stopped_ : str or None
         ``"diverged"`` or ``"interrupted"`` when training ended early, else None.
     n_features_in_ : int
@@ -130,7 +138,7 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
                  activation="tanh", optimizer="lbfgs", learning_rate=None, max_iter=1000,
                  warmup_iter=1000, tol=1e-7, lbfgs_history_size=50, n_collocation=1000,
                  n_boundary=100, residual_weight=1.0, dtype="float32", device="cpu",
-                 random_state=None, verbose=0, compile=False):
+                 random_state=None, verbose=0, compile=False, learn_coefficients=()):
         self.pde = pde
         self.strategy = strategy
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -149,6 +157,7 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.compile = compile
+        self.learn_coefficients = learn_coefficients
 
     def fit(self, X, y):
         """Fit the network to observations ``(X, y)`` and the equation.
@@ -172,6 +181,7 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
                 f"{pde.coordinates}: pass one column per coordinate, in that order"
             )
         self._validate_hyperparameters()
+        self._validate_learned(pde)
         strategy = resolve_strategy(self.strategy)
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
         seed = torch_seed(self.random_state)
@@ -180,7 +190,9 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
         self.network_ = network.to(device=device, dtype=dtype)
         self.history_, self.stages_ = {}, []
         problem = PINNProblem(self, X, y, seed, device, dtype)
-        reports = strategy.run(problem, pde) if pde is not None else [problem.train(None)]
+        with thread_budget():
+            reports = (strategy.run(problem, pde) if pde is not None
+                       else [problem.train(None)])
         # A strategy may leave a different model than it started with (time marching leaves
         # one network per time block).
         self.network_ = problem.network
@@ -191,6 +203,7 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
         self.n_iter_ = int(sum(r["n_iter"] for r in reports))
         self.stopped_ = next((r["stopped"] for r in reports if r["stopped"]), None)
         self.coefficients_ = dict(pde.coefficients) if pde is not None else {}
+        self.coefficients_.update(problem.learned_values())
         return self
 
     def predict(self, X):
@@ -214,7 +227,8 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
         out = np.empty(X.shape[0])
         with torch.no_grad():
             for start in range(0, X.shape[0], 65536):
-                part = torch.tensor(X[start:start + 65536], device=device)
+                part = torch.tensor(np.ascontiguousarray(X[start:start + 65536]),
+                                    device=device)
                 u = torch.func.functional_call(self.network_, weights, (part,))
                 out[start:start + 65536] = u[:, 0].cpu().numpy()
         return out
@@ -237,6 +251,13 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
         problem = PINNProblem(self, X, y, torch_seed(self.random_state), parameter.device,
                               parameter.dtype)
         pde = self._validated_pde()
+        if pde is not None:
+            # Learned coefficients enter at their fitted values, as constants.
+            from sklearn.base import clone
+
+            pde = clone(pde).set_params(**{k: v for k, v in self.coefficients_.items()
+                                           if k in pde.coefficient_names})
+            problem.learned = {}
         terms = (problem._data_loss(problem.X_obs, problem.y_obs) if pde is None else
                  problem._physics_loss(pde, pde.domain, problem.X_obs, problem.y_obs,
                                        self.n_collocation))
@@ -252,6 +273,23 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
                 f"pde must be a physml.pde.PDE instance or None, got {type(self.pde).__name__}"
             )
         return self.pde.validate()
+
+    def _validate_learned(self, pde):
+        names = self.learn_coefficients
+        if isinstance(names, str) or not isinstance(names, (tuple, list)):
+            raise TypeError(f"learn_coefficients must be a tuple of coefficient names, got "
+                            f"{names!r}")
+        if names and pde is None:
+            raise ValueError("learn_coefficients needs a pde")
+        for name in names:
+            if name not in pde.coefficient_names:
+                raise ValueError(
+                    f"learn_coefficients: {name!r} is not a coefficient of "
+                    f"{type(pde).__name__} {pde.coefficient_names}")
+            value = getattr(pde, name)
+            if name in pde.positive_coefficients and not value > 0:
+                raise ValueError(f"learn_coefficients: {name} starts at {value!r}, but it is "
+                                 "positive by its physics; start from a positive guess")
 
     def _validate_hyperparameters(self):
         check_hidden_layer_sizes(self.hidden_layer_sizes)
@@ -329,6 +367,26 @@ class PINNProblem:
         self.y_obs = self._tensor(y).reshape(-1)
         self.generator = torch.Generator().manual_seed(seed)
         self._points = {}
+        # Learned coefficients: name -> (raw trainable tensor, transform to the value).
+        self.learned = {}
+        pde = estimator.pde
+        for name in getattr(estimator, "learn_coefficients", ()):
+            value = float(getattr(pde, name))
+            positive = name in pde.positive_coefficients
+            raw = torch.tensor(np.log(value) if positive else value, dtype=dtype,
+                               device=device, requires_grad=True)
+            self.learned[name] = (raw, torch.exp if positive else (lambda r: r))
+
+    def coefficient_values(self, pde):
+        """The coefficients the loss uses: the equation's, with learned ones as tensors."""
+        values = dict(pde.coefficients)
+        values.update({name: transform(raw) for name, (raw, transform) in self.learned.items()})
+        return values
+
+    def learned_values(self):
+        with torch.no_grad():
+            return {name: float(transform(raw)) for name, (raw, transform)
+                    in self.learned.items()}
 
     def _tensor(self, values):
         return torch.as_tensor(np.array(values, dtype=float), dtype=self.dtype,
@@ -365,8 +423,11 @@ class PINNProblem:
             loss_terms = _compiled(loss_terms)
         history = est.history_
         before = len(history.get("loss", ()))
+        if self.learned:
+            loss_terms = self._recording(loss_terms, history)
+        parameters = [*self.network.parameters(), *(raw for raw, _ in self.learned.values())]
         report = minimize(
-            loss_terms, self.network.parameters(), optimizer=est.optimizer,
+            loss_terms, parameters, optimizer=est.optimizer,
             max_iter=int(round(est.max_iter * iter_factor)), learning_rate=est.learning_rate,
             warmup_iter=int(round(est.warmup_iter * iter_factor)), tol=est.tol,
             history_size=est.lbfgs_history_size, verbose=est.verbose, desc=desc,
@@ -379,6 +440,16 @@ class PINNProblem:
                             "n_iter": report["n_iter"], "loss": report["best_loss"],
                             "stopped": report["stopped"]})
         return report
+
+    def _recording(self, loss_terms, history):
+        """Append the learned coefficients' values to ``history`` at every evaluation."""
+        def recorded():
+            terms = loss_terms()
+            for name, value in self.learned_values().items():
+                history.setdefault(name, []).append(value)
+            return terms
+
+        return recorded
 
     def _data_loss(self, X_obs, y_obs):
         network = self.network
@@ -401,7 +472,6 @@ class PINNProblem:
         n_c, n_b = X_c.shape[0], t_b.shape[0]
         n_d = n_c + (2 * n_b if periodic_slope else 0)
         X_all = torch.cat([X_c, X_left, X_right, X_obs])
-        coefficients = pde.coefficients
         weight = est.residual_weight
         if not pde.periodic:
             g_left = self._tensor(pde.boundary_condition(np.full(n_b, x0), t_b.cpu().numpy()))
@@ -427,7 +497,8 @@ class PINNProblem:
         def loss_terms():
             u, d = derivatives()
             u_c = u[:n_c]
-            r = pde.residual(X_c, u_c, {k: v[:n_c] for k, v in d.items()}, coefficients)
+            r = pde.residual(X_c, u_c, {k: v[:n_c] for k, v in d.items()},
+                             self.coefficient_values(pde))
             u_left, u_right = u[n_c:n_c + n_b], u[n_c + n_b:n_c + 2 * n_b]
             if pde.periodic:
                 boundary = (u_left - u_right).square().mean()

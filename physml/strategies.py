@@ -50,6 +50,10 @@ class Curriculum(BaseEstimator):
         halfway between is inserted first. None follows the schedule as it is.
     max_splits : int, default=2
         How many times one step may be halved before a stage is accepted as it is.
+    final_stage_factor : float, default=1.0
+        The stage at the target value gets this many times the estimator's ``warmup_iter``
+        and ``max_iter``: earlier stages only need to bring the network near the next
+        solution, the last one's accuracy is the result.
 
     Examples
     --------
@@ -59,13 +63,14 @@ class Curriculum(BaseEstimator):
     """
 
     def __init__(self, coefficient=None, start=1.0, step=5.0, stages=None, accept_loss=None,
-                 max_splits=2):
+                 max_splits=2, final_stage_factor=1.0):
         self.coefficient = coefficient
         self.start = start
         self.step = step
         self.stages = stages
         self.accept_loss = accept_loss
         self.max_splits = max_splits
+        self.final_stage_factor = final_stage_factor
 
     def schedule(self, target):
         """The coefficient values to train at, in order, ending at ``target``."""
@@ -91,14 +96,20 @@ class Curriculum(BaseEstimator):
         if self.accept_loss is not None and not self.accept_loss > 0:
             raise ValueError(f"Curriculum accept_loss must be > 0 or None, got "
                              f"{self.accept_loss!r}")
+        if not (np.isfinite(self.final_stage_factor) and self.final_stage_factor > 0):
+            raise ValueError(f"Curriculum final_stage_factor must be > 0, got "
+                             f"{self.final_stage_factor!r}")
         reports, accepted = [], None
+        target = float(getattr(pde, name))
         # (value, how many times the step into it was halved)
-        pending = [(value, 0) for value in self.schedule(float(getattr(pde, name)))]
+        pending = [(value, 0) for value in self.schedule(target)]
         while pending:
             value, splits = pending.pop(0)
             before = {k: v.detach().clone() for k, v in problem.network.state_dict().items()}
             stage = clone(pde).set_params(**{name: value})
-            report = problem.train(stage, desc=f"curriculum {_describe(stage)}")
+            report = problem.train(
+                stage, desc=f"curriculum {_describe(stage)}",
+                iter_factor=self.final_stage_factor if value == target else 1.0)
             reports.append(report)
             if report["stopped"]:
                 break

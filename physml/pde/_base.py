@@ -59,6 +59,9 @@ class PDE(BaseEstimator):
     coordinates = ("x", "t")
     derivatives = ()
     coefficient_names = ()
+    #: Coefficients that are positive by their physics (a viscosity, a diffusivity): when
+    #: learned, they are parameterized by their logarithm so they stay positive.
+    positive_coefficients = ()
     domain = ((0.0, 2 * math.pi), (0.0, 1.0))
     boundary = "periodic"
 

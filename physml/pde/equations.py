@@ -148,6 +148,7 @@ class ReactionDiffusion(PDE):
 
     derivatives = ("u_t", "u_xx")
     coefficient_names = ("nu", "rho")
+    positive_coefficients = ("nu",)
 
     def __init__(self, nu=1.0, rho=1.0):
         self.nu = nu
@@ -195,6 +196,7 @@ class Burgers(PDE):
 
     derivatives = ("u_t", "u_x", "u_xx")
     coefficient_names = ("nu",)
+    positive_coefficients = ("nu",)
     domain = ((-1.0, 1.0), (0.0, 1.0))
     boundary = "dirichlet"
 
