@@ -3,7 +3,16 @@
 from .continuousnet import ContinuousNetClassifier
 from .odenet import ODENetForecaster
 from .pinn import PINNRegressor
+from .recurrent import (
+    LEMClassifier,
+    LEMRegressor,
+    LipschitzRNNClassifier,
+    LipschitzRNNRegressor,
+    NoisyRNNClassifier,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["ContinuousNetClassifier", "ODENetForecaster", "PINNRegressor"]
+__all__ = ["ContinuousNetClassifier", "LEMClassifier", "LEMRegressor",
+           "LipschitzRNNClassifier", "LipschitzRNNRegressor", "NoisyRNNClassifier",
+           "ODENetForecaster", "PINNRegressor"]

@@ -1,6 +1,7 @@
 """Data that needs no download: generated from equations and their reference solutions."""
 
 import numpy as np
+from sklearn.utils import check_random_state
 
 from .pde import PDE
 
@@ -210,3 +211,115 @@ def _initial_states(initial_states, n, d, rng, low, high):
     if states.shape[0] != n:
         raise ValueError(f"initial_states has {states.shape[0]} rows, n_trajectories={n}")
     return states
+
+
+def load_sequential_digits(permute=False, by_rows=False, random_state=0):
+    """sklearn's 8 x 8 digits as sequences (no download).
+
+    Parameters
+    ----------
+    permute : bool, default=False
+        Apply one fixed random permutation (seeded by ``random_state``) to the pixel order,
+        as in permuted sequential MNIST.
+    by_rows : bool, default=False
+        Eight steps of eight pixels (a row per step) instead of 64 steps of one pixel.
+    random_state : int, default=0
+
+    Returns
+    -------
+    X : ndarray of shape (1797, 64, 1) or (1797, 8, 8)
+        Pixel intensities scaled to [0, 1].
+    y : ndarray of shape (1797,)
+
+    Examples
+    --------
+    >>> from physml.datasets import load_sequential_digits
+    >>> X, y = load_sequential_digits()
+    >>> X.shape, y.shape
+    ((1797, 64, 1), (1797,))
+    """
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    if permute:
+        X = X[:, np.random.RandomState(random_state).permutation(64)]
+    return (X.reshape(-1, 8, 8) if by_rows else X[:, :, None]), y
+
+
+def make_adding_problem(n_samples=1000, n_timesteps=100, random_state=None):
+    """The adding problem (Hochreiter & Schmidhuber 1997): sum the two marked numbers.
+
+    Each sequence has two features per step: a number uniform in [0, 1] and a marker that
+    is 1 at two steps (one in each half) and 0 elsewhere. The target is the sum of the two
+    marked numbers; always predicting its mean (1) gives a mean squared error of 1/6.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_timesteps, 2)
+    y : ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> from physml.datasets import make_adding_problem
+    >>> X, y = make_adding_problem(n_samples=4, n_timesteps=10, random_state=0)
+    >>> X.shape, bool(((X[:, :, 1] == 1).sum(1) == 2).all())
+    ((4, 10, 2), True)
+    """
+    if not (isinstance(n_timesteps, (int, np.integer)) and n_timesteps >= 2):
+        raise ValueError(f"n_timesteps must be an integer >= 2, got {n_timesteps!r}")
+    rng = check_random_state(random_state)
+    values = rng.uniform(0, 1, (n_samples, n_timesteps))
+    half = n_timesteps // 2
+    first = rng.randint(0, half, n_samples)
+    second = rng.randint(half, n_timesteps, n_samples)
+    markers = np.zeros((n_samples, n_timesteps))
+    rows = np.arange(n_samples)
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    y = values[rows, first] + values[rows, second]
+    return np.stack([values, markers], axis=2), y
+
+
+def make_fitzhugh_nagumo(n_samples=256, n_timesteps=100, dt=4.0, current=0.5, a=0.7,
+                         b=0.8, epsilon=1 / 50, random_state=None):
+    """Windows of the FitzHugh-Nagumo neuron ``v' = v - v^3/3 - w + I``,
+    ``w' = epsilon (v + a - b w)``, solved by scipy (DOP853, tolerances 1e-10) on
+    ``t in [0, 400]`` from a random initial state; targets are the next state.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_timesteps, 2)
+        ``(v, w)`` sampled every ``dt``.
+    y : ndarray of shape (n_samples, 2)
+        The state one step after each window (one-step forecasting).
+
+    Examples
+    --------
+    >>> from physml.datasets import make_fitzhugh_nagumo
+    >>> X, y = make_fitzhugh_nagumo(n_samples=3, n_timesteps=10, random_state=0)
+    >>> X.shape, y.shape
+    ((3, 10, 2), (3, 2))
+    """
+    from scipy.integrate import solve_ivp
+
+    rng = check_random_state(random_state)
+
+    def field(t, s):
+        v, w = s
+        return [v - v ** 3 / 3 - w + current, epsilon * (v + a - b * w)]
+
+    t = np.arange(0.0, 400.0 + 1e-9, dt)
+    if len(t) < n_timesteps + 1:
+        raise ValueError(f"n_timesteps={n_timesteps} needs more than 400 / dt = "
+                         f"{len(t) - 1} steps; lower dt")
+    X, y = [], []
+    per_trajectory = 16
+    while len(X) < n_samples:
+        s0 = rng.uniform([-2.0, -1.0], [2.0, 2.0])
+        path = solve_ivp(field, (0, t[-1]), s0, t_eval=t, method="DOP853", rtol=1e-10,
+                         atol=1e-10).y.T
+        for start in rng.randint(0, len(t) - n_timesteps, per_trajectory):
+            X.append(path[start:start + n_timesteps])
+            y.append(path[start + n_timesteps])
+    return np.array(X[:n_samples]), np.array(y[:n_samples])

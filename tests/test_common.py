@@ -2,7 +2,16 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from physml import ContinuousNetClassifier, ODENetForecaster, PINNRegressor
+from physml import (
+    ContinuousNetClassifier,
+    LEMClassifier,
+    LEMRegressor,
+    LipschitzRNNClassifier,
+    LipschitzRNNRegressor,
+    NoisyRNNClassifier,
+    ODENetForecaster,
+    PINNRegressor,
+)
 
 CHEAP = dict(hidden_layer_sizes=(16,), max_iter=100, n_collocation=64, n_boundary=8,
              random_state=0)
@@ -21,6 +30,13 @@ def estimators():
     # Tabular X: dense continuous blocks.
     yield ContinuousNetClassifier(n_basis=2, n_steps=2, channels=16, max_epochs=20,
                                   learning_rate=1e-2, random_state=0)
+    # 2-D X: univariate sequences (one column per time step).
+    rnn = dict(hidden_size=16, max_epochs=30, learning_rate=1e-2, random_state=0)
+    yield LEMClassifier(**rnn)
+    yield LEMRegressor(**{**rnn, "max_epochs": 100})
+    yield LipschitzRNNClassifier(dt=0.5, **rnn)
+    yield LipschitzRNNRegressor(dt=0.5, **{**rnn, "max_epochs": 100})
+    yield NoisyRNNClassifier(dt=0.5, **rnn)
 
 
 @parametrize_with_checks(list(estimators()),

@@ -1,0 +1,630 @@
+"""Continuous-time recurrent networks: LEM, Lipschitz RNN, Noisy RNN (and their estimators).
+
+Each cell is a discretized ODE in the hidden state. The input projections of all time steps
+are computed in one matrix product before the loop (and the loop walks ``unbind``-ed
+slices, so backward stays linear in the sequence length); the steps of the Lipschitz and
+Noisy RNN are :func:`physml.integrators.rk_step` and
+:func:`physml.integrators.euler_maruyama_step`, the same code as every continuous model.
+
+Training runs through skorch (held in ``net_``, built in ``fit``): its history, callbacks,
+gradient clipping, early stopping and progress bar.
+"""
+
+import copy
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    check_array,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+from skorch import NeuralNetClassifier, NeuralNetRegressor
+from skorch.callbacks import EarlyStopping, GradientNormClipping, ProgressBar
+from skorch.dataset import ValidSplit
+
+from ._base import (
+    check_integer,
+    check_positive,
+    resolve_device,
+    seeded,
+    thread_budget,
+    torch_seed,
+)
+from .integrators import euler_maruyama_step, resolve_integrator, rk_step
+
+# ------------------------------------------------------------------------------------------
+# Cells: each maps the projected inputs (T, B, k*H) to the hidden states (T, B, H)
+
+
+class LEMCell(torch.nn.Module):
+    """Long Expressive Memory (Rusch et al., ICLR 2022), one step per input.
+
+    ``dt_bar = dt sigma(W1 y + V1 u + b1)``, ``dt_n = dt sigma(W2 y + V2 u + b2)``,
+    ``z = (1 - dt_n) z + dt_n tanh(Wz y + Vz u + bz)``,
+    ``y = (1 - dt_bar) y + dt_bar tanh(Wy z + Vy u + by)`` (with the new ``z``).
+    """
+
+    n_projections = 4
+
+    def __init__(self, hidden_size, dt):
+        super().__init__()
+        self.hidden_size, self.dt = hidden_size, dt
+        self.W = torch.nn.Linear(hidden_size, 3 * hidden_size, bias=False)
+        self.Wy = torch.nn.Linear(hidden_size, hidden_size, bias=False)
+
+    def forward(self, projected):
+        T, B, _ = projected.shape
+        H = self.hidden_size
+        y = projected.new_zeros((B, H))
+        z = projected.new_zeros((B, H))
+        states = []
+        for u in projected.unbind(0):
+            gates = self.W(y)
+            dt_bar = self.dt * torch.sigmoid(gates[:, :H] + u[:, :H])
+            dt_n = self.dt * torch.sigmoid(gates[:, H:2 * H] + u[:, H:2 * H])
+            z = z + dt_n * (torch.tanh(gates[:, 2 * H:] + u[:, 2 * H:3 * H]) - z)
+            y = y + dt_bar * (torch.tanh(self.Wy(z) + u[:, 3 * H:]) - y)
+            states.append(y)
+        return torch.stack(states)
+
+
+def _lipschitz_matrix(M, beta, gamma):
+    """``beta (M - M^T) + (1 - beta)(M + M^T) - gamma I`` (Erichson et al., ICLR 2021)."""
+    eye = torch.eye(M.shape[0], dtype=M.dtype, device=M.device)
+    return beta * (M - M.T) + (1 - beta) * (M + M.T) - gamma * eye
+
+
+class LipschitzCell(torch.nn.Module):
+    """Lipschitz RNN ``h' = A h + tanh(W h + U x + b)``, one ``scheme`` step of size ``dt``
+    per input; Euler-Maruyama with ``sigma = additive + multiplicative * f`` when noisy
+    (the Noisy RNN of Lim et al., NeurIPS 2021; noise only while training)."""
+
+    n_projections = 1
+
+    def __init__(self, hidden_size, dt, beta, gamma_a, gamma_w, scheme="euler",
+                 additive_noise=0.0, multiplicative_noise=0.0):
+        super().__init__()
+        self.hidden_size, self.dt = hidden_size, dt
+        self.beta, self.gamma_a, self.gamma_w = beta, gamma_a, gamma_w
+        self.tableau = resolve_integrator(scheme)
+        self.additive_noise, self.multiplicative_noise = additive_noise, multiplicative_noise
+        bound = 1.0 / np.sqrt(hidden_size)
+        self.M_A = torch.nn.Parameter(torch.empty(hidden_size, hidden_size).uniform_(-bound,
+                                                                                      bound))
+        self.M_W = torch.nn.Parameter(torch.empty(hidden_size, hidden_size).uniform_(-bound,
+                                                                                      bound))
+
+    @property
+    def noisy(self):
+        return self.training and (self.additive_noise > 0 or self.multiplicative_noise > 0)
+
+    def forward(self, projected):
+        T, B, H = projected.shape
+        A = _lipschitz_matrix(self.M_A, self.beta, self.gamma_a)
+        W = _lipschitz_matrix(self.M_W, self.beta, self.gamma_w)
+        h = projected.new_zeros((B, H))
+        states = []
+        for u in projected.unbind(0):
+            def field(t, h, u=u):
+                return h @ A.T + torch.tanh(h @ W.T + u)
+
+            if self.noisy:
+                drift = field(0.0, h)
+                noise = torch.randn_like(h)
+                h = euler_maruyama_step(
+                    lambda _, f=drift: f,
+                    lambda _, f=drift: self.additive_noise + self.multiplicative_noise * f,
+                    h, self.dt, noise)
+            else:
+                h = rk_step(field, h, self.dt, self.tableau)
+            states.append(h)
+        return torch.stack(states)
+
+
+class SequenceNetwork(torch.nn.Module):
+    """Input projection for all steps at once, a cell, and a linear read-out of the last
+    hidden state (``sequence_output=False``) or of every one."""
+
+    def __init__(self, cell, n_features, n_outputs, sequence_output=False):
+        super().__init__()
+        self.cell = cell
+        self.sequence_output = sequence_output
+        self.project = torch.nn.Linear(n_features, cell.n_projections * cell.hidden_size)
+        self.readout = torch.nn.Linear(cell.hidden_size, n_outputs)
+
+    def forward(self, X):
+        projected = self.project(X.transpose(0, 1))  # (T, B, k H), one matrix product
+        states = self.cell(projected)
+        if self.sequence_output:
+            return self.readout(states).transpose(0, 1)  # (B, T, outputs)
+        return self.readout(states[-1])
+
+
+# ------------------------------------------------------------------------------------------
+# Input helpers
+
+
+def as_sequences(X):
+    """``(n, T, F)`` float array from 3-D ``X``, or from 2-D ``X`` read as univariate
+    sequences ``(n, T)``."""
+    X = check_array(X, allow_nd=True, dtype=np.float64, input_name="X")
+    if X.ndim == 2:
+        X = X[:, :, None]
+    if X.ndim != 3:
+        raise ValueError(f"X must be (n_samples, n_timesteps, n_features) or 2-D univariate "
+                         f"sequences; got {X.ndim} dimensions")
+    return X
+
+
+def from_sktime(X):
+    """sktime/aeon's ``(n_samples, n_channels, n_timepoints)`` -> physml's
+    ``(n_samples, n_timepoints, n_channels)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from physml.recurrent import from_sktime
+    >>> from_sktime(np.zeros((5, 3, 100))).shape
+    (5, 100, 3)
+    """
+    X = np.asarray(X)
+    if X.ndim != 3:
+        raise ValueError(f"X must be (n_samples, n_channels, n_timepoints); got {X.shape}")
+    return np.ascontiguousarray(X.transpose(0, 2, 1))
+
+
+# ------------------------------------------------------------------------------------------
+# Estimators
+
+
+class _RecurrentEstimator(BaseEstimator):
+    """What the recurrent estimators share: validation, the skorch net, prediction."""
+
+    _sequence_output = False
+
+    def _make_cell(self):
+        raise NotImplementedError
+
+    def _check_common(self):
+        check_integer("hidden_size", self.hidden_size, 1)
+        check_positive("dt", self.dt)
+        check_integer("max_epochs", self.max_epochs, 0)
+        check_integer("batch_size", self.batch_size, 1)
+        check_positive("learning_rate", self.learning_rate)
+        if self.gradient_clip is not None:
+            check_positive("gradient_clip", self.gradient_clip)
+        if self.early_stopping not in (False, None):
+            check_integer("early_stopping", self.early_stopping, 1)
+
+    def _fit_net(self, net_class, X, y, n_outputs, criterion):
+        self._check_common()
+        device = resolve_device(self.device)
+        callbacks = list(self.callbacks or [])
+        if self.gradient_clip is not None:
+            callbacks.append(("clip", GradientNormClipping(self.gradient_clip)))
+        train_split = None
+        if self.early_stopping:
+            train_split = ValidSplit(0.1, stratified=net_class is NeuralNetClassifier,
+                                     random_state=0)
+            callbacks.append(("early_stopping", EarlyStopping(
+                patience=int(self.early_stopping), load_best=True)))
+        if self.verbose:
+            callbacks.append(("progress", ProgressBar()))
+        extra = {"classes": np.arange(n_outputs)} if net_class is NeuralNetClassifier else {}
+        with seeded(torch_seed(self.random_state), device), thread_budget():
+            module = SequenceNetwork(self._make_cell(), X.shape[2], n_outputs,
+                                     self._sequence_output)
+            self.net_ = net_class(
+                module, criterion=criterion, optimizer=torch.optim.Adam,
+                lr=self.learning_rate, max_epochs=self.max_epochs,
+                batch_size=self.batch_size, train_split=train_split,
+                iterator_train__shuffle=True, device=str(device), callbacks=callbacks,
+                verbose=self.verbose, **extra)
+            self.net_.fit(torch.tensor(X, dtype=torch.float32), y)
+        self.history_ = [dict(epoch) for epoch in self.net_.history]
+        self.n_iter_ = len(self.history_)
+        return self
+
+    def _net_input(self, X):
+        check_is_fitted(self, "net_")
+        X = check_array(X, allow_nd=True, dtype=np.float64, input_name="X")
+        name = type(self).__name__
+        if X.ndim == 2 and self._fitted_2d and X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {name} is expecting "
+                             f"{self.n_features_in_} features as input (time steps of a "
+                             "univariate sequence)")
+        X = as_sequences(X)
+        per_step = 1 if self._fitted_2d else self.n_features_in_
+        if X.shape[2] != per_step:
+            raise ValueError(f"X has {X.shape[2]} features per time step, but {name} is "
+                             f"expecting {per_step}")
+        return torch.tensor(X, dtype=torch.float32)
+
+    def _forward64(self, X, batch_size=4096):
+        """The trained network's outputs in float64 (eval mode: no training noise), so a
+        row's prediction does not depend on which other rows share its batch."""
+        X = self._net_input(X).double()
+        module = copy.deepcopy(self.net_.module_).double().eval()
+        device = next(module.parameters()).device
+        with torch.no_grad():
+            return torch.cat([module(X[i:i + batch_size].to(device)).cpu()
+                              for i in range(0, len(X), batch_size)])
+
+    def _validate_X(self, X):
+        """Validate at fit; ``n_features_in_`` is the columns of a 2-D ``X`` (sequences of
+        that length) or the features per step of a 3-D one (any length)."""
+        X = check_array(X, allow_nd=True, dtype=np.float64, input_name="X")
+        self._fitted_2d = X.ndim == 2
+        if X.ndim == 3:
+            validate_data(self, X.reshape(len(X), -1))
+            self.n_features_in_ = X.shape[2]
+        else:
+            X = validate_data(self, X)
+        return as_sequences(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+def _require_y(estimator, y):
+    if y is None:
+        raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the "
+                         "target y is None")
+
+
+_COMMON_DOC = """
+    max_epochs : int, default=20
+    batch_size : int, default=64
+    learning_rate : float, default=3e-3
+        Adam's step size.
+    gradient_clip : float or None, default=1.0
+        Largest gradient norm (skorch's ``GradientNormClipping``); None turns it off.
+    early_stopping : int or False, default=False
+        Patience in epochs: hold out 10 % for validation and stop when its loss has not
+        improved for that many epochs, restoring the best epoch's parameters.
+    callbacks : list or None, default=None
+        Extra skorch callbacks.
+    device : str, default="cpu"
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialization, the mini-batch order and the training noise.
+    verbose : int, default=0
+        ``1`` shows skorch's progress bar and epoch table.
+"""
+
+
+class _Classifier(ClassifierMixin, _RecurrentEstimator):
+
+    def fit(self, X, y):
+        """Train on sequences ``X`` and labels ``y`` (any label type).
+
+        Returns
+        -------
+        self
+        """
+        _require_y(self, y)
+        X = self._validate_X(X)
+        y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"),
+                         warn=True)
+        if len(y) != len(X):
+            raise ValueError(f"y has {len(y)} labels for {len(X)} sequences")
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        return self._fit_net(NeuralNetClassifier, X, encoder.transform(y).astype(np.int64),
+                             len(self.classes_), torch.nn.CrossEntropyLoss)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape ``(n_samples, n_classes)``."""
+        p = torch.softmax(self._forward64(X), dim=1).numpy()
+        return p / p.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Predicted labels, shape ``(n_samples,)``."""
+        check_is_fitted(self, "net_")
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class _Regressor(RegressorMixin, _RecurrentEstimator):
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def fit(self, X, y):
+        """Train on sequences ``X`` and targets ``y``: ``(n,)`` or ``(n, k)`` read from the
+        last step (sequence to one), ``(n, T)`` or ``(n, T, k)`` with ``T`` the sequence
+        length read from every step (sequence to sequence).
+
+        Returns
+        -------
+        self
+        """
+        _require_y(self, y)
+        X = self._validate_X(X)
+        y = check_array(y, ensure_2d=False, allow_nd=True, dtype=np.float64, input_name="y")
+        if len(y) != len(X) or y.ndim > 3:
+            raise ValueError(f"y must have one row per sequence; got {y.shape} for "
+                             f"{len(X)} sequences")
+        self._y_shape = y.shape[1:]
+        self._sequence_output = y.ndim == 3 or (y.ndim == 2 and bool(self.sequence_output))
+        if self._sequence_output and y.shape[1] != X.shape[1]:
+            raise ValueError(f"sequence-to-sequence y has {y.shape[1]} steps, X has "
+                             f"{X.shape[1]}")
+        if self._sequence_output:
+            target = y if y.ndim == 3 else y[:, :, None]
+        else:
+            target = y.reshape(len(y), -1)
+        n_outputs = target.shape[-1]
+        return self._fit_net(NeuralNetRegressor, X, target.astype(np.float32), n_outputs,
+                             torch.nn.MSELoss)
+
+    def predict(self, X):
+        """Predictions shaped like the ``y`` the estimator was fitted on."""
+        out = self._forward64(X).numpy()
+        return out.reshape((len(out),) + self._y_shape)
+
+
+class LEMClassifier(_Classifier):
+    __doc__ = """Long Expressive Memory classifier (Rusch, Mishra, Erichson, Mahoney 2022).
+
+    A multiscale ODE discretization with learned per-unit time steps; the class is read
+    from the last hidden state.
+
+    Parameters
+    ----------
+    hidden_size : int, default=64
+    dt : float, default=1.0
+        The largest time step; each unit's step is ``dt`` times a learned gate in (0, 1).
+    """ + _COMMON_DOC + """
+    Attributes
+    ----------
+    classes_ : ndarray
+    net_ : skorch.NeuralNetClassifier
+    history_ : list of dict
+        skorch's history, one entry per epoch.
+    n_iter_ : int
+    n_features_in_ : int
+        Features per time step.
+
+    Examples
+    --------
+    >>> from physml import LEMClassifier
+    >>> from physml.datasets import load_sequential_digits
+    >>> X, y = load_sequential_digits(by_rows=True)
+    >>> X.shape
+    (1797, 8, 8)
+    >>> est = LEMClassifier(hidden_size=32, max_epochs=5, random_state=0).fit(X[:1200], y[:1200])
+    >>> est.score(X[1200:], y[1200:]) > 0.8
+    True
+    """
+
+    def __init__(self, *, hidden_size=64, dt=1.0, max_epochs=20, batch_size=64,
+                 learning_rate=3e-3, gradient_clip=1.0, early_stopping=False, callbacks=None,
+                 device="cpu", random_state=None, verbose=0):
+        self.hidden_size = hidden_size
+        self.dt = dt
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.gradient_clip = gradient_clip
+        self.early_stopping = early_stopping
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _make_cell(self):
+        return LEMCell(int(self.hidden_size), float(self.dt))
+
+
+class LEMRegressor(_Regressor):
+    __doc__ = """Long Expressive Memory regressor: sequence to one or sequence to sequence.
+
+    Parameters
+    ----------
+    hidden_size : int, default=64
+    dt : float, default=1.0
+    sequence_output : bool, default=False
+        With a 2-D ``y`` of shape ``(n, T)``: read it as one target per time step (True)
+        or as ``T`` targets of the last step (False). A 3-D ``y`` is always per step.
+    """ + _COMMON_DOC + """
+    Examples
+    --------
+    >>> from physml import LEMRegressor
+    >>> from physml.datasets import make_adding_problem
+    >>> X, y = make_adding_problem(n_samples=512, n_timesteps=20, random_state=0)
+    >>> est = LEMRegressor(hidden_size=32, max_epochs=3, random_state=0).fit(X, y)
+    >>> est.predict(X[:4]).shape
+    (4,)
+    """
+
+    def __init__(self, *, hidden_size=64, dt=1.0, sequence_output=False, max_epochs=20,
+                 batch_size=64, learning_rate=3e-3, gradient_clip=1.0, early_stopping=False,
+                 callbacks=None, device="cpu", random_state=None, verbose=0):
+        self.hidden_size = hidden_size
+        self.dt = dt
+        self.sequence_output = sequence_output
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.gradient_clip = gradient_clip
+        self.early_stopping = early_stopping
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _make_cell(self):
+        return LEMCell(int(self.hidden_size), float(self.dt))
+
+
+_LIPSCHITZ_DOC = """
+    hidden_size : int, default=64
+    dt : float, default=0.03
+        The step ``epsilon`` of the discretization.
+    beta : float, default=0.75
+        Mix of the skew-symmetric and symmetric parts of ``A`` and ``W``.
+    gamma_a, gamma_w : float, default=0.001
+        Diagonal shifts of ``A`` and ``W``.
+    scheme : {"euler", "rk2"}, default="euler"
+        The step (any :mod:`physml.integrators` scheme name works)."""
+
+
+def _check_lipschitz(est):
+    check_positive("gamma_a", est.gamma_a, allow_zero=True)
+    check_positive("gamma_w", est.gamma_w, allow_zero=True)
+    if not 0 <= est.beta <= 1:
+        raise ValueError(f"beta must be in [0, 1], got {est.beta!r}")
+    resolve_integrator(est.scheme)
+
+
+class LipschitzRNNClassifier(_Classifier):
+    __doc__ = """Lipschitz RNN classifier (Erichson et al., ICLR 2021).
+
+    ``h' = A h + tanh(W h + U x + b)`` with ``A``, ``W`` built from a skew-symmetric and a
+    symmetric part (well-behaved eigenvalues), one ``scheme`` step per input.
+
+    Parameters
+    ----------""" + _LIPSCHITZ_DOC + _COMMON_DOC + """
+    Examples
+    --------
+    >>> from physml import LipschitzRNNClassifier
+    >>> from physml.datasets import load_sequential_digits
+    >>> X, y = load_sequential_digits(by_rows=True)
+    >>> est = LipschitzRNNClassifier(hidden_size=32, dt=0.5, max_epochs=5,
+    ...                              random_state=0).fit(X[:1200], y[:1200])
+    >>> est.score(X[1200:], y[1200:]) > 0.8
+    True
+    """
+
+    def __init__(self, *, hidden_size=64, dt=0.03, beta=0.75, gamma_a=0.001, gamma_w=0.001,
+                 scheme="euler", max_epochs=20, batch_size=64, learning_rate=3e-3,
+                 gradient_clip=1.0, early_stopping=False, callbacks=None, device="cpu",
+                 random_state=None, verbose=0):
+        self.hidden_size = hidden_size
+        self.dt = dt
+        self.beta = beta
+        self.gamma_a = gamma_a
+        self.gamma_w = gamma_w
+        self.scheme = scheme
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.gradient_clip = gradient_clip
+        self.early_stopping = early_stopping
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _make_cell(self):
+        _check_lipschitz(self)
+        return LipschitzCell(int(self.hidden_size), float(self.dt), self.beta, self.gamma_a,
+                             self.gamma_w, self.scheme)
+
+
+class LipschitzRNNRegressor(_Regressor):
+    __doc__ = """Lipschitz RNN regressor: sequence to one or sequence to sequence.
+
+    Parameters
+    ----------""" + _LIPSCHITZ_DOC + """
+    sequence_output : bool, default=False
+        See :class:`LEMRegressor`.""" + _COMMON_DOC + """
+    Examples
+    --------
+    >>> from physml import LipschitzRNNRegressor
+    >>> from physml.datasets import make_adding_problem
+    >>> X, y = make_adding_problem(n_samples=256, n_timesteps=10, random_state=0)
+    >>> LipschitzRNNRegressor(max_epochs=2, random_state=0).fit(X, y).predict(X[:3]).shape
+    (3,)
+    """
+
+    def __init__(self, *, hidden_size=64, dt=0.03, beta=0.75, gamma_a=0.001, gamma_w=0.001,
+                 scheme="euler", sequence_output=False, max_epochs=20, batch_size=64,
+                 learning_rate=3e-3, gradient_clip=1.0, early_stopping=False, callbacks=None,
+                 device="cpu", random_state=None, verbose=0):
+        self.hidden_size = hidden_size
+        self.dt = dt
+        self.beta = beta
+        self.gamma_a = gamma_a
+        self.gamma_w = gamma_w
+        self.scheme = scheme
+        self.sequence_output = sequence_output
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.gradient_clip = gradient_clip
+        self.early_stopping = early_stopping
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _make_cell(self):
+        _check_lipschitz(self)
+        return LipschitzCell(int(self.hidden_size), float(self.dt), self.beta, self.gamma_a,
+                             self.gamma_w, self.scheme)
+
+
+class NoisyRNNClassifier(_Classifier):
+    __doc__ = """Noisy RNN classifier (Lim, Erichson, Hodgkinson, Mahoney, NeurIPS 2021).
+
+    The Lipschitz RNN's field ``f`` driven by noise while training,
+    ``dh = f(h, x) dt + (additive + multiplicative * f(h, x)) dB``, stepped by
+    Euler-Maruyama; at prediction the noise is off (the deterministic Euler step). The
+    noise acts as an implicit regularizer that makes the classifier robust to input
+    perturbations.
+
+    Parameters
+    ----------""" + _LIPSCHITZ_DOC + """
+    additive_noise : float, default=0.05
+    multiplicative_noise : float, default=0.02""" + _COMMON_DOC + """
+    Examples
+    --------
+    >>> from physml import NoisyRNNClassifier
+    >>> from physml.datasets import load_sequential_digits
+    >>> X, y = load_sequential_digits(by_rows=True)
+    >>> est = NoisyRNNClassifier(hidden_size=32, dt=0.5, max_epochs=5,
+    ...                          random_state=0).fit(X[:1200], y[:1200])
+    >>> est.score(X[1200:], y[1200:]) > 0.8
+    True
+    """
+
+    def __init__(self, *, hidden_size=64, dt=0.03, beta=0.75, gamma_a=0.001, gamma_w=0.001,
+                 scheme="euler", additive_noise=0.05, multiplicative_noise=0.02,
+                 max_epochs=20, batch_size=64, learning_rate=3e-3, gradient_clip=1.0,
+                 early_stopping=False, callbacks=None, device="cpu", random_state=None,
+                 verbose=0):
+        self.hidden_size = hidden_size
+        self.dt = dt
+        self.beta = beta
+        self.gamma_a = gamma_a
+        self.gamma_w = gamma_w
+        self.scheme = scheme
+        self.additive_noise = additive_noise
+        self.multiplicative_noise = multiplicative_noise
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.gradient_clip = gradient_clip
+        self.early_stopping = early_stopping
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _make_cell(self):
+        _check_lipschitz(self)
+        check_positive("additive_noise", self.additive_noise, allow_zero=True)
+        check_positive("multiplicative_noise", self.multiplicative_noise, allow_zero=True)
+        return LipschitzCell(int(self.hidden_size), float(self.dt), self.beta, self.gamma_a,
+                             self.gamma_w, self.scheme, self.additive_noise,
+                             self.multiplicative_noise)

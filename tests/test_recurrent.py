@@ -1,0 +1,159 @@
+"""Continuous-time recurrent estimators: cells, input shapes, training, search, pipelines."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from physml import (
+    LEMClassifier,
+    LEMRegressor,
+    LipschitzRNNClassifier,
+    LipschitzRNNRegressor,
+    NoisyRNNClassifier,
+)
+from physml.datasets import (
+    load_sequential_digits,
+    make_adding_problem,
+    make_fitzhugh_nagumo,
+)
+from physml.recurrent import LEMCell, LipschitzCell, _lipschitz_matrix, from_sktime
+
+
+def test_lem_cell_follows_its_equations():
+    torch.manual_seed(0)
+    H, dt = 3, 0.5
+    cell = LEMCell(H, dt)
+    u = torch.randn(2, 4, 4 * H)  # T=2, B=4
+    states = cell(u)
+    y = z = torch.zeros(4, H)
+    for step in u:
+        g = cell.W(y)
+        dt_bar = dt * torch.sigmoid(g[:, :H] + step[:, :H])
+        dt_n = dt * torch.sigmoid(g[:, H:2 * H] + step[:, H:2 * H])
+        z = (1 - dt_n) * z + dt_n * torch.tanh(g[:, 2 * H:] + step[:, 2 * H:3 * H])
+        y = (1 - dt_bar) * y + dt_bar * torch.tanh(cell.Wy(z) + step[:, 3 * H:])
+    torch.testing.assert_close(states[-1], y)
+
+
+def test_lipschitz_matrices_and_steps():
+    torch.manual_seed(0)
+    M = torch.randn(4, 4)
+    A = _lipschitz_matrix(M, 1.0, 0.1)
+    # beta = 1: skew-symmetric minus gamma I, so every eigenvalue has real part -gamma.
+    np.testing.assert_allclose(torch.linalg.eigvals(A).real.numpy(), -0.1, atol=1e-6)
+    cell = LipschitzCell(4, 0.1, 0.75, 0.001, 0.001, scheme="euler")
+    u = torch.randn(1, 2, 4)
+    A = _lipschitz_matrix(cell.M_A, 0.75, 0.001)
+    W = _lipschitz_matrix(cell.M_W, 0.75, 0.001)
+    expected = 0.1 * torch.tanh(u[0])  # one Euler step from h = 0
+    torch.testing.assert_close(cell(u)[0], expected)
+    rk2 = LipschitzCell(4, 0.1, 0.75, 0.001, 0.001, scheme="rk2")
+    rk2.load_state_dict(cell.state_dict())
+    k1 = torch.tanh(u[0])
+    h1 = 0.1 * k1
+    k2 = h1 @ A.T + torch.tanh(h1 @ W.T + u[0])
+    torch.testing.assert_close(rk2(u)[0], 0.05 * (k1 + k2))
+
+
+def test_noise_only_while_training():
+    cell = LipschitzCell(4, 0.1, 0.75, 0.001, 0.001, additive_noise=0.5)
+    u = torch.randn(3, 2, 4)
+    cell.eval()
+    torch.testing.assert_close(cell(u), cell(u))
+    cell.train()
+    assert not torch.equal(cell(u), cell(u))
+
+
+def test_datasets():
+    X, y = load_sequential_digits(permute=True)
+    assert X.shape == (1797, 64, 1) and X.max() == 1.0
+    X_rows, _ = load_sequential_digits(by_rows=True)
+    assert X_rows.shape == (1797, 8, 8)
+    X, y = make_adding_problem(200, 30, random_state=0)
+    marked = (X[:, :, 0] * X[:, :, 1]).sum(1)
+    np.testing.assert_allclose(marked, y)
+    X, y = make_fitzhugh_nagumo(n_samples=20, n_timesteps=25, random_state=0)
+    assert X.shape == (20, 25, 2) and np.all(np.isfinite(y))
+    assert from_sktime(np.zeros((3, 2, 7))).shape == (3, 7, 2)
+
+
+@pytest.fixture(scope="module")
+def rows():
+    X, y = load_sequential_digits(by_rows=True)
+    return X[:600], y[:600], X[600:800], y[600:800]
+
+
+CHEAP = dict(hidden_size=16, max_epochs=3, random_state=0)
+
+
+@pytest.mark.parametrize("cls", [LEMClassifier, LipschitzRNNClassifier, NoisyRNNClassifier])
+def test_classifiers_learn_and_are_deterministic(cls, rows):
+    X, y, X_test, y_test = rows
+    params = dict(CHEAP, dt=0.5) if cls is not LEMClassifier else CHEAP
+    est = cls(**params).fit(X, y)
+    assert est.score(X_test, y_test) > 0.3  # ten classes: chance is 0.1
+    again = clone(est).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X_test), est.predict_proba(X_test))
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(restored.predict_proba(X_test), est.predict_proba(X_test))
+    assert len(est.history_) == 3 and "train_loss" in est.history_[0]
+
+
+def test_any_label_type_and_shapes(rows):
+    X, y, X_test, _ = rows
+    names = np.array(list("abcdefghij"))
+    est = LEMClassifier(**CHEAP).fit(X, names[y])
+    assert set(est.predict(X_test)) <= set(names)
+    with pytest.raises(ValueError, match="features per time step"):
+        est.predict(X_test[:, :, :4])
+    with pytest.raises(NotFittedError):
+        LEMClassifier().predict(X_test)
+
+
+def test_regressors_sequence_to_one_and_to_sequence():
+    X, y = make_adding_problem(256, 10, random_state=0)
+    est = LEMRegressor(**CHEAP).fit(X, y)
+    assert est.predict(X).shape == (256,)
+    per_step = np.cumsum(X[:, :, 0], axis=1)  # a target at every step
+    seq = LipschitzRNNRegressor(sequence_output=True, dt=0.5, **CHEAP).fit(X, per_step)
+    assert seq.predict(X).shape == (256, 10)
+    multi = LEMRegressor(**CHEAP).fit(X, np.stack([y, -y], 1))
+    assert multi.predict(X).shape == (256, 2)
+    with pytest.raises(ValueError, match="steps"):
+        LEMRegressor(sequence_output=True, **CHEAP).fit(X, per_step[:, :5])
+
+
+def test_early_stopping_and_gradient_clip(rows):
+    X, y, _, _ = rows
+    est = LEMClassifier(hidden_size=8, max_epochs=50, early_stopping=2, learning_rate=0.3,
+                        gradient_clip=0.5, random_state=0).fit(X, y)
+    assert est.n_iter_ < 50 and "valid_loss" in est.history_[-1]
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(hidden_size=0), "hidden_size"), (dict(dt=-1.0), "dt"),
+    (dict(gradient_clip=0.0), "gradient_clip"), (dict(beta=2.0), "beta"),
+    (dict(scheme="rk9"), "integrator")])
+def test_bad_parameters_name_themselves(params, match, rows):
+    X, y, _, _ = rows
+    with pytest.raises(ValueError, match=match):
+        LipschitzRNNClassifier(**dict(CHEAP, **params)).fit(X, y)
+
+
+def test_pipeline_with_a_scaler_on_flattened_sequences_and_grid_search(rows):
+    X, y, X_test, y_test = rows
+    flatten = FunctionTransformer(lambda Z: Z.reshape(len(Z), -1))
+    unflatten = FunctionTransformer(lambda Z: Z.reshape(len(Z), 8, 8))
+    pipe = make_pipeline(flatten, StandardScaler(), unflatten, LEMClassifier(**CHEAP))
+    pipe.fit(X, y)
+    assert pipe.score(X_test, y_test) > 0.3
+    search = GridSearchCV(LEMClassifier(**CHEAP), {"dt": [0.5, 1.0], "hidden_size": [8, 16]},
+                          cv=2).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
