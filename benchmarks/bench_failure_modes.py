@@ -23,6 +23,7 @@ def main(argv=None):
     parser.add_argument("systems", nargs="+", choices=list(reproduce.FAILURE_MODES))
     parser.add_argument("--values", type=float, nargs="*")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--strategies", nargs="+", default=["standard", "fix"],
                         choices=["standard", "fix"])
     parser.add_argument("--n-jobs", type=int, default=1)
@@ -35,7 +36,8 @@ def main(argv=None):
         start = time.perf_counter()
         runs = reproduce.failure_mode_runs(system, values=args.values, seeds=args.seeds,
                                            strategies=args.strategies, n_jobs=args.n_jobs,
-                                           threads=args.threads, on_run=_print_run)
+                                           threads=args.threads, on_run=_print_run,
+                                           first_seed=args.first_seed)
         print(f"\n{system} ({args.seeds} seeds, {args.n_jobs} parallel fits; "
               f"{time.perf_counter() - start:.0f} s in all)\n")
         print(reproduce.failure_mode_table(runs), flush=True)

@@ -170,7 +170,8 @@ QUICK_CASES = {"convection": [20.0], "reaction": [5.0], "reaction-diffusion": [2
 
 
 def failure_mode_runs(system, values=None, seeds=1, strategies=("standard", "fix"),
-                      budget=1.0, n_jobs=1, threads=None, verbose=0, on_run=None):
+                      budget=1.0, n_jobs=1, threads=None, verbose=0, on_run=None,
+                      first_seed=0):
     """Fit the standard PINN and the paper's fix for each value of the swept coefficient.
 
     Parameters
@@ -179,8 +180,8 @@ def failure_mode_runs(system, values=None, seeds=1, strategies=("standard", "fix
     values : sequence of float, default=None
         Coefficient values; the paper's table rows when None.
     seeds : int, default=1
-        Seeds ``0 .. seeds-1`` per case (the network initialization and the collocation
-        points).
+        Seeds ``first_seed .. first_seed + seeds - 1`` per case (the network
+        initialization and the collocation points).
     strategies : sequence of {"standard", "fix"}
         ``"fix"`` is curriculum for convection, seq2seq (dt = 0.1) for the others.
     budget : float, default=1.0
@@ -207,7 +208,8 @@ def failure_mode_runs(system, values=None, seeds=1, strategies=("standard", "fix
     values = [float(v) for v in (values if values is not None else paper)]
     # Seed-major, so that an interrupted sweep has whole seeds.
     jobs = [(system, value, strategy, seed, budget, threads, verbose)
-            for seed in range(seeds) for value in values for strategy in strategies]
+            for seed in range(first_seed, first_seed + seeds) for value in values
+            for strategy in strategies]
     if threads is None:
         import os
 
