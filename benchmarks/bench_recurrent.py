@@ -1,0 +1,170 @@
+"""Continuous-time recurrent models against nn.LSTM on offline sequence tasks.
+
+Held-out 25 % (stratified) of sklearn's digits as sequences: by rows (8 steps x 8
+pixels), by pixels (64 x 1) and permuted pixels; the adding problem; FitzHugh-Nagumo
+one-step forecasting; and the Noisy RNN's robustness to input noise beside the Lipschitz
+RNN. The LSTM baseline has the same hidden size and the same training budget (epochs,
+batch, Adam learning rate, gradient clipping), trained by the same skorch loop.
+
+    python benchmarks/bench_recurrent.py rows pixels permuted robustness adding fitzhugh
+"""
+
+import argparse
+import time
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+from physml import LEMClassifier, LEMRegressor, LipschitzRNNClassifier, NoisyRNNClassifier
+from physml.datasets import load_sequential_digits, make_adding_problem, make_fitzhugh_nagumo
+from physml.recurrent import LEMCell, _Classifier, _Regressor
+
+
+class _LSTMCell(torch.nn.Module):
+    """nn.LSTM behind the same cell interface (SequenceNetwork's projection is its input)."""
+
+    n_projections = 1
+
+    def __init__(self, hidden_size):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.lstm = torch.nn.LSTM(hidden_size, hidden_size)
+
+    def forward(self, projected):
+        return self.lstm(projected)[0]
+
+
+class LSTMClassifier(LEMClassifier):
+    def _make_cell(self):
+        return _LSTMCell(int(self.hidden_size))
+
+
+class LSTMRegressor(LEMRegressor):
+    def _make_cell(self):
+        return _LSTMCell(int(self.hidden_size))
+
+
+assert issubclass(LSTMClassifier, _Classifier) and issubclass(LSTMRegressor, _Regressor)
+assert LEMCell  # the cell under test
+
+
+def digits(mode):
+    X, y = load_sequential_digits(by_rows=mode == "rows", permute=mode == "permuted")
+    return train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+
+
+def fit_score(est, data):
+    X_train, X_test, y_train, y_test = data
+    start = time.perf_counter()
+    est.fit(X_train, y_train)
+    return est.score(X_test, y_test), time.perf_counter() - start
+
+
+def classification(mode, models, target):
+    data = digits(mode)
+    print(f"\nsequential digits, {mode} (test accuracy, {len(data[1])} held out)\n")
+    print("| model | accuracy (%) | seconds |\n|---|---|---|")
+    scores = {}
+    for name, est in models.items():
+        accuracy, seconds = fit_score(est, data)
+        scores[name] = accuracy
+        print(f"| {name} | {100 * accuracy:.2f} | {seconds:.0f} |", flush=True)
+    for name, threshold in target.items():
+        met = scores[name] >= threshold and (mode != "pixels" or scores[name] >= scores["LSTM"])
+        print(f"[{'met' if met else 'NOT MET'}] {name} >= {100 * threshold:.0f} %"
+              + (" and >= the LSTM" if mode == "pixels" else ""))
+
+
+def robustness():
+    data = digits("rows")
+    X_train, X_test, y_train, y_test = data
+    kw = dict(hidden_size=128, dt=1.0, max_epochs=40, random_state=0)
+    models = {"Lipschitz RNN": LipschitzRNNClassifier(**kw),
+              "Noisy RNN": NoisyRNNClassifier(additive_noise=0.1, multiplicative_noise=0.05,
+                                              **kw)}
+    for est in models.values():
+        est.fit(X_train, y_train)
+    rng = np.random.default_rng(0)
+    print("\nrobustness (digits by rows): test accuracy (%) under input noise\n")
+    levels = [0.0, 0.1, 0.2, 0.3, 0.4]
+    print("| model | noise | " + " | ".join(f"{s:g}" for s in levels) + " |")
+    print("|---|---|" + "---|" * len(levels))
+    for kind in ("gaussian", "salt and pepper"):
+        for name, est in models.items():
+            row = []
+            for level in levels:
+                if kind == "gaussian":
+                    X = X_test + level * rng.standard_normal(X_test.shape)
+                else:
+                    mask = rng.random(X_test.shape) < level
+                    X = np.where(mask, rng.integers(0, 2, X_test.shape).astype(float), X_test)
+                row.append(est.score(X, y_test))
+            print(f"| {name} | {kind} | " + " | ".join(f"{100 * a:.1f}" for a in row) + " |",
+                  flush=True)
+
+
+def adding(T, models):
+    X, y = make_adding_problem(4000, T, random_state=0)
+    X_test, y_test = make_adding_problem(1000, T, random_state=1)
+    print(f"\nadding problem, T = {T} (test MSE; predicting 1 gives 0.167)\n")
+    print("| model | MSE | seconds |\n|---|---|---|")
+    for name, est in models.items():
+        start = time.perf_counter()
+        est.fit(X, y)
+        mse = float(np.mean((est.predict(X_test) - y_test) ** 2))
+        print(f"| {name} | {mse:.2e} | {time.perf_counter() - start:.0f} |", flush=True)
+
+
+def fitzhugh():
+    X, y = make_fitzhugh_nagumo(n_samples=1200, n_timesteps=50, random_state=0)
+    X_test, y_test = make_fitzhugh_nagumo(n_samples=300, n_timesteps=50, random_state=1)
+    print("\nFitzHugh-Nagumo, one-step forecast from 50 steps (test RMSE)\n")
+    print("| model | RMSE | seconds |\n|---|---|---|")
+    for name, est in {"LEM": LEMRegressor(hidden_size=64, max_epochs=60, random_state=0),
+                      "LSTM": LSTMRegressor(hidden_size=64, max_epochs=60,
+                                            random_state=0)}.items():
+        start = time.perf_counter()
+        est.fit(X, y)
+        rmse = float(np.sqrt(np.mean((est.predict(X_test) - y_test) ** 2)))
+        print(f"| {name} | {rmse:.3e} | {time.perf_counter() - start:.0f} |", flush=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("tasks", nargs="+", choices=["rows", "pixels", "permuted",
+                                                     "robustness", "adding", "adding500",
+                                                     "fitzhugh"])
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print(f"torch threads {args.threads}")
+    for task in args.tasks:
+        if task == "rows":
+            kw = dict(max_epochs=20, random_state=0)
+            classification("rows", {
+                "LEM": LEMClassifier(hidden_size=64, **kw),
+                "Lipschitz RNN": LipschitzRNNClassifier(hidden_size=128, dt=1.0,
+                                                        **{**kw, "max_epochs": 40}),
+                "LSTM": LSTMClassifier(hidden_size=64, **kw)},
+                {"LEM": 0.97, "Lipschitz RNN": 0.97})
+        elif task in ("pixels", "permuted"):
+            kw = dict(hidden_size=64, max_epochs=80, learning_rate=5e-3, random_state=0)
+            classification(task, {"LEM": LEMClassifier(dt=1.0, **kw),
+                                  "LSTM": LSTMClassifier(**kw)},
+                           {"LEM": 0.92} if task == "pixels" else {})
+        elif task == "robustness":
+            robustness()
+        elif task in ("adding", "adding500"):
+            T = 200 if task == "adding" else 500
+            kw = dict(hidden_size=64, max_epochs=20, random_state=0)
+            models = {"LEM": LEMRegressor(dt=0.1, **kw)}
+            if T == 500:
+                models["LSTM"] = LSTMRegressor(**kw)
+            adding(T, models)
+        else:
+            fitzhugh()
+
+
+if __name__ == "__main__":
+    main()
