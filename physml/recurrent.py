@@ -401,8 +401,9 @@ class LEMClassifier(_Classifier):
     >>> X, y = load_sequential_digits(by_rows=True)
     >>> X.shape
     (1797, 8, 8)
-    >>> est = LEMClassifier(hidden_size=32, max_epochs=5, random_state=0).fit(X[:1200], y[:1200])
-    >>> est.score(X[1200:], y[1200:]) > 0.8
+    >>> est = LEMClassifier(hidden_size=64, max_epochs=20, random_state=0).fit(X[:1200],
+    ...                                                                        y[:1200])
+    >>> est.score(X[1200:], y[1200:]) > 0.9
     True
     """
 
@@ -499,7 +500,7 @@ class LipschitzRNNClassifier(_Classifier):
     >>> from physml import LipschitzRNNClassifier
     >>> from physml.datasets import load_sequential_digits
     >>> X, y = load_sequential_digits(by_rows=True)
-    >>> est = LipschitzRNNClassifier(hidden_size=32, dt=0.5, max_epochs=5,
+    >>> est = LipschitzRNNClassifier(hidden_size=128, dt=1.0, max_epochs=40,
     ...                              random_state=0).fit(X[:1200], y[:1200])
     >>> est.score(X[1200:], y[1200:]) > 0.8
     True
@@ -592,7 +593,7 @@ class NoisyRNNClassifier(_Classifier):
     >>> from physml import NoisyRNNClassifier
     >>> from physml.datasets import load_sequential_digits
     >>> X, y = load_sequential_digits(by_rows=True)
-    >>> est = NoisyRNNClassifier(hidden_size=32, dt=0.5, max_epochs=5,
+    >>> est = NoisyRNNClassifier(hidden_size=128, dt=1.0, max_epochs=40,
     ...                          random_state=0).fit(X[:1200], y[:1200])
     >>> est.score(X[1200:], y[1200:]) > 0.8
     True
