@@ -50,10 +50,11 @@ class Curriculum(BaseEstimator):
         halfway between is inserted first. None follows the schedule as it is.
     max_splits : int, default=2
         How many times one step may be halved before a stage is accepted as it is.
-    final_stage_factor : float, default=1.0
+    final_stage_factor : float, default=6.0
         The stage at the target value gets this many times the estimator's ``warmup_iter``
         and ``max_iter``: earlier stages only need to bring the network near the next
-        solution, the last one's accuracy is the result.
+        solution, the last one's accuracy is the result (measured at beta = 30: with 1x
+        the last stage ended unconverged, error 7.9e-2; with 6x, 2.0e-3 to 6.2e-3).
 
     Examples
     --------
@@ -63,7 +64,7 @@ class Curriculum(BaseEstimator):
     """
 
     def __init__(self, coefficient=None, start=1.0, step=5.0, stages=None, accept_loss=None,
-                 max_splits=2, final_stage_factor=1.0):
+                 max_splits=2, final_stage_factor=6.0):
         self.coefficient = coefficient
         self.start = start
         self.step = step
