@@ -17,10 +17,9 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNetClassifier
-from skorch.callbacks import Callback, LRScheduler
+from skorch.callbacks import LRScheduler
 
 from ._base import (
-    BestParameters,
     check_integer,
     check_positive,
     resolve_device,
@@ -28,8 +27,8 @@ from ._base import (
     seeded,
     thread_budget,
     torch_seed,
-    warn_stopped,
 )
+from ._skorch import DivergenceGuard, finish_training
 from .integrators import integrate, resolve_integrator
 
 BASES = ("piecewise_constant", "piecewise_linear")
@@ -321,7 +320,7 @@ class ContinuousNetClassifier(ClassifierMixin, BaseEstimator):
         self._scale = X.std(axis=axes, keepdims=True)[0]
         self._scale[self._scale < 1e-12] = 1.0
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
-        guard = _DivergenceGuard()
+        guard = DivergenceGuard()
         seed = torch_seed(self.random_state)
         with seeded(seed, device), thread_budget():
             module = ContinuousNet(X.shape[1:], len(self.classes_), self.channels, self.basis,
@@ -339,15 +338,7 @@ class ContinuousNetClassifier(ClassifierMixin, BaseEstimator):
             self.net_.initialize()
             self._configure()
             self.net_.partial_fit(self._standardized(X, dtype), targets)
-        self.stopped_ = guard.stopped or (
-            "interrupted" if len(self.net_.history) < self.max_epochs else None)
-        if self.stopped_:
-            guard.best.restore()
-            warn_stopped({"diverged": "the loss became NaN or infinite",
-                          "interrupted": "KeyboardInterrupt"}[self.stopped_], self,
-                         guard.best.loss)
-        self.history_ = [dict(epoch) for epoch in self.net_.history]
-        self.n_iter_ = len(self.net_.history)
+        finish_training(self, guard, self.max_epochs)
         return self
 
     def _validate_hyperparameters(self):
@@ -461,23 +452,3 @@ class ContinuousNetClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
-
-
-class _DivergenceGuard(Callback):
-    """Stop on a non-finite batch loss; keep the parameters of the best epoch."""
-
-    def __init__(self):
-        self.stopped = None
-        self.best = None
-
-    def on_train_begin(self, net, **kwargs):
-        self.best = BestParameters(net.module_.parameters())
-
-    def on_batch_end(self, net, batch=None, training=None, **kwargs):
-        loss = net.history[-1, "batches", -1, "train_loss"]
-        if training and not np.isfinite(loss):
-            self.stopped = "diverged"
-            raise KeyboardInterrupt  # skorch ends the fit cleanly on this
-
-    def on_epoch_end(self, net, **kwargs):
-        self.best.offer(float(net.history[-1, "train_loss"]))

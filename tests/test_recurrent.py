@@ -10,6 +10,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from skorch.callbacks import Callback
 
 from physml import (
     LEMClassifier,
@@ -90,7 +91,7 @@ def rows():
     return X[:600], y[:600], X[600:800], y[600:800]
 
 
-CHEAP = dict(hidden_size=16, max_epochs=3, random_state=0)
+CHEAP = dict(hidden_size=16, max_epochs=3, learning_rate=1e-2, random_state=0)
 
 
 @pytest.mark.parametrize("cls", [LEMClassifier, LipschitzRNNClassifier, NoisyRNNClassifier])
@@ -135,12 +136,56 @@ def test_early_stopping_and_gradient_clip(rows):
     est = LEMClassifier(hidden_size=8, max_epochs=50, early_stopping=2, learning_rate=0.3,
                         gradient_clip=0.5, random_state=0).fit(X, y)
     assert est.n_iter_ < 50 and "valid_loss" in est.history_[-1]
+    assert est.stopped_ is None  # early stopping is not an interruption
+
+
+class _Sabotage(Callback):
+    """Poison a weight at a given batch (divergence) or raise Ctrl-C after an epoch."""
+
+    def __init__(self, at_batch=None, interrupt_after_epoch=None):
+        self.at_batch, self.interrupt_after_epoch = at_batch, interrupt_after_epoch
+        self.batches = 0
+
+    def on_batch_end(self, net, training=None, **kwargs):
+        self.batches += training
+        if self.batches == self.at_batch:
+            with torch.no_grad():
+                net.module_.readout.bias[0] = float("nan")
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.interrupt_after_epoch:
+            raise KeyboardInterrupt
+
+
+def test_divergence_stops_with_a_warning_and_keeps_the_best_epoch(rows):
+    X, y, X_test, _ = rows
+    est = LEMClassifier(**dict(CHEAP, max_epochs=5, callbacks=[_Sabotage(at_batch=25)]))
+    with pytest.warns(RuntimeWarning, match="NaN or infinite"):
+        est.fit(X, y)  # 10 batches per epoch: poisoned during the third epoch
+    assert est.stopped_ == "diverged" and est.n_iter_ == 2
+    assert np.isfinite(est.predict_proba(X_test)).all()
+    first = LEMClassifier(**dict(CHEAP, max_epochs=1, callbacks=[_Sabotage(at_batch=3)]))
+    with pytest.warns(RuntimeWarning, match="initial parameters"):
+        first.fit(X, y)
+    assert np.isfinite(first.predict_proba(X_test)).all()
+
+
+def test_ctrl_c_leaves_a_usable_estimator(rows):
+    X, y, X_test, y_test = rows
+    est = LEMClassifier(**dict(CHEAP, max_epochs=8,
+                               callbacks=[_Sabotage(interrupt_after_epoch=2)]))
+    with pytest.warns(RuntimeWarning, match="KeyboardInterrupt"):
+        est.fit(X, y)
+    assert est.stopped_ == "interrupted" and est.n_iter_ == 2
+    assert est.score(X_test, y_test) > 0.2
+    done = LEMClassifier(**CHEAP).fit(X, y)
+    assert done.stopped_ is None
 
 
 @pytest.mark.parametrize("params, match", [
     (dict(hidden_size=0), "hidden_size"), (dict(dt=-1.0), "dt"),
     (dict(gradient_clip=0.0), "gradient_clip"), (dict(beta=2.0), "beta"),
-    (dict(scheme="rk9"), "integrator")])
+    (dict(scheme="rk9"), "integrator"), (dict(lr_schedule="step"), "lr_schedule")])
 def test_bad_parameters_name_themselves(params, match, rows):
     X, y, _, _ = rows
     with pytest.raises(ValueError, match=match):
