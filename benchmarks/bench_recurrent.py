@@ -167,6 +167,8 @@ def main(argv=None):
         elif task in ("adding", "adding500"):
             T = 200 if task == "adding" else 500
             kw = dict(hidden_size=64, max_epochs=20, random_state=0)
+            if T == 500:  # fewer, larger batches: each fit within 10 minutes on 2 cores
+                kw.update(max_epochs=12, batch_size=128)
             models = {"LEM": LEMRegressor(dt=0.1, **kw)}
             if T == 500:
                 models["LSTM"] = LSTMRegressor(**kw)

@@ -68,10 +68,17 @@ def reproduce_continuity(out="physml_out", max_iter=5000, verbose=1):
 
 
 def reproduce_failure_modes(out="physml_out", quick=False, seeds=None, systems=None,
-                            n_jobs=1, budget=None, verbose=1):
+                            n_jobs=-1, budget=None, verbose=1):
     """The three tables of Krishnapriyan et al. (2021): standard PINN against curriculum
     (convection) and seq2seq (reaction, reaction-diffusion), beside the paper's numbers,
-    with figures (error against the coefficient; prediction at the hardest case)."""
+    with figures (error against the coefficient; prediction at the hardest case).
+
+    The fits run in parallel, one per core by default (each with cores / n_jobs torch
+    threads): these networks are too small for threads to pay, so processes do. With one
+    job each fit shows its progress bar; with several, a bar counts the finished fits."""
+    from joblib import effective_n_jobs
+
+    from ._base import progress
     from .reproduce import (
         FAILURE_MODES,
         QUICK_CASES,
@@ -88,9 +95,16 @@ def reproduce_failure_modes(out="physml_out", quick=False, seeds=None, systems=N
     tables = {}
     for system in systems or FAILURE_MODES:
         start = time.perf_counter()
-        runs = failure_mode_runs(system, values=QUICK_CASES[system] if quick else None,
-                                 seeds=seeds, budget=budget, n_jobs=n_jobs,
-                                 verbose=verbose if n_jobs == 1 else 0)
+        values = QUICK_CASES[system] if quick else list(FAILURE_MODES[system][5])
+        parallel = effective_n_jobs(n_jobs) > 1
+        bar = progress(len(values) * seeds * 2, verbose if parallel else 0,
+                       f"{system}: fits")
+        try:
+            runs = failure_mode_runs(system, values=values, seeds=seeds, budget=budget,
+                                     n_jobs=n_jobs, verbose=0 if parallel else verbose,
+                                     on_run=lambda run, bar=bar: bar.update())
+        finally:
+            bar.close()
         tables[system] = runs
         print(f"\n{system}: relative L2 error on the 256 x 100 grid, {seeds} seed(s)"
               f"{f', {budget:g} x the iterations' if budget != 1 else ''}; "
@@ -134,8 +148,9 @@ def main(argv=None):
                                help="failure-modes: seeds per case (default: 3; 1 with --quick)")
     run_reproduce.add_argument("--systems", nargs="*", default=None,
                                help="failure-modes: convection, reaction, reaction-diffusion")
-    run_reproduce.add_argument("--n-jobs", type=int, default=1,
-                               help="failure-modes: fits in parallel (joblib)")
+    run_reproduce.add_argument("--n-jobs", type=int, default=-1,
+                               help="failure-modes: fits in parallel (default -1: one per "
+                                    "core)")
     run_reproduce.add_argument("--budget", type=float, default=None,
                                help="failure-modes: scale every iteration count (default: 1; "
                                     "0.25 with --quick)")

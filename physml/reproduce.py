@@ -188,7 +188,7 @@ def failure_mode_runs(system, values=None, seeds=1, strategies=("standard", "fix
     budget : float, default=1.0
         Scales every iteration count of the recipes (``--quick`` uses 0.25).
     n_jobs : int, default=1
-        Fits run in parallel through joblib.
+        Fits run in parallel through joblib (-1: one per core).
     threads : int or None, default=None
         Torch threads per fit (``None``: the machine's cores divided by ``n_jobs``).
     on_run : callable, optional
@@ -214,7 +214,9 @@ def failure_mode_runs(system, values=None, seeds=1, strategies=("standard", "fix
     if threads is None:
         import os
 
-        threads = max((os.cpu_count() or 1) // max(n_jobs, 1), 1)
+        from joblib import effective_n_jobs
+
+        threads = max((os.cpu_count() or 1) // effective_n_jobs(n_jobs), 1)
         jobs = [job[:5] + (threads, verbose) for job in jobs]
     if n_jobs == 1:
         results = (_failure_mode_fit(*job) for job in jobs)
