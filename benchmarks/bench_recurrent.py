@@ -166,7 +166,10 @@ def main(argv=None):
             robustness()
         elif task in ("adding", "adding500"):
             T = 200 if task == "adding" else 500
-            kw = dict(hidden_size=64, max_epochs=20, random_state=0)
+            # A constant step size: the loss drops only once the network finds the two
+            # marked numbers, and a cosine schedule has shrunk the step by then (T = 200:
+            # MSE 1.0e-2 with it, against the 1e-2 target).
+            kw = dict(hidden_size=64, max_epochs=20, lr_schedule="constant", random_state=0)
             if T == 500:  # fewer, larger batches: each fit within 10 minutes on 2 cores
                 kw.update(max_epochs=12, batch_size=128)
             models = {"LEM": LEMRegressor(dt=0.1, **kw)}
