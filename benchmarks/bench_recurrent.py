@@ -33,8 +33,9 @@ class _LSTMCell(torch.nn.Module):
         self.hidden_size = hidden_size
         self.lstm = torch.nn.LSTM(hidden_size, hidden_size)
 
-    def forward(self, projected):
-        return self.lstm(projected)[0]
+    def forward(self, inputs, project, all_states=True):
+        states = self.lstm(project(inputs))[0]
+        return states if all_states else states[-1]
 
 
 class LSTMClassifier(LEMClassifier):

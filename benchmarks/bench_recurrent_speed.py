@@ -3,7 +3,8 @@
 Same hidden size, same batch, same sequence, same run: B = 128, H = 128, one input feature,
 T = 64 and T = 784 (sequential MNIST's length). The published LEM code took 2.45x
 nn.LSTM's time at T = 784 on 2 cores (REFERENCE.md: 1.45 s against 0.59 s); the target
-is <= 1.2x.
+is <= 1.2x. "LEM, autograd loop" is the same cell written as plain PyTorch operations
+under autograd (``LEMCell(fused=False)``), the way without our hand-written backward.
 
     python benchmarks/bench_recurrent_speed.py [--threads 2] [--lengths 64 784]
 """
@@ -53,6 +54,7 @@ def main(argv=None):
     models = {
         "nn.LSTM": lambda: LSTMNet(1, H, 10),
         "LEM": lambda: SequenceNetwork(LEMCell(H, 1.0), 1, 10),
+        "LEM, autograd loop": lambda: SequenceNetwork(LEMCell(H, 1.0, fused=False), 1, 10),
         "Lipschitz RNN (euler)": lambda: SequenceNetwork(
             LipschitzCell(H, 0.03, 0.75, 0.001, 0.001, "euler"), 1, 10),
         "Lipschitz RNN (rk2)": lambda: SequenceNetwork(

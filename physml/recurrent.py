@@ -39,7 +39,8 @@ from ._skorch import DivergenceGuard, finish_training
 from .integrators import euler_maruyama_step, resolve_integrator, rk_step
 
 # ------------------------------------------------------------------------------------------
-# Cells: each maps the projected inputs (T, B, k*H) to the hidden states (T, B, H)
+# Cells: each maps the inputs (T, B, F), through the network's input projection to k*H,
+# to the hidden states (T, B, H), or to the last one
 
 
 class LEMCell(torch.nn.Module):
@@ -48,30 +49,153 @@ class LEMCell(torch.nn.Module):
     ``dt_bar = dt sigma(W1 y + V1 u + b1)``, ``dt_n = dt sigma(W2 y + V2 u + b2)``,
     ``z = (1 - dt_n) z + dt_n tanh(Wz y + Vz u + bz)``,
     ``y = (1 - dt_bar) y + dt_bar tanh(Wy z + Vy u + by)`` (with the new ``z``).
+
+    ``project`` (a ``Linear`` to ``4 H``) stacks ``[Vy; V1; V2; Vz]`` and ``W`` stacks
+    ``[W1; W2; Wz]``. The whole sequence runs in one :class:`torch.autograd.Function`
+    with a hand-written backward through time: the forward pass stores each step's local
+    derivatives, so a backward step is two recurrent matrix products, three element-wise
+    products and the weight-gradient updates. Every tensor it keeps is one step's
+    (``(B, k H)``): the input projection is applied step by step, and with
+    ``all_states=False`` only the last state is returned; sequence-long buffers would be
+    fresh memory (page faults) on every training step, which cost more than the
+    arithmetic at ``T = 784`` (``benchmarks/bench_recurrent_speed.py``).
+
+    ``fused=False`` runs the same equations as a plain loop of PyTorch operations under
+    autograd instead (slower; it supports higher derivatives, and is what the tests and
+    the speed benchmark compare the fused pass with).
     """
 
     n_projections = 4
 
-    def __init__(self, hidden_size, dt):
+    def __init__(self, hidden_size, dt, fused=True):
         super().__init__()
-        self.hidden_size, self.dt = hidden_size, dt
+        self.hidden_size, self.dt, self.fused = hidden_size, dt, fused
         self.W = torch.nn.Linear(hidden_size, 3 * hidden_size, bias=False)
         self.Wy = torch.nn.Linear(hidden_size, hidden_size, bias=False)
 
-    def forward(self, projected):
-        T, B, _ = projected.shape
-        H = self.hidden_size
-        y = projected.new_zeros((B, H))
-        z = projected.new_zeros((B, H))
+    def forward(self, inputs, project, all_states=True):
+        """Hidden states ``(T, B, H)`` of ``inputs`` ``(T, B, F)`` (the last one,
+        ``(B, H)``, when not ``all_states``)."""
+        if not self.fused:
+            return self._autograd_loop(project(inputs), all_states)
+        tensors = (inputs, project.weight, project.bias, self.W.weight, self.Wy.weight)
+        need_grad = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+        return _LEMSequence.apply(*tensors, float(self.dt), bool(all_states), need_grad)
+
+    def _autograd_loop(self, u, all_states):
+        H, dt = self.hidden_size, self.dt
+        y = z = u.new_zeros((u.shape[1], H))
         states = []
-        for u in projected.unbind(0):
+        for step in u.unbind(0):
             gates = self.W(y)
-            dt_bar = self.dt * torch.sigmoid(gates[:, :H] + u[:, :H])
-            dt_n = self.dt * torch.sigmoid(gates[:, H:2 * H] + u[:, H:2 * H])
-            z = z + dt_n * (torch.tanh(gates[:, 2 * H:] + u[:, 2 * H:3 * H]) - z)
-            y = y + dt_bar * (torch.tanh(self.Wy(z) + u[:, 3 * H:]) - y)
+            dt_bar = dt * torch.sigmoid(gates[:, :H] + step[:, H:2 * H])
+            dt_n = dt * torch.sigmoid(gates[:, H:2 * H] + step[:, 2 * H:3 * H])
+            z = z + dt_n * (torch.tanh(gates[:, 2 * H:] + step[:, 3 * H:]) - z)
+            y = y + dt_bar * (torch.tanh(self.Wy(z) + step[:, :H]) - y)
             states.append(y)
-        return torch.stack(states)
+        return torch.stack(states) if all_states else y
+
+
+class _LEMSequence(torch.autograd.Function):
+    """LEM over a whole sequence, with its backward through time written out.
+
+    Steps are taken in chunks of ``CHUNK``: a chunk's input projection and its share of
+    the weight gradients are one matrix product each (``CHUNK * B`` rows) instead of one
+    per step, and every buffer is one chunk's (a few MB, reused by the allocator from one
+    training step to the next, where sequence-long buffers would be fresh pages)."""
+
+    CHUNK = 16
+
+    @staticmethod
+    def forward(ctx, X, Wp, bp, W, Wy, dt, all_states, need_grad):
+        T, B, F = X.shape
+        H = Wy.shape[0]
+        y = z = X.new_zeros((B, H))
+        ones, dt = X.new_ones((B, H)), X.new_tensor(dt)
+        # tanh(a) = 2 sigmoid(2 a) - 1, with the 2 folded into the weights of the tanh
+        # arguments: one sigmoid over all three gates (tanh is 3x sigmoid's time on CPU).
+        Wp_T, W_T, Wy_T = Wp.t() * 1, W.t() * 1, Wy.t() * 2
+        bp = bp * 1
+        for scaled in (Wp_T[:, :H], Wp_T[:, 3 * H:], bp[:H], bp[3 * H:], W_T[:, 2 * H:]):
+            scaled *= 2
+        chunks = []
+        for t0 in range(0, T, _LEMSequence.CHUNK):
+            k = min(_LEMSequence.CHUNK, T - t0)
+            # [Vy x, V1 x, V2 x, Vz x] + biases (the first and last doubled), k steps
+            U = torch.addmm(bp, X[t0:t0 + k].reshape(k * B, F), Wp_T).view(k, B, 4 * H)
+            Yc = X.new_empty((k, B, H))
+            if need_grad:
+                # per step: dy/dy_prev (direct), dy/da_y, dy/da_bar; dz/da_n, dz/da_z,
+                # dz/dz_prev (direct); a_* the pre-activations
+                Zc, CY, CZ = X.new_empty((k, B, H)), X.new_empty((k, B, 3, H)), \
+                    X.new_empty((k, B, 3, H))
+            for i in range(k):
+                u = U[i]
+                gates = torch.addmm(u[:, H:], y, W_T).sigmoid_()
+                s_bar, s_n, s_z = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
+                c = torch.add(s_z, s_z).sub_(ones)  # tanh(Wz y + Vz x + bz)
+                e_z = c - z
+                m_n = s_n * dt  # dt_n
+                z = torch.addcmul(z, m_n, e_z, out=Zc[i] if need_grad else None)
+                d = torch.addmm(u[:, :H], z, Wy_T).sigmoid_()
+                d = torch.add(d, d).sub_(ones)  # tanh(Wy z + Vy x + by)
+                e_y = d - y
+                m_bar = s_bar * dt  # dt_bar
+                if need_grad:
+                    cy, cz = CY[i], CZ[i]
+                    torch.sub(ones, m_bar, out=cy[:, 0])
+                    torch.addcmul(m_bar, m_bar * d, d, value=-1, out=cy[:, 1])
+                    torch.addcmul(m_bar, m_bar, s_bar, value=-1, out=cy[:, 2]).mul_(e_y)
+                    torch.addcmul(m_n, m_n, s_n, value=-1, out=cz[:, 0]).mul_(e_z)
+                    torch.addcmul(m_n, m_n * c, c, value=-1, out=cz[:, 1])
+                    torch.sub(ones, m_n, out=cz[:, 2])
+                y = torch.addcmul(y, m_bar, e_y, out=Yc[i])
+            chunks.append((Yc, Zc, CY, CZ) if need_grad else (Yc,))
+        if need_grad:
+            ctx.save_for_backward(X, Wp, W, Wy, *(t for chunk in chunks for t in chunk))
+            ctx.all_states = all_states
+        if all_states:
+            return torch.cat([chunk[0] for chunk in chunks])
+        return y.clone()  # not a view of a saved buffer
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out):
+        X, Wp, W, Wy, *saved = ctx.saved_tensors
+        T, B, F = X.shape
+        H = Wy.shape[0]
+        chunks = [saved[j:j + 4] for j in range(0, len(saved), 4)]
+        grad_X = X.new_empty(X.shape) if ctx.needs_input_grad[0] else None
+        grad_Wp, grad_W, grad_Wy = torch.zeros_like(Wp), torch.zeros_like(W), torch.zeros_like(Wy)
+        grad_bp = X.new_zeros(4 * H)
+        gy_next = X.new_zeros((B, H)) if ctx.all_states else grad_out
+        gz_next = X.new_zeros((B, H))
+        for j in range(len(chunks) - 1, -1, -1):
+            Yc, Zc, CY, CZ = chunks[j]
+            k, t0 = len(Yc), j * _LEMSequence.CHUNK
+            # R[i] = [dL/dy_prev (direct), dL/da_y, dL/da_bar, dL/da_n, dL/da_z,
+            # dL/dz_prev (direct)] at step t0 + i: R[i, :, 1:5] is dL/du in u's layout.
+            R = X.new_empty((k, B, 6, H))
+            for i in range(k - 1, -1, -1):
+                gy = gy_next + grad_out[t0 + i] if ctx.all_states else gy_next
+                r = R[i]
+                torch.mul(gy.unsqueeze(1), CY[i], out=r[:, 0:3])
+                gz = torch.addmm(gz_next, r[:, 1], Wy)
+                torch.mul(gz.unsqueeze(1), CZ[i], out=r[:, 3:6])
+                gy_next = torch.addmm(r[:, 0], r[:, 2:5].reshape(B, 3 * H), W)
+                gz_next = r[:, 5]
+            # the chunk's weight gradients, k steps in one product each
+            grad_gates = R[:, :, 2:5].reshape(k * B, 3 * H)
+            grad_W.addmm_(grad_gates[B:].t(), Yc[:-1].reshape(-1, H))
+            if j:
+                grad_W.addmm_(grad_gates[:B].t(), chunks[j - 1][0][-1])
+            grad_Wy.addmm_(R[:, :, 1].reshape(k * B, H).t(), Zc.reshape(k * B, H))
+            grad_u = R[:, :, 1:5].reshape(k * B, 4 * H)
+            grad_Wp.addmm_(grad_u.t(), X[t0:t0 + k].reshape(k * B, F))
+            grad_bp += grad_u.sum(0)
+            if grad_X is not None:
+                torch.mm(grad_u, Wp, out=grad_X[t0:t0 + k].view(k * B, F))
+        return grad_X, grad_Wp, grad_bp, grad_W, grad_Wy, None, None, None
 
 
 def _lipschitz_matrix(M, beta, gamma):
@@ -106,7 +230,10 @@ class LipschitzCell(torch.nn.Module):
     def noisy(self):
         return self.training and (self.additive_noise > 0 or self.multiplicative_noise > 0)
 
-    def forward(self, projected):
+    def forward(self, inputs, project, all_states=True):
+        """Hidden states ``(T, B, H)`` of ``inputs`` ``(T, B, F)`` (the last one,
+        ``(B, H)``, when not ``all_states``)."""
+        projected = project(inputs)  # (T, B, H), one matrix product
         T, B, H = projected.shape
         A = _lipschitz_matrix(self.M_A, self.beta, self.gamma_a)
         W = _lipschitz_matrix(self.M_W, self.beta, self.gamma_w)
@@ -126,7 +253,7 @@ class LipschitzCell(torch.nn.Module):
             else:
                 h = rk_step(field, h, self.dt, self.tableau)
             states.append(h)
-        return torch.stack(states)
+        return torch.stack(states) if all_states else h
 
 
 class SequenceNetwork(torch.nn.Module):
@@ -141,11 +268,10 @@ class SequenceNetwork(torch.nn.Module):
         self.readout = torch.nn.Linear(cell.hidden_size, n_outputs)
 
     def forward(self, X):
-        projected = self.project(X.transpose(0, 1))  # (T, B, k H), one matrix product
-        states = self.cell(projected)
+        states = self.cell(X.transpose(0, 1), self.project, self.sequence_output)
         if self.sequence_output:
             return self.readout(states).transpose(0, 1)  # (B, T, outputs)
-        return self.readout(states[-1])
+        return self.readout(states)  # the last state
 
 
 # ------------------------------------------------------------------------------------------

@@ -24,23 +24,55 @@ from physml.datasets import (
     make_adding_problem,
     make_fitzhugh_nagumo,
 )
-from physml.recurrent import LEMCell, LipschitzCell, _lipschitz_matrix, from_sktime
+from physml.recurrent import (
+    LEMCell,
+    LipschitzCell,
+    _LEMSequence,
+    _lipschitz_matrix,
+    from_sktime,
+)
 
 
 def test_lem_cell_follows_its_equations():
     torch.manual_seed(0)
     H, dt = 3, 0.5
-    cell = LEMCell(H, dt)
-    u = torch.randn(2, 4, 4 * H)  # T=2, B=4
-    states = cell(u)
+    cell, project = LEMCell(H, dt), torch.nn.Linear(2, 4 * H)
+    X = torch.randn(3, 4, 2)  # T=3, B=4, F=2
+    states = cell(X, project)
     y = z = torch.zeros(4, H)
-    for step in u:
+    for step in project(X):  # [Vy x, V1 x, V2 x, Vz x] + biases
         g = cell.W(y)
-        dt_bar = dt * torch.sigmoid(g[:, :H] + step[:, :H])
-        dt_n = dt * torch.sigmoid(g[:, H:2 * H] + step[:, H:2 * H])
-        z = (1 - dt_n) * z + dt_n * torch.tanh(g[:, 2 * H:] + step[:, 2 * H:3 * H])
-        y = (1 - dt_bar) * y + dt_bar * torch.tanh(cell.Wy(z) + step[:, 3 * H:])
+        dt_bar = dt * torch.sigmoid(g[:, :H] + step[:, H:2 * H])
+        dt_n = dt * torch.sigmoid(g[:, H:2 * H] + step[:, 2 * H:3 * H])
+        z = (1 - dt_n) * z + dt_n * torch.tanh(g[:, 2 * H:] + step[:, 3 * H:])
+        y = (1 - dt_bar) * y + dt_bar * torch.tanh(cell.Wy(z) + step[:, :H])
     torch.testing.assert_close(states[-1], y)
+    torch.testing.assert_close(cell(X, project, all_states=False), y)
+
+
+@pytest.mark.parametrize("all_states", [True, False])
+@pytest.mark.parametrize("chunk", [4, 16])  # 6 steps: two chunks (one partial), or one
+def test_lem_hand_written_backward_matches_autograd(all_states, chunk, monkeypatch):
+    monkeypatch.setattr(_LEMSequence, "CHUNK", chunk)
+    torch.manual_seed(0)
+    cell, project = LEMCell(5, 0.7).double(), torch.nn.Linear(3, 20).double()
+    X = torch.randn(6, 4, 3, dtype=torch.float64, requires_grad=True)
+    tensors = [X, project.weight, project.bias, cell.W.weight, cell.Wy.weight]
+    out = cell(X, project, all_states)
+    weights = torch.randn_like(out)
+    grads = torch.autograd.grad((out * weights).sum(), tensors)
+    cell.fused = False
+    reference = cell(X, project, all_states)
+    torch.testing.assert_close(out, reference)
+    for grad, expected in zip(grads, torch.autograd.grad((reference * weights).sum(),
+                                                         tensors)):
+        torch.testing.assert_close(grad, expected)
+    # and against finite differences
+    assert torch.autograd.gradcheck(
+        lambda *t: _LEMSequence.apply(*t, 0.7, all_states, True), tensors)
+
+
+IDENTITY = torch.nn.Identity()  # the Lipschitz cells' tests give projected inputs
 
 
 def test_lipschitz_matrices_and_steps():
@@ -54,22 +86,22 @@ def test_lipschitz_matrices_and_steps():
     A = _lipschitz_matrix(cell.M_A, 0.75, 0.001)
     W = _lipschitz_matrix(cell.M_W, 0.75, 0.001)
     expected = 0.1 * torch.tanh(u[0])  # one Euler step from h = 0
-    torch.testing.assert_close(cell(u)[0], expected)
+    torch.testing.assert_close(cell(u, IDENTITY)[0], expected)
     rk2 = LipschitzCell(4, 0.1, 0.75, 0.001, 0.001, scheme="rk2")
     rk2.load_state_dict(cell.state_dict())
     k1 = torch.tanh(u[0])
     h1 = 0.1 * k1
     k2 = h1 @ A.T + torch.tanh(h1 @ W.T + u[0])
-    torch.testing.assert_close(rk2(u)[0], 0.05 * (k1 + k2))
+    torch.testing.assert_close(rk2(u, IDENTITY)[0], 0.05 * (k1 + k2))
 
 
 def test_noise_only_while_training():
     cell = LipschitzCell(4, 0.1, 0.75, 0.001, 0.001, additive_noise=0.5)
     u = torch.randn(3, 2, 4)
     cell.eval()
-    torch.testing.assert_close(cell(u), cell(u))
+    torch.testing.assert_close(cell(u, IDENTITY), cell(u, IDENTITY))
     cell.train()
-    assert not torch.equal(cell(u), cell(u))
+    assert not torch.equal(cell(u, IDENTITY), cell(u, IDENTITY))
 
 
 def test_datasets():
