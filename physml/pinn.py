@@ -253,9 +253,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         pde = self._validated_pde()
         if pde is not None:
             # Learned coefficients enter at their fitted values, as constants.
-            from sklearn.base import clone
-
-            pde = clone(pde).set_params(**{k: v for k, v in self.coefficients_.items()
+            pde = pde.with_coefficients(**{k: v for k, v in self.coefficients_.items()
                                            if k in pde.coefficient_names})
             problem.learned = {}
         terms = (problem._data_loss(problem.X_obs, problem.y_obs) if pde is None else
@@ -362,9 +360,10 @@ class PINNProblem:
     def __init__(self, estimator, X, y, seed, device, dtype):
         self.estimator = estimator
         self.network = estimator.network_
-        self.device, self.dtype = device, dtype
-        self.X_obs = self._tensor(X)
-        self.y_obs = self._tensor(y).reshape(-1)
+        self.device, self.dtype, self.base_dtype = device, dtype, dtype
+        # Kept in float64; the loss reads them in the precision of the stage it trains.
+        self._obs = (torch.as_tensor(np.array(X, dtype=float), device=device),
+                     torch.as_tensor(np.array(y, dtype=float), device=device).reshape(-1))
         self.generator = torch.Generator().manual_seed(seed)
         self._points = {}
         # Learned coefficients: name -> (raw trainable tensor, transform to the value).
@@ -388,6 +387,24 @@ class PINNProblem:
             return {name: float(transform(raw)) for name, (raw, transform)
                     in self.learned.items()}
 
+    @property
+    def X_obs(self):
+        return self._obs[0].to(self.dtype)
+
+    @property
+    def y_obs(self):
+        return self._obs[1].to(self.dtype)
+
+    def use_dtype(self, dtype):
+        """Train in ``dtype`` from now on: the network and learned coefficients are
+        converted in place (the points and observations are read from float64 copies)."""
+        if dtype == self.dtype:
+            return
+        self.network.to(dtype=dtype)
+        for raw, _ in self.learned.values():
+            raw.data = raw.data.to(dtype)
+        self.dtype = dtype
+
     def _tensor(self, values):
         return torch.as_tensor(np.array(values, dtype=float), dtype=self.dtype,
                                device=self.device)
@@ -398,20 +415,24 @@ class PINNProblem:
         key = (tuple(map(float, domain[0])), tuple(map(float, domain[1])), int(n))
         if key not in self._points:
             self._points[key] = self._draw(domain, n)
-        return self._points[key]
+        return self._points[key].to(self.dtype)
 
     def _draw(self, domain, n):
         (x0, x1), (t0, t1) = domain
         unit = torch.rand((n, 2), generator=self.generator, dtype=torch.float64)
         low = torch.tensor([x0, t0], dtype=torch.float64)
         span = torch.tensor([x1 - x0, t1 - t0], dtype=torch.float64)
-        return (low + unit * span).to(device=self.device, dtype=self.dtype)
+        return (low + unit * span).to(device=self.device)
 
     def train(self, pde, desc="fit", domain=None, X_obs=None, y_obs=None, n_collocation=None,
-              iter_factor=1.0):
+              iter_factor=1.0, warmup_factor=None, dtype=None):
         """Train ``self.network`` on ``pde`` over ``domain`` with observations ``(X_obs, y_obs)``
         (the estimator's data by default) and ``n_collocation`` points (the estimator's), for
-        ``iter_factor`` times the estimator's iterations."""
+        ``iter_factor`` times the estimator's iterations (``warmup_factor`` times its Adam
+        warm-up; ``iter_factor`` when None), in ``dtype`` (the estimator's when None)."""
+        self.use_dtype(dtype or self.base_dtype)
+        if X_obs is not None:
+            X_obs, y_obs = X_obs.to(self.dtype), y_obs.to(self.dtype)
         est = self.estimator
         X_obs = self.X_obs if X_obs is None else X_obs
         y_obs = self.y_obs if y_obs is None else y_obs
@@ -429,7 +450,8 @@ class PINNProblem:
         report = minimize(
             loss_terms, parameters, optimizer=est.optimizer,
             max_iter=int(round(est.max_iter * iter_factor)), learning_rate=est.learning_rate,
-            warmup_iter=int(round(est.warmup_iter * iter_factor)), tol=est.tol,
+            warmup_iter=int(round(est.warmup_iter * (iter_factor if warmup_factor is None
+                                                      else warmup_factor))), tol=est.tol,
             history_size=est.lbfgs_history_size, verbose=est.verbose, desc=desc,
             history=history, owner=est,
         )

@@ -1,13 +1,17 @@
 """How a PINN is trained: strategies are parameter objects that drive the trainer.
 
-A strategy receives a :class:`~physml.pinn.PINNProblem`-like object with one method,
-``train(pde, desc)``, which builds collocation points for ``pde``, minimizes the loss and
-returns the trainer's report; the strategy decides which equations to train on and in what
-order.
+A strategy's ``run(problem, pde, **train)`` receives a :class:`~physml.pinn.PINNProblem`
+whose ``train(pde, desc, ...)`` builds collocation points for ``pde``, minimizes the loss
+and returns the trainer's report; the strategy decides which equations to train on and in
+what order. ``train`` holds what an enclosing strategy fixes for every call (a time block's
+domain, initial data, collocation budget and iteration factor), so strategies nest:
+``TimeMarching(within=Curriculum())`` runs a curriculum inside each time block.
 """
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
+
+from ._base import resolve_dtype
 
 
 class Standard(BaseEstimator):
@@ -20,8 +24,9 @@ class Standard(BaseEstimator):
     Standard()
     """
 
-    def run(self, problem, pde):
-        return [problem.train(pde, desc=f"standard {_describe(pde)}")]
+    def run(self, problem, pde, **train):
+        label = train.pop("desc", "")
+        return [problem.train(pde, desc=f"{label}standard {_describe(pde)}", **train)]
 
 
 class Curriculum(BaseEstimator):
@@ -50,6 +55,10 @@ class Curriculum(BaseEstimator):
         halfway between is inserted first. None follows the schedule as it is.
     max_splits : int, default=2
         How many times one step may be halved before a stage is accepted as it is.
+    stage_dtype : {"float32", "float64"} or None, default=None
+        Precision of the stages before the target (the last one always trains in the
+        estimator's ``dtype``); None: the estimator's. ``"float32"`` makes them about
+        twice as fast: they only need to bring the network near the next solution.
     final_stage_factor : float, default=6.0
         The stage at the target value gets this many times the estimator's ``warmup_iter``
         and ``max_iter``: earlier stages only need to bring the network near the next
@@ -64,13 +73,14 @@ class Curriculum(BaseEstimator):
     """
 
     def __init__(self, coefficient=None, start=1.0, step=5.0, stages=None, accept_loss=None,
-                 max_splits=2, final_stage_factor=6.0):
+                 max_splits=2, stage_dtype=None, final_stage_factor=6.0):
         self.coefficient = coefficient
         self.start = start
         self.step = step
         self.stages = stages
         self.accept_loss = accept_loss
         self.max_splits = max_splits
+        self.stage_dtype = stage_dtype
         self.final_stage_factor = final_stage_factor
 
     def schedule(self, target):
@@ -88,7 +98,8 @@ class Curriculum(BaseEstimator):
             values.append(float(target))
         return values
 
-    def run(self, problem, pde):
+    def run(self, problem, pde, **train):
+        label, outer_factor = train.pop("desc", ""), train.pop("iter_factor", 1.0)
         name = self.coefficient or pde.coefficient_names[0]
         if name not in pde.coefficient_names:
             raise ValueError(
@@ -100,17 +111,26 @@ class Curriculum(BaseEstimator):
         if not (np.isfinite(self.final_stage_factor) and self.final_stage_factor > 0):
             raise ValueError(f"Curriculum final_stage_factor must be > 0, got "
                              f"{self.final_stage_factor!r}")
+        stage_dtype = None
+        if self.stage_dtype is not None:
+            try:
+                stage_dtype = resolve_dtype(self.stage_dtype)
+            except ValueError:
+                raise ValueError(f"Curriculum stage_dtype={self.stage_dtype!r} is not "
+                                 f"supported; choose 'float32', 'float64' or None") from None
         reports, accepted = [], None
-        target = float(getattr(pde, name))
+        target = float(pde.coefficients[name])
         # (value, how many times the step into it was halved)
         pending = [(value, 0) for value in self.schedule(target)]
         while pending:
             value, splits = pending.pop(0)
             before = {k: v.detach().clone() for k, v in problem.network.state_dict().items()}
-            stage = clone(pde).set_params(**{name: value})
+            stage = pde.with_coefficients(**{name: value})
+            final = value == target
             report = problem.train(
-                stage, desc=f"curriculum {_describe(stage)}",
-                iter_factor=self.final_stage_factor if value == target else 1.0)
+                stage, desc=f"{label}curriculum {_describe(stage)}",
+                iter_factor=outer_factor * (self.final_stage_factor if final else 1.0),
+                dtype=None if final else stage_dtype, **train)
             reports.append(report)
             if report["stopped"]:
                 break
@@ -124,6 +144,7 @@ class Curriculum(BaseEstimator):
                 continue
             report["accepted"] = True
             accepted = value
+        problem.use_dtype(problem.base_dtype)  # a stopped fit may end in a float32 stage
         return reports
 
 
@@ -147,18 +168,27 @@ class TimeMarching(BaseEstimator):
         The first block starts from an untrained network; it gets this many times the
         estimator's ``warmup_iter`` and ``max_iter`` (later blocks start from the previous
         block's solution and need far fewer).
+    within : strategy, str or None, default=None
+        How each block is trained: None trains it once on the equation; a strategy (or
+        its name), e.g. ``Curriculum()``, runs inside every block on the block's domain,
+        initial data and share of the collocation points (the curriculum restarts from
+        its easy end in each block, warm-started from the previous block's network).
+        Nested parameters tune as usual: ``strategy__within__step``.
 
     Examples
     --------
-    >>> from physml.strategies import TimeMarching
+    >>> from physml.strategies import Curriculum, TimeMarching
     >>> TimeMarching(dt=0.25).edges((0.0, 1.0))
     [0.0, 0.25, 0.5, 0.75, 1.0]
+    >>> TimeMarching(dt=0.5, within=Curriculum(step=10.0))
+    TimeMarching(dt=0.5, within=Curriculum(step=10.0))
     """
 
-    def __init__(self, dt=0.1, n_points=256, first_block_factor=5.0):
+    def __init__(self, dt=0.1, n_points=256, first_block_factor=5.0, within=None):
         self.dt = dt
         self.n_points = n_points
         self.first_block_factor = first_block_factor
+        self.within = within
 
     def edges(self, t_range):
         t0, t1 = map(float, t_range)
@@ -184,19 +214,27 @@ class TimeMarching(BaseEstimator):
         if not (np.isfinite(self.first_block_factor) and self.first_block_factor > 0):
             raise ValueError(f"TimeMarching first_block_factor must be > 0, got "
                              f"{self.first_block_factor!r}")
+        inner = None if self.within is None else resolve_strategy(self.within)
+        if isinstance(inner, TimeMarching):
+            raise ValueError("TimeMarching within= must train one block (e.g. Curriculum()), "
+                             "not march in time again")
         networks, reports = [], []
         for start, end in zip(edges[:-1], edges[1:]):
             if networks:
                 problem.network = copy.deepcopy(networks[-1])
             n_collocation = max(int(round(problem.estimator.n_collocation * (end - start)
                                           / total)), 1)
-            reports.append(problem.train(
-                pde, desc=f"seq2seq {_describe(pde)} t in [{start:.3g}, {end:.3g}]",
-                domain=((x0, x1), (start, end)), X_obs=X_obs, y_obs=y_obs,
-                n_collocation=n_collocation,
-                iter_factor=1.0 if networks else self.first_block_factor))
+            block = dict(domain=((x0, x1), (start, end)), X_obs=X_obs, y_obs=y_obs,
+                         n_collocation=n_collocation,
+                         iter_factor=1.0 if networks else self.first_block_factor)
+            label = f"seq2seq t in [{start:.3g}, {end:.3g}]"
+            if inner is None:
+                block_reports = [problem.train(pde, desc=f"{label} {_describe(pde)}", **block)]
+            else:
+                block_reports = inner.run(problem, pde, desc=f"{label}: ", **block)
+            reports.extend(block_reports)
             networks.append(problem.network)
-            if reports[-1]["stopped"]:
+            if block_reports[-1]["stopped"]:
                 break
             X_obs = torch.stack([x, torch.full_like(x, end)], 1)
             with torch.no_grad():

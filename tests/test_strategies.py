@@ -182,3 +182,73 @@ def test_time_marching_gives_the_first_block_more_iterations():
     assert [s["n_iter"] for s in est.stages_] == [30, 10]
     with pytest.raises(ValueError, match="first_block_factor"):
         clone(est).set_params(strategy__first_block_factor=0.0).fit(X0, u0)
+
+
+def test_curriculum_runs_inside_each_time_block(monkeypatch):
+    record = _recording_train(monkeypatch)
+    pde = Convection(beta=4.0)
+    X0, u0 = pde.initial_data(32)
+    strategy = TimeMarching(dt=0.5, n_points=16, first_block_factor=2.0,
+                            within=Curriculum(step=2.0, final_stage_factor=3.0))
+    est = PINNRegressor(pde=pde, strategy=strategy, optimizer="adam", max_iter=4,
+                        hidden_layer_sizes=(8,), n_collocation=50, random_state=0)
+    assert est.get_params()["strategy__within__step"] == 2.0
+    est.fit(X0, u0)
+    assert est.time_blocks_ == [(0.0, 0.5), (0.5, 1.0)]
+    assert [s["coefficients"]["beta"] for s in est.stages_] == [1.0, 2.0, 4.0] * 2
+    assert [s["domain"][1] for s in est.stages_] == [(0.0, 0.5)] * 3 + [(0.5, 1.0)] * 3
+    # the first block's factor times the curriculum's (3x on each block's last stage)
+    assert [s["n_iter"] for s in est.stages_] == [8, 8, 24, 4, 4, 12]
+    # every stage of block 2 trains on block 1's end state, and starts where the last
+    # stage (of its block, or block 1's final one) ended
+    handed = [kwargs["y_obs"] for _, _, kwargs in record[3:]]
+    assert all(torch.equal(y, handed[0]) for y in handed)
+    np.testing.assert_allclose(
+        handed[0].numpy(),
+        est.network_.networks[0](record[3][2]["X_obs"]).detach()[:, 0].numpy(), rtol=1e-6)
+    for k in range(1, 6):
+        assert torch.equal(record[k][0], record[k - 1][1])
+    with pytest.raises(ValueError, match="within"):
+        clone(est).set_params(strategy__within="seq2seq").fit(X0, u0)
+
+
+def test_curriculum_stages_in_float32_end_in_the_estimators_dtype(monkeypatch):
+    from physml.pinn import PINNProblem
+
+    dtypes = []
+    real_train = PINNProblem.train
+
+    def train(problem, pde, **kwargs):
+        report = real_train(problem, pde, **kwargs)
+        dtypes.append(next(problem.network.parameters()).dtype)
+        return report
+
+    monkeypatch.setattr(PINNProblem, "train", train)
+    pde = Convection(beta=5.0)
+    X0, u0 = pde.initial_data(32)
+    est = PINNRegressor(pde=pde, strategy=Curriculum(step=2.0, stage_dtype="float32"),
+                        dtype="float64", max_iter=5, hidden_layer_sizes=(8,),
+                        n_collocation=50, random_state=0).fit(X0, u0)
+    assert dtypes == [torch.float32] * 3 + [torch.float64]
+    assert next(est.network_.parameters()).dtype == torch.float64
+    assert np.isfinite(est.predict(X0)).all()
+    with pytest.raises(ValueError, match="stage_dtype"):
+        clone(est).set_params(strategy__stage_dtype="float16").fit(X0, u0)
+
+
+def test_strategies_nest_on_a_user_defined_equation():
+    from physml.pde import CustomPDE
+
+    def heat(X, u, d, c):
+        return d["u_t"] - c["kappa"] * d["u_xx"]
+
+    pde = CustomPDE(heat, derivatives=("u_t", "u_xx"), initial_condition=np.sin,
+                    coefficients={"kappa": 2.0})
+    X0, u0 = pde.initial_data(32)
+    est = PINNRegressor(pde=pde, strategy=TimeMarching(dt=0.5, within=Curriculum(step=1.0)),
+                        max_iter=3, hidden_layer_sizes=(8,), n_collocation=50,
+                        random_state=0).fit(X0, u0)
+    assert [s["coefficients"]["kappa"] for s in est.stages_] == [1.0, 2.0] * 2
+    assert pde.coefficients == {"kappa": 2.0}  # the user's equation is left as it was
+    with pytest.raises(ValueError, match="no coefficient 'nu'"):
+        pde.with_coefficients(nu=1.0)

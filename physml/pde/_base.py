@@ -70,6 +70,13 @@ class PDE(BaseEstimator):
         """The coefficients as a dict ``{name: value}``."""
         return {name: getattr(self, name) for name in self.coefficient_names}
 
+    def with_coefficients(self, **values):
+        """A copy of the equation with the given coefficients changed (a curriculum stage,
+        the fitted values of an inverse problem)."""
+        from sklearn.base import clone
+
+        return clone(self).set_params(**values)
+
     @property
     def periodic(self):
         return self.boundary == "periodic"
@@ -205,6 +212,15 @@ class CustomPDE(PDE):
     @property
     def coefficient_names(self):
         return tuple(self.coefficients_dict or ())
+
+    def with_coefficients(self, **values):
+        unknown = sorted(set(values) - set(self.coefficient_names))
+        if unknown:
+            raise ValueError(f"CustomPDE has no coefficient {unknown[0]!r}; its coefficients: "
+                             f"{self.coefficient_names}")
+        from sklearn.base import clone
+
+        return clone(self).set_params(coefficients={**self.coefficients, **values})
 
     @property
     def coefficients(self):
