@@ -1,9 +1,10 @@
 """Continuous-time recurrent networks: LEM, Lipschitz RNN, Noisy RNN (and their estimators).
 
-Each cell is a discretized ODE in the hidden state. The input projections of all time steps
-are computed in one matrix product before the loop (and the loop walks ``unbind``-ed
-slices, so backward stays linear in the sequence length); the steps of the Lipschitz and
-Noisy RNN are :func:`physml.integrators.rk_step` and
+Each cell is a discretized ODE in the hidden state. LEM runs the whole sequence in one
+autograd Function with a hand-written backward through time (see :class:`LEMCell`). The
+Lipschitz and Noisy RNN project the inputs of all time steps in one matrix product before
+the loop (which walks ``unbind``-ed slices, so backward stays linear in the sequence
+length); their steps are :func:`physml.integrators.rk_step` and
 :func:`physml.integrators.euler_maruyama_step`, the same code as every continuous model.
 
 Training runs through skorch (held in ``net_``, built in ``fit``): its history, callbacks,

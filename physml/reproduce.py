@@ -107,7 +107,8 @@ def plot_continuity(results, path=None, title=""):
 STANDARD_RECIPE = dict(dtype="float32", optimizer="lbfgs", max_iter=5000, tol=1e-7)
 #: Ours for curriculum stages: float64 (float32 L-BFGS stops early), Adam to move into the
 #: new stage's basin, then L-BFGS with tolerances 0 so each stage runs its full budget; the
-#: final stage gets 6x (``Curriculum``'s default ``final_stage_factor``).
+#: final stage gets 6x (``Curriculum``'s default ``final_stage_factor``) and the stages
+#: before it train in float32 (``Curriculum``'s default ``stage_dtype``).
 CURRICULUM_RECIPE = dict(dtype="float64", optimizer="adam+lbfgs", warmup_iter=500,
                          max_iter=1000, tol=0.0, lbfgs_history_size=100)
 #: Ours for time blocks: float64; warm-started blocks converge in a few hundred L-BFGS
