@@ -425,11 +425,11 @@ class PINNProblem:
         return (low + unit * span).to(device=self.device)
 
     def train(self, pde, desc="fit", domain=None, X_obs=None, y_obs=None, n_collocation=None,
-              iter_factor=1.0, warmup_factor=None, dtype=None):
+              iter_factor=1.0, dtype=None):
         """Train ``self.network`` on ``pde`` over ``domain`` with observations ``(X_obs, y_obs)``
         (the estimator's data by default) and ``n_collocation`` points (the estimator's), for
-        ``iter_factor`` times the estimator's iterations (``warmup_factor`` times its Adam
-        warm-up; ``iter_factor`` when None), in ``dtype`` (the estimator's when None)."""
+        ``iter_factor`` times the estimator's iterations, in ``dtype`` (the estimator's when
+        None)."""
         self.use_dtype(dtype or self.base_dtype)
         if X_obs is not None:
             X_obs, y_obs = X_obs.to(self.dtype), y_obs.to(self.dtype)
@@ -450,8 +450,7 @@ class PINNProblem:
         report = minimize(
             loss_terms, parameters, optimizer=est.optimizer,
             max_iter=int(round(est.max_iter * iter_factor)), learning_rate=est.learning_rate,
-            warmup_iter=int(round(est.warmup_iter * (iter_factor if warmup_factor is None
-                                                      else warmup_factor))), tol=est.tol,
+            warmup_iter=int(round(est.warmup_iter * iter_factor)), tol=est.tol,
             history_size=est.lbfgs_history_size, verbose=est.verbose, desc=desc,
             history=history, owner=est,
         )

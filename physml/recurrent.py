@@ -55,11 +55,11 @@ class LEMCell(torch.nn.Module):
     ``[W1; W2; Wz]``. The whole sequence runs in one :class:`torch.autograd.Function`
     with a hand-written backward through time: the forward pass stores each step's local
     derivatives, so a backward step is two recurrent matrix products, three element-wise
-    products and the weight-gradient updates. Every tensor it keeps is one step's
-    (``(B, k H)``): the input projection is applied step by step, and with
-    ``all_states=False`` only the last state is returned; sequence-long buffers would be
-    fresh memory (page faults) on every training step, which cost more than the
-    arithmetic at ``T = 784`` (``benchmarks/bench_recurrent_speed.py``).
+    products; the input projection and the weight gradients are one matrix product per
+    chunk of steps. Every buffer it keeps is one chunk's, and with ``all_states=False``
+    only the last state is returned: sequence-long buffers would be fresh memory (page
+    faults) on every training step, which cost more than the arithmetic at ``T = 784``
+    (``benchmarks/bench_recurrent_speed.py``).
 
     ``fused=False`` runs the same equations as a plain loop of PyTorch operations under
     autograd instead (slower; it supports higher derivatives, and is what the tests and
