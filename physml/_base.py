@@ -9,6 +9,7 @@ import contextlib
 import copy
 import numbers
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -70,6 +71,37 @@ class _Silent:
 
     def close(self):
         pass
+
+
+_MALLOC_TUNED = []
+
+
+def keep_freed_memory():
+    """Ask glibc to keep freed memory for reuse instead of handing it back to the OS.
+
+    A training step allocates and frees the same few-hundred-kB buffers every time. By
+    default glibc serves blocks over 128 kB with fresh ``mmap`` pages (or trims the heap
+    when they are freed), so a step can pay a page fault per 4 kB it touches: up to
+    ~1000 per float64 PINN step on one core (the page-fault column of
+    ``benchmarks/bench_lbfgs.py``; none with this setting). This sets the mmap threshold to 32 MB and the trim
+    threshold to 256 MB, once per process (PyTorch's CPU tuning guide recommends
+    jemalloc or tcmalloc for the same reason). Linux with glibc only; set the
+    environment variable ``PHYSML_MALLOC_TUNING=0`` to leave malloc alone.
+    """
+    if _MALLOC_TUNED or os.environ.get("PHYSML_MALLOC_TUNING", "1") == "0":
+        return
+    _MALLOC_TUNED.append(True)
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):  # not glibc (e.g. musl)
+        return
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    mallopt(M_TRIM_THRESHOLD, 256 << 20)
+    mallopt(M_MMAP_THRESHOLD, 32 << 20)
 
 
 class Diverged(RuntimeError):
