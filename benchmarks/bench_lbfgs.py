@@ -1,109 +1,96 @@
-"""Time an L-BFGS iteration of a PINN fit: torch.optim.LBFGS against physml's optimizer.
+"""Time L-BFGS iterations of a PINN fit with glibc's default malloc and with physml's setting.
 
-Both minimize the same closure (the convection PINN loss of ``PINNRegressor``: 4 x 50
-tanh, 1000 collocation points) from the same starting parameters, with the same history
-and the strong-Wolfe line search, interleaved in one process. Reported: milliseconds per
-iteration, evaluations per iteration, and the optimizer's own share (iteration time minus
-the loss evaluations). torch's ``LBFGS`` applies its memory with the two-loop recursion
-(4 x history vector operations from Python), physml's with the compact form (a few
-matrix-vector products). The last column adds physml's malloc setting
-(``physml._base.keep_freed_memory``), which is process-wide, so it runs last; the
-page faults column counts the fresh memory pages touched (what that setting removes).
+A PINN training step allocates and frees the same few-hundred-kB buffers every time; with
+glibc's defaults those can come back as fresh pages (a page fault per 4 kB touched).
+``physml._base.keep_freed_memory`` (called by every physml fit) keeps freed memory for
+reuse. Each configuration runs in its own process (the setting is process-wide), the two
+settings interleaved, on the same closure (the convection PINN loss of ``PINNRegressor``:
+4 x 50 tanh, 1000 collocation points) and starting point, with ``torch.optim.LBFGS``
+(strong Wolfe) as the fits use it. Reported: milliseconds per iteration (fastest repeat),
+page faults per iteration, and the ratio of the two settings.
 
-    python benchmarks/bench_lbfgs.py [--threads 2] [--iterations 200] [--repeats 5]
+    python benchmarks/bench_lbfgs.py [--threads 1] [--iterations 200] [--repeats 3]
 """
 
 import argparse
+import json
+import os
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import torch
 
-from physml._base import keep_freed_memory
-from physml._lbfgs import LBFGS
-from physml.pde import Convection
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_speed import ours_closure, problem_for  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 
-def run(kind, problem, closure, start, iterations, history):
-    torch.nn.utils.vector_to_parameters(start, problem.network.parameters())
+def worker(dtype, history, iterations, threads):
+    sys.path.insert(0, str(HERE))
+    from bench_speed import ours_closure, problem_for
+
+    from physml._base import keep_freed_memory
+    from physml.pde import Convection
+
+    torch.set_num_threads(threads)
+    # Every physml fit calls this; PHYSML_MALLOC_TUNING=0 (the default-malloc runs) makes
+    # it a no-op, so fitting the estimator below cannot switch the setting on.
+    keep_freed_memory()
+    pde = Convection(beta=30.0)
+    _, problem = problem_for(pde, dtype)
+    closure, _ = ours_closure(problem, pde)
     parameters = list(problem.network.parameters())
-    evals, inside = [0], [0.0]
-
-    def counted():
-        evals[0] += 1
-        begin = time.perf_counter()
-        loss = closure()
-        inside[0] += time.perf_counter() - begin
-        return loss
-
+    opt = torch.optim.LBFGS(parameters, lr=1.0, max_iter=20, history_size=history,
+                            tolerance_grad=0.0, tolerance_change=0.0,
+                            line_search_fn="strong_wolfe")
+    opt.step(closure)  # warm up (and fill the allocator) before timing
+    opt.param_groups[0].update(max_iter=iterations, max_eval=25 * iterations)
+    before = opt.state[parameters[0]]["n_iter"]
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     begin = time.perf_counter()
-    if kind == "torch":
-        opt = torch.optim.LBFGS(parameters, lr=1.0, max_iter=iterations,
-                                max_eval=25 * iterations, history_size=history,
-                                tolerance_grad=0.0, tolerance_change=0.0,
-                                line_search_fn="strong_wolfe")
-        opt.step(counted)
-        n_iter = opt.state[parameters[0]]["n_iter"]
-    else:
-        opt = LBFGS(parameters, counted, history_size=history, tolerance_grad=0.0,
-                    tolerance_change=0.0)
-        for _ in range(iterations):
-            if not opt.step():
-                break
-        n_iter = opt.n_iter
+    opt.step(closure)
     seconds = time.perf_counter() - begin
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
-    return dict(faults=faults / n_iter, per_iter=seconds / n_iter, evals=evals[0] / n_iter,
-                per_eval=inside[0] / evals[0], own=(seconds - inside[0]) / n_iter)
+    n_iter = opt.state[parameters[0]]["n_iter"] - before
+    print(json.dumps({"ms": 1e3 * seconds / n_iter, "faults": faults / n_iter}))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--iterations", type=int, default=200)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; convection "
-          f"beta = 30, 4 x 50 tanh, 1000 collocation points; {args.iterations} iterations, "
-          f"fastest of {args.repeats}\n")
-    print("| dtype | history | optimizer | ms per iteration | evaluations per iteration | "
-          "ms per evaluation | optimizer's own ms per iteration | page faults per iteration | "
-          "ratio to torch |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    configs = [(dtype, history) for dtype in ("float32", "float64") for history in (50, 100)]
+    if args.worker:
+        dtype, history, _ = args.worker
+        return worker(dtype, int(history), args.iterations, args.threads)
+    print(f"torch {torch.__version__}, {args.threads} thread(s); convection beta = 30, "
+          f"4 x 50 tanh, 1000 collocation points; {args.iterations} L-BFGS iterations, "
+          f"fastest of {args.repeats} processes per setting\n")
+    print("| dtype | history | glibc default (ms / iteration) | page faults / iteration | "
+          "physml setting (ms / iteration) | page faults / iteration | ratio |")
+    print("|---|---|---|---|---|---|---|")
     results = {}
-    for tuned in (False, True):
-        if tuned:
-            keep_freed_memory()
-        for dtype, history in configs:
-            pde = Convection(beta=30.0)
-            _, problem = problem_for(pde, dtype)
-            closure, _ = ours_closure(problem, pde)
-            start = torch.nn.utils.parameters_to_vector(problem.network.parameters()).clone()
-            kinds = ["physml"] if tuned else ["torch", "physml"]
-            rows = {kind: [] for kind in kinds}
-            for _ in range(args.repeats):  # interleaved: drifts of the machine hit both
-                for kind in kinds:
-                    rows[kind].append(run(kind, problem, closure, start, args.iterations,
-                                          history))
-            for kind in kinds:
-                # The fastest repeat: the least disturbed by the rest of the machine.
-                best = {key: min(r[key] for r in rows[kind]) for key in rows[kind][0]}
-                name = kind + (" + malloc setting" if tuned else "")
-                results[(dtype, history, name)] = best["per_iter"]
-                ratio = best["per_iter"] / results[(dtype, history, "torch")]
-                print(f"| {dtype} | {history} | {name} | {1e3 * best['per_iter']:.2f} | "
-                      f"{best['evals']:.2f} | {1e3 * best['per_eval']:.2f} | "
-                      f"{1e3 * best['own']:.2f} | {best['faults']:.0f} | {ratio:.2f}x |",
-                      flush=True)
+    for dtype in ("float32", "float64"):
+        for history in (50, 100):
+            runs = {"0": [], "1": []}
+            for _ in range(args.repeats):
+                for tuned in ("0", "1"):
+                    out = subprocess.run(
+                        [sys.executable, __file__, "--worker", dtype, str(history), tuned,
+                         "--iterations", str(args.iterations), "--threads",
+                         str(args.threads)],
+                        capture_output=True, text=True, check=True,
+                        env={**os.environ, "PHYSML_MALLOC_TUNING": tuned})
+                    runs[tuned].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            best = {k: min(v, key=lambda r: r["ms"]) for k, v in runs.items()}
+            ratio = best["1"]["ms"] / best["0"]["ms"]
+            results[(dtype, history)] = ratio
+            print(f"| {dtype} | {history} | {best['0']['ms']:.2f} | {best['0']['faults']:.0f} "
+                  f"| {best['1']['ms']:.2f} | {best['1']['faults']:.0f} | {ratio:.2f}x |",
+                  flush=True)
     return results
 
 

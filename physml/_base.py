@@ -80,13 +80,13 @@ def keep_freed_memory():
     """Ask glibc to keep freed memory for reuse instead of handing it back to the OS.
 
     A training step allocates and frees the same few-hundred-kB buffers every time. By
-    default glibc serves blocks over 128 kB with fresh ``mmap`` pages (or trims the heap
-    when they are freed), so a step can pay a page fault per 4 kB it touches: up to
-    ~1000 per float64 PINN step on one core (the page-fault column of
-    ``benchmarks/bench_lbfgs.py``; none with this setting). This sets the mmap threshold to 32 MB and the trim
-    threshold to 256 MB, once per process (PyTorch's CPU tuning guide recommends
-    jemalloc or tcmalloc for the same reason). Linux with glibc only; set the
-    environment variable ``PHYSML_MALLOC_TUNING=0`` to leave malloc alone.
+    default glibc may serve them with fresh ``mmap`` pages or trim the heap when they
+    are freed, so a step can pay a page fault per 4 kB it touches (hundreds per PINN
+    step; ``benchmarks/bench_lbfgs.py`` counts them with and without this setting).
+    This sets the mmap threshold to 32 MB and the trim threshold to 256 MB, once per
+    process (PyTorch's CPU tuning guide recommends jemalloc or tcmalloc for the same
+    reason). It changes where memory comes from, not any arithmetic. Linux with glibc
+    only; the environment variable ``PHYSML_MALLOC_TUNING=0`` leaves malloc alone.
     """
     if _MALLOC_TUNED or os.environ.get("PHYSML_MALLOC_TUNING", "1") == "0":
         return

@@ -10,9 +10,13 @@ import math
 import torch
 
 from ._base import BestParameters, Diverged, keep_freed_memory, progress, warn_stopped
-from ._lbfgs import LBFGS
 
 OPTIMIZERS = ("lbfgs", "adam", "adam+lbfgs")
+
+# L-BFGS runs this many iterations per ``step`` call: the history carries over between calls,
+# and the short calls let us report progress and react to Ctrl-C without touching the
+# algorithm (one extra loss evaluation per call).
+_LBFGS_CHUNK = 50
 
 
 def validate_optimizer(optimizer):
@@ -74,17 +78,24 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
                     bar.update()
                     bar.set_postfix(loss=f"{float(loss.detach()):.3e}", refresh=False)
             else:
-                opt = LBFGS(parameters, closure, lr=lr, history_size=history_size,
-                            tolerance_grad=tol, tolerance_change=tol)
-                for _ in range(steps):
-                    going = opt.step()
-                    if opt.n_iter == 0:
-                        break  # the starting point already meets the gradient tolerance
-                    state["n_iter"] += 1
-                    bar.update()
-                    bar.set_postfix(loss=f"{opt.loss:.3e}", refresh=False)
-                    if not going:
-                        break  # converged: a tolerance was met
+                opt = torch.optim.LBFGS(
+                    parameters, lr=lr, max_iter=_LBFGS_CHUNK, max_eval=25 * _LBFGS_CHUNK,
+                    history_size=history_size, tolerance_grad=tol, tolerance_change=tol,
+                    line_search_fn="strong_wolfe",
+                )
+                done = 0
+                while done < steps:
+                    chunk = min(_LBFGS_CHUNK, steps - done)
+                    opt.param_groups[0]["max_iter"] = chunk
+                    before = opt.state[parameters[0]].get("n_iter", 0)
+                    loss = opt.step(closure)
+                    taken = opt.state[parameters[0]].get("n_iter", 0) - before
+                    done += taken
+                    state["n_iter"] += taken
+                    bar.update(taken)
+                    bar.set_postfix(loss=f"{float(loss.detach()):.3e}", refresh=False)
+                    if taken < chunk:
+                        break  # converged: a tolerance was met inside the chunk
     except Diverged:
         state["stopped"] = "diverged"
     except KeyboardInterrupt:

@@ -244,3 +244,35 @@ def test_compiled_loss_trains_like_the_eager_one():
     eager = fitted(pde, max_iter=5, dtype="float64")
     compiled = fitted(pde, max_iter=5, dtype="float64", compile=True)
     np.testing.assert_allclose(compiled.history_["loss"], eager.history_["loss"], rtol=1e-8)
+
+
+_FIT_AND_PRINT = """
+import torch
+from physml import PINNRegressor
+from physml._base import _MALLOC_TUNED
+from physml.pde import ReactionDiffusion
+torch.set_num_threads(1)
+pde = ReactionDiffusion(nu=3.0, rho=5.0)
+X0, u0 = pde.initial_data(64)
+est = PINNRegressor(pde=pde, dtype="float64", hidden_layer_sizes=(50, 50),
+                    optimizer="adam+lbfgs", warmup_iter=20, max_iter=30,
+                    n_collocation=2000, random_state=0).fit(X0, u0)
+print(bool(_MALLOC_TUNED), est.predict(pde.grid(64, 16)).tobytes().hex())
+"""
+
+
+def test_malloc_setting_changes_no_number():
+    # keep_freed_memory changes where buffers come from (heap instead of fresh pages),
+    # never the arithmetic: a fit with it and one without give the same bits.
+    import os
+    import subprocess
+    import sys
+
+    outputs = {}
+    for setting in ("0", "1"):
+        run = subprocess.run([sys.executable, "-c", _FIT_AND_PRINT], capture_output=True,
+                             text=True, check=True,
+                             env={**os.environ, "PHYSML_MALLOC_TUNING": setting})
+        outputs[setting] = run.stdout.split()
+    assert outputs["0"][0] == "False" and outputs["1"][0] == "True"
+    assert outputs["0"][1] == outputs["1"][1]
