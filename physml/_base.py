@@ -81,12 +81,15 @@ def keep_freed_memory():
 
     A training step allocates and frees the same few-hundred-kB buffers every time. By
     default glibc may serve them with fresh ``mmap`` pages or trim the heap when they
-    are freed, so a step can pay a page fault per 4 kB it touches (hundreds per PINN
-    step; ``benchmarks/bench_lbfgs.py`` counts them with and without this setting).
-    This sets the mmap threshold to 32 MB and the trim threshold to 256 MB, once per
-    process (PyTorch's CPU tuning guide recommends jemalloc or tcmalloc for the same
-    reason). It changes where memory comes from, not any arithmetic. Linux with glibc
-    only; the environment variable ``PHYSML_MALLOC_TUNING=0`` leaves malloc alone.
+    are freed, so a step can pay a page fault per 4 kB it touches. glibc's adaptive
+    threshold settles within a phase (``benchmarks/bench_lbfgs.py``: no difference after
+    a warm-up), but a curriculum fit changes precision and rebuilds its loss at every
+    stage: convection at beta = 40 (seed 0, 2 threads) took 282 s without this setting
+    and 241 s with it, the same error to the last digit. This sets the mmap threshold
+    to 32 MB and the trim threshold to 256 MB, once per process (PyTorch's CPU tuning
+    guide recommends jemalloc or tcmalloc for the same reason). It changes where memory
+    comes from, not any arithmetic (``tests/test_pinn.py`` checks the bits). Linux with
+    glibc only; the environment variable ``PHYSML_MALLOC_TUNING=0`` leaves malloc alone.
     """
     if _MALLOC_TUNED or os.environ.get("PHYSML_MALLOC_TUNING", "1") == "0":
         return
