@@ -7,6 +7,7 @@ training on a non-finite loss and keeps the best parameters found.
 
 import contextlib
 import copy
+import functools
 import numbers
 import os
 import sys
@@ -73,9 +74,7 @@ class _Silent:
         pass
 
 
-_MALLOC_TUNED = []
-
-
+@functools.cache
 def keep_freed_memory():
     """Ask glibc to keep freed memory for reuse instead of handing it back to the OS.
 
@@ -90,21 +89,21 @@ def keep_freed_memory():
     guide recommends jemalloc or tcmalloc for the same reason). It changes where memory
     comes from, not any arithmetic (``tests/test_pinn.py`` checks the bits). Linux with
     glibc only; the environment variable ``PHYSML_MALLOC_TUNING=0`` leaves malloc alone.
+    Returns whether glibc accepted both settings (the answer is cached: the work is done
+    once).
     """
-    if _MALLOC_TUNED or os.environ.get("PHYSML_MALLOC_TUNING", "1") == "0":
-        return
-    _MALLOC_TUNED.append(True)
-    if not sys.platform.startswith("linux"):
-        return
+    if os.environ.get("PHYSML_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith(
+            "linux"):
+        return False
     import ctypes
 
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt
     except (OSError, AttributeError):  # not glibc (e.g. musl)
-        return
+        return False
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-    mallopt(M_TRIM_THRESHOLD, 256 << 20)
-    mallopt(M_MMAP_THRESHOLD, 32 << 20)
+    return (mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1
+            and mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1)
 
 
 class Diverged(RuntimeError):
