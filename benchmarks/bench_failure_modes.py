@@ -3,7 +3,9 @@
 Curriculum regularization on convection and sequence-to-sequence time marching (dt = 0.1)
 on reaction and reaction-diffusion, through the public API, against the standard PINN in
 the paper's own setting. The paper's network (4 x 50 tanh) and 1000 collocation points in
-total; the recipes are ``physml.reproduce.{STANDARD,CURRICULUM,SEQ2SEQ}_RECIPE``.
+total. Each fix cell is the one-line call ``PINNRegressor(pde=..., strategy="curriculum"
+or "seq2seq", random_state=seed)``, nothing else set: the strategy's training defaults
+are what is measured. The standard cells use ``physml.strategies.PAPER_SETTINGS``.
 
     python benchmarks/bench_failure_modes.py convection --seeds 3
     python benchmarks/bench_failure_modes.py reaction reaction-diffusion --seeds 3 --n-jobs 8
@@ -16,6 +18,7 @@ import argparse
 import time
 
 from physml import reproduce
+from physml.strategies import PAPER_SETTINGS, resolve_strategy
 
 
 def main(argv=None):
@@ -30,8 +33,9 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads per fit (default: cores / n_jobs)")
     args = parser.parse_args(argv)
-    for name in ("STANDARD_RECIPE", "CURRICULUM_RECIPE", "SEQ2SEQ_RECIPE"):
-        print(f"{name} = {getattr(reproduce, name)}")
+    print(f"standard: PAPER_SETTINGS = {PAPER_SETTINGS}")
+    for name in ("curriculum", "seq2seq"):
+        print(f"{name}: defaults {resolve_strategy(name).training()}")
     for system in args.systems:
         start = time.perf_counter()
         runs = reproduce.failure_mode_runs(system, values=args.values, seeds=args.seeds,

@@ -18,13 +18,15 @@ import torch
 from physml import PINNRegressor
 from physml.pde import Burgers, Convection, Reaction, ReactionDiffusion
 from physml.pinn import PINNProblem, _compiled
+from physml.strategies import Standard
 
 
 def problem_for(pde, dtype, n_collocation=1000):
     X0, u0 = pde.initial_data(256)
     est = PINNRegressor(pde=pde, dtype=dtype, n_collocation=n_collocation, max_iter=0,
                         random_state=0).fit(X0, u0)
-    problem = PINNProblem(est, X0, u0, 0, torch.device("cpu"), getattr(torch, dtype))
+    problem = PINNProblem(est, X0, u0, 0, torch.device("cpu"),
+                          est._training_settings(Standard()))
     return est, problem
 
 

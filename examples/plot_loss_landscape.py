@@ -7,7 +7,7 @@ the loss around the trained parameters along two random, filter-normalized direc
 (Li et al., NeurIPS 2018). :func:`physml.diagnostics.loss_landscape` computes that grid
 for any fitted :class:`~physml.PINNRegressor`: the training loss of the target equation,
 with the fit's own collocation points. Here convection at β = 20, after the standard
-recipe and after the curriculum.
+PINN with the paper's settings and after ``strategy="curriculum"``.
 """
 
 import matplotlib.pyplot as plt
@@ -15,16 +15,13 @@ import matplotlib.pyplot as plt
 from physml import PINNRegressor
 from physml.diagnostics import loss_landscape
 from physml.pde import Convection
-from physml.reproduce import CURRICULUM_RECIPE, STANDARD_RECIPE
-from physml.strategies import Curriculum
+from physml.strategies import PAPER_SETTINGS
 
 pde = Convection(beta=20.0)
 X0, u0 = pde.initial_data(n_points=256)
 fits = {
-    "standard": PINNRegressor(pde=pde, random_state=0, **STANDARD_RECIPE),
-    "curriculum": PINNRegressor(pde=pde, strategy=Curriculum(final_stage_factor=6.0),
-                                random_state=0,
-                                **CURRICULUM_RECIPE),
+    "standard": PINNRegressor(pde=pde, random_state=0, **PAPER_SETTINGS),
+    "curriculum": PINNRegressor(pde=pde, strategy="curriculum", random_state=0),
 }
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.3))
 for ax, (name, est) in zip(axes, fits.items()):

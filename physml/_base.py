@@ -29,6 +29,12 @@ def resolve_dtype(dtype):
     raise ValueError(f"dtype={dtype!r} is not supported; choose one of {sorted(DTYPES)}")
 
 
+def dtype_name(dtype):
+    """``"float32"``/``"float64"`` from a name or a torch dtype (ValueError otherwise)."""
+    resolved = resolve_dtype(dtype)
+    return next(name for name, value in DTYPES.items() if value == resolved)
+
+
 def resolve_device(device):
     """A torch device from a string or device; a clear error if it is not available."""
     try:

@@ -11,11 +11,11 @@ def demo(out="physml_out", budget=0.5, verbose=1):
     """Convection at beta = 30: the standard PINN fails, curriculum regularization fixes it.
 
     Both fits use the paper's network (4 x 50 tanh) and 1000 collocation points. The
-    standard one uses the paper's float32 L-BFGS recipe (at most 5000 iterations; it stops
-    by itself near 1600); the curriculum (beta = 1, 5, ..., 30) uses
-    :data:`physml.reproduce.CURRICULUM_RECIPE`. Both get ``budget`` times their recipe's
-    iterations (half by default, to stay under 3 minutes on 2 cores;
-    ``physml reproduce failure-modes`` runs the full recipes).
+    standard one uses the paper's float32 L-BFGS settings
+    (:data:`physml.strategies.PAPER_SETTINGS`: at most 5000 iterations; it stops by itself
+    near 1600); the curriculum (beta = 1, 5, ..., 30) is ``strategy="curriculum"`` with
+    its own defaults. Both get ``budget`` times their iterations (half by default, to stay
+    under 3 minutes on 2 cores; ``physml reproduce failure-modes`` runs the full ones).
     """
     from .reproduce import _failure_mode_fit
 
@@ -95,7 +95,7 @@ def reproduce_failure_modes(out="physml_out", quick=False, seeds=None, systems=N
     tables = {}
     for system in systems or FAILURE_MODES:
         start = time.perf_counter()
-        values = QUICK_CASES[system] if quick else list(FAILURE_MODES[system][5])
+        values = QUICK_CASES[system] if quick else list(FAILURE_MODES[system][3])
         parallel = effective_n_jobs(n_jobs) > 1
         bar = progress(len(values) * seeds * 2, verbose if parallel else 0,
                        f"{system}: fits")

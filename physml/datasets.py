@@ -281,6 +281,52 @@ def make_adding_problem(n_samples=1000, n_timesteps=100, random_state=None):
     return np.stack([values, markers], axis=2), y
 
 
+def make_event_order(n_samples=1000, n_timesteps=60, n_channels=3, noise=0.2,
+                     random_state=None):
+    """Classify sequences by the order in which their channels fire.
+
+    Each of ``n_channels`` channels carries one bump ``exp(-(s - s_c)^2 / 8)`` at a random
+    step ``s_c`` (all distinct, at least 4 steps apart), under Gaussian noise of standard
+    deviation ``noise``; the class is the order of the bumps, one of
+    ``n_channels!`` permutations. A model must remember which channel fired when, across
+    the whole sequence: no single step, and no channel alone, holds the answer.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_timesteps, n_channels)
+    y : ndarray of shape (n_samples,)
+        The permutation's index in lexicographic order, ``0 .. n_channels! - 1``.
+
+    Examples
+    --------
+    >>> from physml.datasets import make_event_order
+    >>> X, y = make_event_order(n_samples=5, n_timesteps=40, random_state=0)
+    >>> X.shape, set(y.tolist()) <= set(range(6))
+    ((5, 40, 3), True)
+    """
+    import itertools
+
+    if not (isinstance(n_channels, (int, np.integer)) and n_channels >= 2):
+        raise ValueError(f"n_channels must be an integer >= 2, got {n_channels!r}")
+    if not (isinstance(n_timesteps, (int, np.integer))
+            and n_timesteps >= 4 * n_channels + 4):
+        raise ValueError(f"n_timesteps must be an integer >= 4 * n_channels + 4 = "
+                         f"{4 * n_channels + 4}, got {n_timesteps!r}")
+    rng = check_random_state(random_state)
+    orders = {order: k for k, order in enumerate(itertools.permutations(range(n_channels)))}
+    steps = np.arange(n_timesteps)
+    X = noise * rng.standard_normal((n_samples, n_timesteps, n_channels))
+    y = np.empty(n_samples, dtype=int)
+    for i in range(n_samples):
+        while True:
+            times = rng.randint(2, n_timesteps - 2, n_channels)
+            if np.min(np.diff(np.sort(times))) >= 4:
+                break
+        X[i] += np.exp(-(steps[:, None] - times[None, :]) ** 2 / 8.0)
+        y[i] = orders[tuple(np.argsort(times))]
+    return X, y
+
+
 def make_fitzhugh_nagumo(n_samples=256, n_timesteps=100, dt=4.0, current=0.5, a=0.7,
                          b=0.8, epsilon=1 / 50, random_state=None):
     """Windows of the FitzHugh-Nagumo neuron ``v' = v - v^3/3 - w + I``,

@@ -1,5 +1,7 @@
 """PINNRegressor: a physics-informed neural network as a scikit-learn regressor."""
 
+import dataclasses
+
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -8,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._base import (
     TorchPickleMixin,
     check_hidden_layer_sizes,
+    dtype_name,
     check_integer,
     check_positive,
     resolve_device,
@@ -20,7 +23,12 @@ from ._mlp import MLP, resolve_activation
 from ._trainer import minimize, validate_optimizer
 from .pde import PDE
 from .pde._base import parse_derivative
-from .strategies import resolve_strategy
+from .strategies import (
+    Standard,
+    TrainingSettings,
+    check_training_settings,
+    resolve_strategy,
+)
 
 
 class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
@@ -30,6 +38,16 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     while penalizing the PDE residual at collocation points sampled in the equation's
     domain, and the boundary conditions. The training strategy (standard, curriculum,
     time marching) is a parameter, as in Krishnapriyan et al. (NeurIPS 2021).
+
+    The strategy also chooses how it trains: ``optimizer``, ``max_iter``,
+    ``warmup_iter``, ``tol``, ``lbfgs_history_size`` and ``dtype`` default to
+    ``"auto"``, which takes the strategy's defaults (documented on each strategy:
+    float64, Adam then L-BFGS, budgets that reach the published numbers); a value you
+    pass wins. What each stage used is recorded in ``stages_``. The paper's own
+    settings, which reproduce its failures, are
+    :data:`physml.strategies.PAPER_SETTINGS`. The defaults aim at accuracy: a fit on
+    the paper's problems takes one to five minutes on two cores (``verbose=1`` shows
+    a progress bar per stage).
 
     Parameters
     ----------
@@ -41,25 +59,32 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     hidden_layer_sizes : tuple of int, default=(50, 50, 50, 50)
         Widths of the hidden layers (the paper's 4 x 50).
     activation : {"tanh", "sin", "sigmoid"}, default="tanh"
-    optimizer : {"lbfgs", "adam", "adam+lbfgs"}, default="lbfgs"
+    optimizer : {"auto", "lbfgs", "adam", "adam+lbfgs"}, default="auto"
         ``"adam+lbfgs"`` runs ``warmup_iter`` Adam steps (learning rate 1e-3) first.
+        ``"auto"``: the strategy's choice (``"adam+lbfgs"`` for every shipped strategy).
     learning_rate : float or None, default=None
         Step size: 1.0 for L-BFGS and 1e-3 for Adam when None.
-    max_iter : int, default=1000
-        L-BFGS iterations (``"lbfgs"``, ``"adam+lbfgs"``) or Adam steps (``"adam"``).
-    warmup_iter : int, default=1000
-        Adam steps before L-BFGS with ``optimizer="adam+lbfgs"``.
-    tol : float, default=1e-7
-        L-BFGS ``tolerance_grad`` and ``tolerance_change`` (the paper's 1e-7).
-    lbfgs_history_size : int, default=50
-        Number of past steps L-BFGS keeps to approximate the curvature (the paper's 50).
+    max_iter : int or "auto", default="auto"
+        L-BFGS iterations (``"lbfgs"``, ``"adam+lbfgs"``) or Adam steps (``"adam"``) per
+        stage, before the strategy's per-stage factors.
+    warmup_iter : int or "auto", default="auto"
+        Adam steps before L-BFGS with ``optimizer="adam+lbfgs"``. ``"auto"``: the
+        strategy's; with ``max_iter`` given, the strategy's ratio of the two.
+    tol : float or "auto", default="auto"
+        L-BFGS ``tolerance_grad`` and ``tolerance_change`` (the paper's 1e-7; the
+        strategies' defaults use 0 or 1e-10, so that L-BFGS spends its budget).
+    lbfgs_history_size : int or "auto", default="auto"
+        Number of past steps L-BFGS keeps to approximate the curvature (the paper's 50;
+        the strategies' default 100).
     n_collocation : int, default=1000
         Collocation points, drawn uniformly in the domain (seeded by ``random_state``).
     n_boundary : int, default=100
         Boundary times, evenly spaced in ``[t_min, t_max]``.
     residual_weight : float, default=1.0
         Weight of the mean squared residual in the loss.
-    dtype : {"float32", "float64"}, default="float32"
+    dtype : {"auto", "float32", "float64"}, default="auto"
+        Precision of the fitted network. ``"auto"``: the strategy's (float64; a
+        curriculum trains its early stages in float32, see ``stage_dtype``).
     device : str or torch.device, default="cpu"
     random_state : int, RandomState instance or None, default=None
         Seeds the network initialization and the collocation points.
@@ -86,8 +111,10 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         evaluate several times an iteration.
     stages_ : list of dict
         One entry per training stage (one for the standard strategy, one per coefficient
-        value for the curriculum): its ``coefficients``, ``n_iter``, lowest ``loss`` and
-        whether it ``stopped`` early.
+        value for the curriculum, one per time block for seq2seq): its ``coefficients``,
+        ``domain``, ``n_iter``, lowest ``loss``, whether it ``stopped`` early, and the
+        settings it trained with (``optimizer``, ``max_iter``, ``warmup_iter``, ``tol``,
+        ``lbfgs_history_size``, ``dtype``).
     n_iter_ : int
         Optimizer iterations over all stages.
     coefficients_ : dict
@@ -135,9 +162,10 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, *, pde=None, strategy="standard", hidden_layer_sizes=(50, 50, 50, 50),
-                 activation="tanh", optimizer="lbfgs", learning_rate=None, max_iter=1000,
-                 warmup_iter=1000, tol=1e-7, lbfgs_history_size=50, n_collocation=1000,
-                 n_boundary=100, residual_weight=1.0, dtype="float32", device="cpu",
+                 activation="tanh", optimizer="auto", learning_rate=None, max_iter="auto",
+                 warmup_iter="auto", tol="auto", lbfgs_history_size="auto",
+                 n_collocation=1000, n_boundary=100, residual_weight=1.0, dtype="auto",
+                 device="cpu",
                  random_state=None, verbose=0, compile=False, learn_coefficients=()):
         self.pde = pde
         self.strategy = strategy
@@ -183,13 +211,14 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         self._validate_hyperparameters()
         self._validate_learned(pde)
         strategy = resolve_strategy(self.strategy)
-        device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
+        settings = self._training_settings(strategy)
+        device, dtype = resolve_device(self.device), resolve_dtype(settings.dtype)
         seed = torch_seed(self.random_state)
         with seeded(seed, device):
             network = MLP(X.shape[1], tuple(self.hidden_layer_sizes), 1, self.activation)
         self.network_ = network.to(device=device, dtype=dtype)
         self.history_, self.stages_ = {}, []
-        problem = PINNProblem(self, X, y, seed, device, dtype)
+        problem = PINNProblem(self, X, y, seed, device, settings)
         with thread_budget():
             reports = (strategy.run(problem, pde) if pde is not None
                        else [problem.train(None)])
@@ -248,8 +277,10 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         check_is_fitted(self, "network_")
         X, y = validate_data(self, X, y, reset=False, y_numeric=True, dtype=np.float64)
         parameter = next(self.network_.parameters())
+        settings = self._training_settings(resolve_strategy(self.strategy))
+        settings = settings.scaled(dtype=dtype_name(parameter.dtype))
         problem = PINNProblem(self, X, y, torch_seed(self.random_state), parameter.device,
-                              parameter.dtype)
+                              settings)
         pde = self._validated_pde()
         if pde is not None:
             # Learned coefficients enter at their fitted values, as constants.
@@ -292,15 +323,29 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     def _validate_hyperparameters(self):
         check_hidden_layer_sizes(self.hidden_layer_sizes)
         resolve_activation(self.activation)
-        validate_optimizer(self.optimizer)
-        for name in ("max_iter", "warmup_iter"):
-            check_integer(name, getattr(self, name), 0)
-        for name in ("n_collocation", "n_boundary", "lbfgs_history_size"):
+        if self.optimizer != "auto":
+            validate_optimizer(self.optimizer)
+        check_training_settings(**self._given_training())
+        if self.dtype != "auto":
+            resolve_dtype(self.dtype)
+        for name in ("n_collocation", "n_boundary"):
             check_integer(name, getattr(self, name), 1)
-        for name in ("tol", "residual_weight"):
-            check_positive(name, getattr(self, name), allow_zero=True)
+        check_positive("residual_weight", self.residual_weight, allow_zero=True)
         if self.learning_rate is not None:
             check_positive("learning_rate", self.learning_rate)
+
+    def _given_training(self):
+        return {name: getattr(self, name)
+                for name in ("optimizer", "max_iter", "warmup_iter", "tol",
+                             "lbfgs_history_size", "dtype")}
+
+    def _training_settings(self, strategy):
+        """The strategy's training defaults with this estimator's explicit values in
+        their place (``pde=None`` trains as the standard strategy)."""
+        defaults = (strategy if self.pde is not None else Standard()).training()
+        settings = TrainingSettings.resolve(defaults, **self._given_training())
+        # torch dtypes are accepted for convenience; the record holds their names
+        return settings.scaled(dtype=dtype_name(settings.dtype))
 
 
 class PiecewiseInTime(torch.nn.Module):
@@ -357,9 +402,11 @@ class PINNProblem:
     from the last.
     """
 
-    def __init__(self, estimator, X, y, seed, device, dtype):
+    def __init__(self, estimator, X, y, seed, device, settings):
         self.estimator = estimator
         self.network = estimator.network_
+        self.settings = settings
+        dtype = resolve_dtype(settings.dtype)
         self.device, self.dtype, self.base_dtype = device, dtype, dtype
         # Kept in float64; the loss reads them in the precision of the stage it trains.
         self._obs = (torch.as_tensor(np.array(X, dtype=float), device=device),
@@ -425,12 +472,15 @@ class PINNProblem:
         return (low + unit * span).to(device=self.device)
 
     def train(self, pde, desc="fit", domain=None, X_obs=None, y_obs=None, n_collocation=None,
-              iter_factor=1.0, dtype=None):
+              iter_factor=1.0, dtype=None, **changes):
         """Train ``self.network`` on ``pde`` over ``domain`` with observations ``(X_obs, y_obs)``
         (the estimator's data by default) and ``n_collocation`` points (the estimator's), for
-        ``iter_factor`` times the estimator's iterations, in ``dtype`` (the estimator's when
-        None)."""
-        self.use_dtype(dtype or self.base_dtype)
+        ``iter_factor`` times the resolved iterations, in ``dtype`` (the resolved one when
+        None); ``changes`` replace settings of this stage (``optimizer="lbfgs"``)."""
+        settings = self.settings.scaled(iter_factor,
+                                        None if dtype is None else dtype_name(dtype))
+        settings = dataclasses.replace(settings, **changes)
+        self.use_dtype(resolve_dtype(settings.dtype))
         if X_obs is not None:
             X_obs, y_obs = X_obs.to(self.dtype), y_obs.to(self.dtype)
         est = self.estimator
@@ -448,10 +498,10 @@ class PINNProblem:
             loss_terms = self._recording(loss_terms, history)
         parameters = [*self.network.parameters(), *(raw for raw, _ in self.learned.values())]
         report = minimize(
-            loss_terms, parameters, optimizer=est.optimizer,
-            max_iter=int(round(est.max_iter * iter_factor)), learning_rate=est.learning_rate,
-            warmup_iter=int(round(est.warmup_iter * iter_factor)), tol=est.tol,
-            history_size=est.lbfgs_history_size, verbose=est.verbose, desc=desc,
+            loss_terms, parameters, optimizer=settings.optimizer,
+            max_iter=settings.max_iter, learning_rate=est.learning_rate,
+            warmup_iter=settings.warmup_iter, tol=settings.tol,
+            history_size=settings.lbfgs_history_size, verbose=est.verbose, desc=desc,
             history=history, owner=est,
         )
         stage = len(est.stages_)
@@ -459,7 +509,7 @@ class PINNProblem:
         report["coefficients"] = dict(pde.coefficients) if pde is not None else {}
         est.stages_.append({"coefficients": report["coefficients"], "domain": domain,
                             "n_iter": report["n_iter"], "loss": report["best_loss"],
-                            "stopped": report["stopped"]})
+                            "stopped": report["stopped"], **settings.as_dict()})
         return report
 
     def _recording(self, loss_terms, history):

@@ -103,21 +103,6 @@ def plot_continuity(results, path=None, title=""):
 # --------------------------------------------------------------------------------------
 # PINN failure modes (Krishnapriyan et al., NeurIPS 2021, Tables 1-3)
 
-#: The paper's own recipe: float32 L-BFGS (lr 1, history 50, strong Wolfe, tolerances 1e-7).
-STANDARD_RECIPE = dict(dtype="float32", optimizer="lbfgs", max_iter=5000, tol=1e-7)
-#: Ours for curriculum stages: float64 (float32 L-BFGS stops early), Adam to move into the
-#: new stage's basin, then L-BFGS with tolerances 0 so each stage runs its full budget; the
-#: final stage gets 6x (``Curriculum``'s default ``final_stage_factor``) and the stages
-#: before it train in float32 (``Curriculum``'s default ``stage_dtype``).
-CURRICULUM_RECIPE = dict(dtype="float64", optimizer="adam+lbfgs", warmup_iter=500,
-                         max_iter=1000, tol=0.0, lbfgs_history_size=100)
-#: Ours for time blocks: float64; warm-started blocks converge in a few hundred L-BFGS
-#: iterations (tolerance 1e-10 ends them); the first block, trained from scratch, gets 5x
-#: the budget (``TimeMarching.first_block_factor``).
-SEQ2SEQ_RECIPE = dict(dtype="float64", optimizer="adam+lbfgs", warmup_iter=500,
-                      max_iter=1000, tol=1e-10, lbfgs_history_size=100)
-
-
 def _convection(value):
     from .pde import Convection
 
@@ -136,32 +121,18 @@ def _reaction_diffusion(value):
     return ReactionDiffusion(nu=value, rho=5.0)
 
 
-def _curriculum():
-    from .strategies import Curriculum
-
-    # The default (final_stage_factor=6). Why: with 1000 + 1000 iterations at every stage,
-    # this benchmark gave 7.9e-2 at beta = 30, seed 0, the last stage ending at loss 9e-4;
-    # an exploratory run (not a committed command) that only added L-BFGS iterations to
-    # that last stage took it to 3.6e-2 after 4000 more, still falling.
-    return Curriculum()
-
-
-def _seq2seq():
-    from .strategies import TimeMarching
-
-    return TimeMarching(dt=0.1)
-
-
-#: name: (equation from the swept value, swept coefficient, the fix and its recipe,
-#:        the paper's relative L2 errors {value: (standard, fix)})
+#: name: (equation from the swept value, swept coefficient, the fix (a strategy name:
+#:        the fix cells are ``PINNRegressor(pde=..., strategy=fix, random_state=seed)``
+#:        and nothing else), the paper's relative L2 errors {value: (standard, fix)})
+#: The standard cells use the paper's own settings, ``physml.strategies.PAPER_SETTINGS``.
 FAILURE_MODES = {
-    "convection": (_convection, "beta", "curriculum", _curriculum, CURRICULUM_RECIPE,
+    "convection": (_convection, "beta", "curriculum",
                    {20.0: (7.50e-1, 9.84e-3), 30.0: (8.97e-1, 2.02e-2),
                     40.0: (9.61e-1, 5.33e-2)}),
-    "reaction": (_reaction, "rho", "seq2seq", _seq2seq, SEQ2SEQ_RECIPE,
+    "reaction": (_reaction, "rho", "seq2seq",
                  {5.0: (9.79e-1, 7.09e-2), 6.0: (9.88e-1, 7.78e-2), 7.0: (9.92e-1, 7.56e-2),
                   8.0: (9.94e-1, 7.44e-2), 9.0: (9.95e-1, 8.63e-2), 10.0: (9.96e-1, 7.47e-2)}),
-    "reaction-diffusion": (_reaction_diffusion, "nu", "seq2seq", _seq2seq, SEQ2SEQ_RECIPE,
+    "reaction-diffusion": (_reaction_diffusion, "nu", "seq2seq",
                            {2.0: (5.07e-1, 1.18e-2), 3.0: (7.98e-1, 1.56e-2),
                             4.0: (8.84e-1, 1.59e-2), 5.0: (9.35e-1, 2.39e-2),
                             6.0: (9.60e-1, 2.69e-2)}),
@@ -185,9 +156,13 @@ def failure_mode_runs(system, values=None, seeds=1, strategies=("standard", "fix
         Seeds ``first_seed .. first_seed + seeds - 1`` per case (the network
         initialization and the collocation points).
     strategies : sequence of {"standard", "fix"}
-        ``"fix"`` is curriculum for convection, seq2seq (dt = 0.1) for the others.
+        ``"fix"`` is ``strategy="curriculum"`` for convection and ``strategy="seq2seq"``
+        for the others, with the strategy's own training defaults; ``"standard"`` is the
+        standard PINN with the paper's settings (:data:`physml.strategies.PAPER_SETTINGS`).
     budget : float, default=1.0
-        Scales every iteration count of the recipes (``--quick`` uses 0.25).
+        Scales the iterations: the fix runs ``max_iter=budget`` x its strategy's default
+        (``--quick`` uses 0.25); 1 sets nothing but ``pde``, ``strategy`` and
+        ``random_state``.
     n_jobs : int, default=1
         Fits run in parallel through joblib (-1: one per core).
     threads : int or None, default=None
@@ -206,7 +181,7 @@ def failure_mode_runs(system, values=None, seeds=1, strategies=("standard", "fix
 
     if system not in FAILURE_MODES:
         raise ValueError(f"system={system!r}; choose one of {sorted(FAILURE_MODES)}")
-    paper = FAILURE_MODES[system][5]
+    paper = FAILURE_MODES[system][3]
     values = [float(v) for v in (values if values is not None else paper)]
     # Seed-major, so that an interrupted sweep has whole seeds.
     jobs = [(system, value, strategy, seed, budget, threads, verbose)
@@ -239,23 +214,25 @@ def _failure_mode_fit(system, value, strategy, seed, budget, threads, verbose):
     from .metrics import mean_absolute_error, relative_l2_error
     from .pinn import PINNRegressor
 
+    from .strategies import PAPER_SETTINGS, resolve_strategy
+
     if threads:
         torch.set_num_threads(int(threads))
-    make, _, fix_name, fix, recipe, _ = FAILURE_MODES[system]
+    make, _, fix_name, _ = FAILURE_MODES[system]
     if strategy == "standard":
-        recipe, chosen = STANDARD_RECIPE, "standard"
+        chosen, settings = "standard", dict(PAPER_SETTINGS)
+        settings["max_iter"] = max(int(round(settings["max_iter"] * budget)), 1)
     else:
-        chosen = fix()
-    recipe = dict(recipe)
-    for key in ("max_iter", "warmup_iter"):
-        if key in recipe:
-            recipe[key] = max(int(round(recipe[key] * budget)), 1)
+        chosen, settings = fix_name, {}
+        if budget != 1:
+            default = resolve_strategy(fix_name).training().max_iter
+            settings["max_iter"] = max(int(round(default * budget)), 1)
     pde = make(value)
     X0, u0 = pde.initial_data(256)
     X, u = make_pde_data(pde)
     start = time.perf_counter()
     est = PINNRegressor(pde=pde, strategy=chosen, random_state=seed, verbose=verbose,
-                        **recipe).fit(X0, u0)
+                        **settings).fit(X0, u0)
     seconds = time.perf_counter() - start
     u_hat = est.predict(X)
     return dict(system=system, value=value, seed=seed,
@@ -267,7 +244,7 @@ def _failure_mode_fit(system, value, strategy, seed, budget, threads, verbose):
 def failure_mode_table(runs):
     """Markdown: mean relative L2 error (spread over seeds) beside the paper's, per case."""
     system = runs[0]["system"]
-    _, name, fix_name, _, _, paper = FAILURE_MODES[system]
+    _, name, fix_name, paper = FAILURE_MODES[system]
     lines = [f"| {name} | strategy | physml mean | min - max (seeds) | paper | met | "
              "seconds per fit |", "|---|---|---|---|---|---|---|"]
     for (value, strategy), group in _grouped(runs).items():
@@ -300,7 +277,7 @@ def plot_failure_modes(runs, path=None):
 
     plt = _pyplot()
     system = runs[0]["system"]
-    _, name, _, _, _, paper = FAILURE_MODES[system]
+    _, name, _, paper = FAILURE_MODES[system]
     fig, ax = plt.subplots(figsize=(5.5, 4))
     groups = _grouped(runs)
     for strategy in dict.fromkeys(s for _, s in groups):

@@ -8,14 +8,134 @@ domain, initial data, collocation budget and iteration factor), so strategies ne
 ``TimeMarching(within=Curriculum())`` runs a curriculum inside each time block.
 """
 
+import dataclasses
+
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ._base import resolve_dtype
+from ._base import check_integer, check_positive, dtype_name
+
+AUTO = "auto"
 
 
-class Standard(BaseEstimator):
+@dataclasses.dataclass(frozen=True)
+class TrainingSettings:
+    """How one training stage runs: the estimator parameters a strategy chooses.
+
+    The field names are :class:`~physml.PINNRegressor`'s parameters. A strategy holds
+    its defaults in ``training_defaults``; the estimator's ``"auto"`` values take them,
+    and an explicit value always wins (:meth:`resolve`).
+    """
+
+    optimizer: str
+    max_iter: int
+    warmup_iter: int
+    tol: float
+    lbfgs_history_size: int
+    dtype: str
+
+    @classmethod
+    def resolve(cls, defaults, **given):
+        """``defaults`` with every given value that is not ``"auto"`` in its place.
+
+        ``warmup_iter="auto"`` keeps the defaults' ratio of Adam steps to ``max_iter``
+        when ``max_iter`` is given (``max_iter=200`` on a 500/1000 default: 100 Adam
+        steps), so that a shorter fit is shorter in both phases."""
+        values = dataclasses.asdict(defaults)
+        explicit = {k: v for k, v in given.items() if not _is_auto(v)}
+        if "warmup_iter" not in explicit and "max_iter" in explicit:
+            ratio = defaults.warmup_iter / max(defaults.max_iter, 1)
+            explicit["warmup_iter"] = int(round(ratio * explicit["max_iter"]))
+        values.update(explicit)
+        return cls(**values)
+
+    def scaled(self, factor=1.0, dtype=None):
+        """The same settings with ``factor`` times the iterations (a stage that needs more
+        or fewer), in ``dtype`` when given."""
+        return dataclasses.replace(
+            self, max_iter=int(round(self.max_iter * factor)),
+            warmup_iter=int(round(self.warmup_iter * factor)),
+            dtype=self.dtype if dtype is None else dtype)
+
+    def as_dict(self):
+        return dataclasses.asdict(self)
+
+
+def _is_auto(value):
+    return isinstance(value, str) and value == AUTO
+
+
+def check_training_settings(**values):
+    """ValueError naming the parameter for an iteration count or tolerance that is
+    neither ``"auto"`` nor valid (optimizer and dtype names are checked where they are
+    resolved)."""
+    for name in ("max_iter", "warmup_iter"):
+        if not _is_auto(values[name]):
+            check_integer(name, values[name], 0)
+    if not _is_auto(values["lbfgs_history_size"]):
+        check_integer("lbfgs_history_size", values["lbfgs_history_size"], 1)
+    if not _is_auto(values["tol"]):
+        check_positive("tol", values["tol"], allow_zero=True)
+
+
+#: The training settings of Krishnapriyan et al.'s code (NeurIPS 2021): float32 L-BFGS
+#: (lr 1, history 50, strong Wolfe line search, tolerances 1e-7; it stops on them long
+#: before 5000 iterations). Pass them to reproduce the paper's standard PINN, failure
+#: included: ``PINNRegressor(pde=Convection(beta=30.0), **PAPER_SETTINGS)``.
+PAPER_SETTINGS = dict(dtype="float32", optimizer="lbfgs", max_iter=5000, tol=1e-7,
+                      lbfgs_history_size=50)
+
+
+class Strategy(BaseEstimator):
+    """What every strategy has: ``run(problem, pde, **train)`` and its training defaults.
+
+    ``training_defaults`` (a :class:`TrainingSettings`) is what the estimator's ``"auto"``
+    parameters resolve to; each stage a strategy trains may scale its iterations or change
+    its precision (``problem.train(..., iter_factor=, dtype=)``), and the fitted estimator
+    records what each stage used in ``stages_``.
+    """
+
+    training_defaults = None
+
+    def training(self):
+        """The :class:`TrainingSettings` the estimator's ``"auto"`` values resolve to."""
+        return self.training_defaults
+
+    def run(self, problem, pde, **train):
+        raise NotImplementedError
+
+
+#: A loss change this small between L-BFGS iterations is a stall on float32 rounding (its
+#: machine epsilon is 1.2e-7 relative; PINN losses below 1e-3 change by less than 1e-10
+#: only when the arithmetic, not the problem, stops them).
+_ROUNDING_STALL = 1e-10
+
+
+class Standard(Strategy):
     """Train once on the target equation over the whole domain (the standard PINN).
+
+    Training defaults (the estimator's ``"auto"`` values): 500 Adam steps then 4000
+    L-BFGS iterations (history 100, tolerances 0, so the budget is spent); the Adam steps
+    and the first ``early_fraction`` (80 %) of the L-BFGS iterations run in
+    ``early_dtype`` (float32), the last 800 in float64. float32 arithmetic costs about a
+    third of float64's on a CPU and is all the early iterations need, but float32 L-BFGS
+    stalls on its own rounding long before it converges (Xu et al. 2025, "FP64 is all you
+    need"): the float32 phase ends there if that comes first (a loss change under 1e-10
+    between iterations), and the float64 phase finishes the job. The two phases are two
+    entries of ``stages_``. A fit on 1000 collocation points takes about a minute on two
+    cores; Burgers' equation on 10,000 points (Raissi et al.'s setting) about 9 minutes,
+    to a relative error of 2e-3 (``benchmarks/bench_standard_pinn.py``). The paper's own
+    settings, which reproduce its failures, are :data:`PAPER_SETTINGS`.
+
+    Parameters
+    ----------
+    early_dtype : {"float32", "float64"} or None, default="float32"
+        Precision of the first phase (Adam, then L-BFGS until ``early_fraction`` of its
+        iterations or until it stalls). None, or the estimator's own ``dtype``, trains in
+        one phase.
+    early_fraction : float, default=0.8
+        Share of the L-BFGS iterations given to the first phase; the second phase gets
+        the rest.
 
     Examples
     --------
@@ -24,12 +144,39 @@ class Standard(BaseEstimator):
     Standard()
     """
 
+    training_defaults = TrainingSettings(optimizer="adam+lbfgs", max_iter=4000,
+                                         warmup_iter=500, tol=0.0, lbfgs_history_size=100,
+                                         dtype="float64")
+
+    def __init__(self, early_dtype="float32", early_fraction=0.8):
+        self.early_dtype = early_dtype
+        self.early_fraction = early_fraction
+
     def run(self, problem, pde, **train):
         label = train.pop("desc", "")
-        return [problem.train(pde, desc=f"{label}standard {_describe(pde)}", **train)]
+        desc = f"{label}standard {_describe(pde)}"
+        if not (np.isfinite(self.early_fraction) and 0 <= self.early_fraction <= 1):
+            raise ValueError(f"Standard early_fraction must be in [0, 1], got "
+                             f"{self.early_fraction!r}")
+        settings = problem.settings.scaled(train.get("iter_factor", 1.0))
+        early = None if self.early_dtype is None else _stage_dtype("Standard", "early_dtype",
+                                                                  self.early_dtype)
+        if early is None or early == settings.dtype or settings.optimizer == "adam":
+            return [problem.train(pde, desc=desc, **train)]
+        budget = settings.max_iter
+        early_iter = int(round(self.early_fraction * budget))
+        first = problem.train(pde, desc=f"{desc}, {early}", dtype=early, max_iter=early_iter,
+                              tol=max(settings.tol, _ROUNDING_STALL), **train)
+        if first["stopped"]:
+            problem.use_dtype(problem.base_dtype)
+            return [first]
+        second = problem.train(pde, desc=f"{desc}, {settings.dtype}", optimizer="lbfgs",
+                               max_iter=budget - early_iter,
+                               warmup_iter=0, **train)
+        return [first, second]
 
 
-class Curriculum(BaseEstimator):
+class Curriculum(Strategy):
     """Curriculum regularization: train on easy versions of the equation first.
 
     Krishnapriyan et al. (NeurIPS 2021): a PINN that cannot learn convection at a large
@@ -37,6 +184,14 @@ class Curriculum(BaseEstimator):
     The network is trained on a sequence of equations whose ``coefficient`` rises from
     ``start`` to the target value (the estimator's ``pde``), each stage warm-starting
     from the last.
+
+    Training defaults (the estimator's ``"auto"`` values): every stage runs 500 Adam steps
+    (lr 1e-3, to move into the new stage's basin) then 1000 L-BFGS iterations (history
+    100, tolerances 0: each stage spends its budget), the stages before the target in
+    float32 (``stage_dtype``) and the last one in float64 with ``final_stage_factor``
+    (6x) the iterations. With these, ``PINNRegressor(pde=Convection(beta=b),
+    strategy="curriculum")`` meets the paper's curriculum errors at beta = 20, 30, 40
+    (``physml reproduce failure-modes``), in 1 to 5 minutes a fit on 2 cores.
 
     Parameters
     ----------
@@ -73,6 +228,10 @@ class Curriculum(BaseEstimator):
     >>> Curriculum(step=10.0).schedule(30.0)
     [1.0, 10.0, 20.0, 30.0]
     """
+
+    training_defaults = TrainingSettings(optimizer="adam+lbfgs", max_iter=1000,
+                                         warmup_iter=500, tol=0.0, lbfgs_history_size=100,
+                                         dtype="float64")
 
     def __init__(self, coefficient=None, start=1.0, step=5.0, stages=None, accept_loss=None,
                  max_splits=2, stage_dtype="float32", final_stage_factor=6.0):
@@ -115,11 +274,7 @@ class Curriculum(BaseEstimator):
                              f"{self.final_stage_factor!r}")
         stage_dtype = None
         if self.stage_dtype is not None:
-            try:
-                stage_dtype = resolve_dtype(self.stage_dtype)
-            except ValueError:
-                raise ValueError(f"Curriculum stage_dtype={self.stage_dtype!r} is not "
-                                 f"supported; choose 'float32', 'float64' or None") from None
+            stage_dtype = _stage_dtype("Curriculum", "stage_dtype", self.stage_dtype)
         reports, accepted = [], None
         target = float(pde.coefficients[name])
         # (value, how many times the step into it was halved)
@@ -150,7 +305,7 @@ class Curriculum(BaseEstimator):
         return reports
 
 
-class TimeMarching(BaseEstimator):
+class TimeMarching(Strategy):
     """Sequence-to-sequence learning: train one time block after another.
 
     Krishnapriyan et al. (NeurIPS 2021): split ``[t_min, t_max]`` into blocks of length
@@ -159,6 +314,13 @@ class TimeMarching(BaseEstimator):
     block lengths (1000 points over the domain and ``dt = 0.1`` give 100 a block). Each
     block gets its own network, warm-started from the previous block's; the fitted model
     sends each point to its block (``time_blocks_`` on the estimator).
+
+    Training defaults (the estimator's ``"auto"`` values): float64, each block 500 Adam
+    steps then 1000 L-BFGS iterations (history 100, tolerances 1e-10: a warm-started
+    block usually converges in a few hundred), the first block ``first_block_factor``
+    (5x) that. With these, ``strategy="seq2seq"`` meets the paper's seq2seq errors on
+    reaction and reaction-diffusion (``physml reproduce failure-modes``). With
+    ``within`` set, the inner strategy's defaults apply in each block.
 
     Parameters
     ----------
@@ -186,11 +348,20 @@ class TimeMarching(BaseEstimator):
     TimeMarching(dt=0.5, within=Curriculum(step=10.0))
     """
 
+    training_defaults = TrainingSettings(optimizer="adam+lbfgs", max_iter=1000,
+                                         warmup_iter=500, tol=1e-10, lbfgs_history_size=100,
+                                         dtype="float64")
+
     def __init__(self, dt=0.1, n_points=256, first_block_factor=5.0, within=None):
         self.dt = dt
         self.n_points = n_points
         self.first_block_factor = first_block_factor
         self.within = within
+
+    def training(self):
+        if self.within is not None:
+            return resolve_strategy(self.within).training()
+        return self.training_defaults
 
     def edges(self, t_range):
         t0, t1 = map(float, t_range)
@@ -264,6 +435,15 @@ def resolve_strategy(strategy):
         f"strategy must be a name ({sorted(STRATEGIES)}) or a strategy object, "
         f"got {type(strategy).__name__}"
     )
+
+
+def _stage_dtype(owner, name, value):
+    """A dtype parameter's name (``"float32"``/``"float64"``) or a ValueError naming it."""
+    try:
+        return dtype_name(value)
+    except ValueError:
+        raise ValueError(f"{owner} {name}={value!r} is not supported; choose 'float32', "
+                         "'float64' or None") from None
 
 
 def _describe(pde):

@@ -18,9 +18,12 @@ from physml.datasets import make_pde_data
 from physml.metrics import relative_l2_error
 from physml.pde import Burgers, Convection, CustomPDE, Reaction, ReactionDiffusion
 from physml.pinn import PINNProblem
+from physml.strategies import PAPER_SETTINGS, Standard
 
-SMALL = dict(hidden_layer_sizes=(20, 20), max_iter=150, n_collocation=200, n_boundary=20,
-             random_state=0)
+# The paper's optimizer settings at a small budget: these tests are about the estimator's
+# behaviour, not the strategies' defaults (tests/test_strategies.py).
+SMALL = {**PAPER_SETTINGS, **dict(hidden_layer_sizes=(20, 20), max_iter=150,
+                                  n_collocation=200, n_boundary=20, random_state=0)}
 
 
 def fitted(pde, **params):
@@ -51,10 +54,11 @@ def test_loss_terms_are_what_they_say():
 @pytest.mark.parametrize("pde", [Reaction(rho=2.0), ReactionDiffusion(nu=1.0, rho=2.0),
                                  Burgers(nu=0.1)], ids=lambda p: type(p).__name__)
 def test_fast_derivatives_give_the_same_loss_as_autograd(pde, monkeypatch):
-    est = fitted(pde, max_iter=1, dtype="float64")
+    one_phase = dict(max_iter=1, dtype="float64", strategy=Standard(early_dtype=None))
+    est = fitted(pde, **one_phase)
     first = est.history_["loss"][0]
     monkeypatch.setattr("physml.pinn.derivative_plan", lambda pde: None)
-    est_autograd = fitted(pde, max_iter=1, dtype="float64")
+    est_autograd = fitted(pde, **one_phase)
     np.testing.assert_allclose(est_autograd.history_["loss"][0], first, rtol=1e-10)
     np.testing.assert_allclose(est_autograd.predict(pde.grid(16, 4)),
                                est.predict(pde.grid(16, 4)), rtol=1e-10)
@@ -178,7 +182,8 @@ def test_divergence_stops_with_a_warning_and_keeps_the_best_parameters():
     replay = CustomPDE(BlowsUp(after=10**9), derivatives=("u_t", "u_x"), initial_condition=np.sin)
     check = PINNRegressor(pde=replay, **{**SMALL, "max_iter": 0}).fit(X0, u0)
     check.network_.load_state_dict(est.network_.state_dict())
-    problem = PINNProblem(check, X0, u0, 0, torch.device("cpu"), torch.float32)
+    problem = PINNProblem(check, X0, u0, 0, torch.device("cpu"),
+                          check._training_settings(Standard()))
     from physml._base import torch_seed
     problem.generator.manual_seed(torch_seed(0))
     terms = problem._physics_loss(replay, replay.domain, problem.X_obs, problem.y_obs, 200)()
@@ -244,8 +249,9 @@ def test_compiled_loss_trains_like_the_eager_one():
     if shutil.which("cc") is None and shutil.which("gcc") is None:
         pytest.skip("torch.compile on the CPU needs a C++ compiler")
     pde = Convection(beta=2.0)
-    eager = fitted(pde, max_iter=5, dtype="float64")
-    compiled = fitted(pde, max_iter=5, dtype="float64", compile=True)
+    one_phase = dict(max_iter=5, dtype="float64", strategy=Standard(early_dtype=None))
+    eager = fitted(pde, **one_phase)
+    compiled = fitted(pde, compile=True, **one_phase)
     np.testing.assert_allclose(compiled.history_["loss"], eager.history_["loss"], rtol=1e-8)
 
 

@@ -105,7 +105,8 @@ def test_time_marching_hands_each_block_end_state_to_the_next(monkeypatch):
             y_k.numpy(), est.network_.networks[k - 1](X_k).detach()[:, 0].numpy(), rtol=1e-6)
     # predict sends each point to its block; a block edge belongs to the block it ends.
     X = np.array([[1.0, 0.1], [1.0, 0.25], [1.0, 0.3], [1.0, 1.0]])
-    expected = [est.network_.networks[k](torch.tensor(X[i:i + 1], dtype=torch.float32)).item()
+    dtype = next(est.network_.parameters()).dtype
+    expected = [est.network_.networks[k](torch.tensor(X[i:i + 1], dtype=dtype)).item()
                 for i, k in enumerate([0, 0, 1, 3])]
     np.testing.assert_allclose(est.predict(X), expected, rtol=1e-5)
 
@@ -252,3 +253,68 @@ def test_strategies_nest_on_a_user_defined_equation():
     assert pde.coefficients == {"kappa": 2.0}  # the user's equation is left as it was
     with pytest.raises(ValueError, match="no coefficient 'nu'"):
         pde.with_coefficients(nu=1.0)
+
+
+TINY = dict(hidden_layer_sizes=(8,), n_collocation=40, n_boundary=8, random_state=0)
+
+
+def _recorded(stage, *names):
+    return tuple(stage[name] for name in names)
+
+
+def test_auto_training_settings_resolve_per_strategy():
+    from physml.strategies import TrainingSettings
+
+    # The bare call's settings are the strategy's documented defaults.
+    assert Standard().training() == TrainingSettings(
+        optimizer="adam+lbfgs", max_iter=4000, warmup_iter=500, tol=0.0,
+        lbfgs_history_size=100, dtype="float64")
+    assert Curriculum().training().tol == 0.0 and TimeMarching().training().tol == 1e-10
+    assert TimeMarching(within=Curriculum()).training() == Curriculum().training()
+    pde = Convection(beta=3.0)
+    X0, u0 = pde.initial_data(32)
+    # max_iter given, everything else "auto": the strategy's settings at that budget,
+    # scaled per stage as the strategy says, and recorded per stage.
+    names = ("optimizer", "max_iter", "warmup_iter", "tol", "lbfgs_history_size", "dtype")
+    # The standard strategy: Adam and 80 % of L-BFGS in float32 (stopping on a stall),
+    # the rest of L-BFGS in float64.
+    standard = PINNRegressor(pde=pde, max_iter=10, **TINY).fit(X0, u0)
+    assert [_recorded(s, *names) for s in standard.stages_] == [
+        ("adam+lbfgs", 8, 1, 1e-10, 100, "float32"),
+        ("lbfgs", 2, 0, 0.0, 100, "float64")]
+    assert next(standard.network_.parameters()).dtype == torch.float64
+    one_phase = PINNRegressor(pde=pde, strategy=Standard(early_dtype=None), max_iter=10,
+                              **TINY).fit(X0, u0)
+    assert [_recorded(s, *names) for s in one_phase.stages_] == [
+        ("adam+lbfgs", 10, 1, 0.0, 100, "float64")]
+    curriculum = PINNRegressor(pde=pde, strategy=Curriculum(step=2.0), max_iter=4,
+                               **TINY).fit(X0, u0)
+    assert [_recorded(s, *names) for s in curriculum.stages_] == [
+        ("adam+lbfgs", 4, 2, 0.0, 100, "float32"),
+        ("adam+lbfgs", 4, 2, 0.0, 100, "float32"),
+        ("adam+lbfgs", 24, 12, 0.0, 100, "float64")]
+    marching = PINNRegressor(pde=Reaction(rho=2.0), strategy=TimeMarching(dt=0.5, n_points=8),
+                             max_iter=4, **TINY).fit(X0, u0)
+    assert [_recorded(s, *names) for s in marching.stages_] == [
+        ("adam+lbfgs", 20, 10, 1e-10, 100, "float64"),
+        ("adam+lbfgs", 4, 2, 1e-10, 100, "float64")]
+
+
+def test_an_explicit_training_setting_wins_over_the_strategy():
+    pde = Convection(beta=3.0)
+    X0, u0 = pde.initial_data(32)
+    est = PINNRegressor(pde=pde, strategy=Curriculum(step=2.0), optimizer="adam",
+                        max_iter=3, warmup_iter=7, tol=1e-6, lbfgs_history_size=5,
+                        dtype="float32", **TINY).fit(X0, u0)
+    # the curriculum still scales its last stage, in the precision asked for
+    assert [(s["optimizer"], s["max_iter"], s["warmup_iter"], s["tol"],
+             s["lbfgs_history_size"], s["dtype"]) for s in est.stages_] == [
+        ("adam", 3, 7, 1e-6, 5, "float32"), ("adam", 3, 7, 1e-6, 5, "float32"),
+        ("adam", 18, 42, 1e-6, 5, "float32")]
+    assert [s["n_iter"] for s in est.stages_] == [3, 3, 18]
+    assert next(est.network_.parameters()).dtype == torch.float32
+    for bad, match in [(dict(max_iter="many"), "max_iter"), (dict(tol=-1.0), "tol"),
+                       (dict(dtype="half"), "dtype"), (dict(optimizer="sgd"), "optimizer"),
+                       (dict(lbfgs_history_size=0), "lbfgs_history_size")]:
+        with pytest.raises(ValueError, match=match):
+            clone(est).set_params(**bad).fit(X0, u0)
