@@ -83,8 +83,10 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     residual_weight : float, default=1.0
         Weight of the mean squared residual in the loss.
     dtype : {"auto", "float32", "float64"}, default="auto"
-        Precision of the fitted network. ``"auto"``: the strategy's (float64; a
-        curriculum trains its early stages in float32, see ``stage_dtype``).
+        Precision of the fitted network. ``"auto"``: the strategy's (float64 for every
+        shipped strategy; the standard strategy and the curriculum run their early
+        iterations or stages in float32 first, see ``Standard(early_dtype=)`` and
+        ``Curriculum(stage_dtype=)``).
     device : str or torch.device, default="cpu"
     random_state : int, RandomState instance or None, default=None
         Seeds the network initialization and the collocation points.
@@ -110,11 +112,11 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         ``residual``), the ``optimizer`` phase and the training ``stage``. L-BFGS may
         evaluate several times an iteration.
     stages_ : list of dict
-        One entry per training stage (one for the standard strategy, one per coefficient
-        value for the curriculum, one per time block for seq2seq): its ``coefficients``,
-        ``domain``, ``n_iter``, lowest ``loss``, whether it ``stopped`` early, and the
-        settings it trained with (``optimizer``, ``max_iter``, ``warmup_iter``, ``tol``,
-        ``lbfgs_history_size``, ``dtype``).
+        One entry per training stage (one per precision phase for the standard strategy,
+        one per coefficient value for the curriculum, one per time block for seq2seq):
+        its ``coefficients``, ``domain``, ``n_iter``, lowest ``loss``, whether it
+        ``stopped`` early, and the settings it trained with (``optimizer``,
+        ``max_iter``, ``warmup_iter``, ``tol``, ``lbfgs_history_size``, ``dtype``).
     n_iter_ : int
         Optimizer iterations over all stages.
     coefficients_ : dict

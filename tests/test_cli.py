@@ -39,3 +39,36 @@ def test_reproduce_failure_modes_prints_tables_beside_the_paper_and_saves_figure
     assert "| 5 | standard |" in out and "| 5 | seq2seq |" in out and "7.09e-02" in out
     for name in ("error", "hardest"):
         assert (tmp_path / f"failure_modes_reaction_{name}.png").stat().st_size > 10_000
+
+
+class _Captured(Exception):
+    pass
+
+
+@pytest.mark.parametrize("system, strategy", [("convection", "curriculum"),
+                                              ("reaction", "seq2seq"),
+                                              ("reaction-diffusion", "seq2seq")])
+def test_the_tables_fix_cells_are_the_one_line_call(system, strategy, monkeypatch):
+    from sklearn.base import clone
+
+    from physml import PINNRegressor
+    from physml.reproduce import FAILURE_MODES, _failure_mode_fit
+    from physml.strategies import PAPER_SETTINGS
+
+    def capture(self, X, y):
+        raise _Captured(self)
+
+    monkeypatch.setattr(PINNRegressor, "fit", capture)
+    value = next(iter(FAILURE_MODES[system][3]))
+    with pytest.raises(_Captured) as fix:
+        _failure_mode_fit(system, value, "fix", 0, 1.0, None, 0)
+    est = fix.value.args[0]
+    bare = PINNRegressor(pde=est.pde, strategy=strategy, random_state=0)
+    assert est.get_params(deep=False) == bare.get_params(deep=False)
+    # the standard cells: the paper's settings, passed by name
+    with pytest.raises(_Captured) as standard:
+        _failure_mode_fit(system, value, "standard", 0, 1.0, None, 0)
+    paper = standard.value.args[0]
+    assert paper.pde.get_params() == est.pde.get_params()
+    expected = clone(bare).set_params(pde=paper.pde, strategy="standard", **PAPER_SETTINGS)
+    assert paper.get_params(deep=False) == expected.get_params(deep=False)

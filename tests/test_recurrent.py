@@ -22,6 +22,7 @@ from physml import (
 from physml.datasets import (
     load_sequential_digits,
     make_adding_problem,
+    make_event_order,
     make_fitzhugh_nagumo,
 )
 from physml.recurrent import (
@@ -115,6 +116,29 @@ def test_datasets():
     X, y = make_fitzhugh_nagumo(n_samples=20, n_timesteps=25, random_state=0)
     assert X.shape == (20, 25, 2) and np.all(np.isfinite(y))
     assert from_sktime(np.zeros((3, 2, 7))).shape == (3, 7, 2)
+    X, y = make_event_order(300, n_timesteps=40, random_state=0)
+    assert X.shape == (300, 40, 3) and set(y.tolist()) == set(range(6))
+    # the label is the order of the bumps: argmax over time per channel, sorted
+    peaks = np.argmax(make_event_order(50, noise=0.0, random_state=1)[0], axis=1)
+    _, y_clean = make_event_order(50, noise=0.0, random_state=1)
+    import itertools
+    orders = list(itertools.permutations(range(3)))
+    assert [orders[k] for k in y_clean] == [tuple(np.argsort(p)) for p in peaks]
+    with pytest.raises(ValueError, match="n_timesteps"):
+        make_event_order(10, n_timesteps=8)
+
+
+def test_lipschitz_step_auto_spans_the_same_time_whatever_the_length():
+    X8, y = load_sequential_digits(by_rows=True)
+    X64, _ = load_sequential_digits()
+    cheap = dict(hidden_size=8, max_epochs=1, random_state=0)
+    for cls in (LipschitzRNNClassifier, NoisyRNNClassifier):
+        assert cls().dt == "auto"
+        assert cls(**cheap).fit(X8[:64], y[:64]).dt_ == 2.0  # 16 / 8
+        assert cls(**cheap).fit(X64[:64], y[:64]).dt_ == 0.25  # 16 / 64
+        assert cls(dt=0.1, **cheap).fit(X8[:64], y[:64]).dt_ == 0.1  # an explicit value wins
+    assert LipschitzRNNRegressor(**cheap).fit(X8[:64, :4], y[:64]).dt_ == 2.0  # capped at 2
+    assert LEMClassifier(**cheap).fit(X8[:64], y[:64]).dt_ == 1.0
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +239,7 @@ def test_ctrl_c_leaves_a_usable_estimator(rows):
 
 
 @pytest.mark.parametrize("params, match", [
-    (dict(hidden_size=0), "hidden_size"), (dict(dt=-1.0), "dt"),
+    (dict(hidden_size=0), "hidden_size"), (dict(dt=-1.0), "dt"), (dict(dt="fast"), "dt"),
     (dict(gradient_clip=0.0), "gradient_clip"), (dict(beta=2.0), "beta"),
     (dict(scheme="rk9"), "integrator"), (dict(lr_schedule="step"), "lr_schedule")])
 def test_bad_parameters_name_themselves(params, match, rows):

@@ -318,3 +318,18 @@ def test_an_explicit_training_setting_wins_over_the_strategy():
                        (dict(lbfgs_history_size=0), "lbfgs_history_size")]:
         with pytest.raises(ValueError, match=match):
             clone(est).set_params(**bad).fit(X0, u0)
+
+
+def test_the_standard_strategys_precision_phases_check_their_parameters():
+    pde = Convection(beta=1.0)
+    X0, u0 = pde.initial_data(16)
+    for strategy, match in [(Standard(early_fraction=1.5), "early_fraction"),
+                            (Standard(early_dtype="half"), "early_dtype")]:
+        with pytest.raises(ValueError, match=match):
+            PINNRegressor(pde=pde, strategy=strategy, max_iter=2, **TINY).fit(X0, u0)
+    # float32 first, float64 last: the fitted network is in the estimator's precision
+    est = PINNRegressor(pde=pde, optimizer="lbfgs", max_iter=10, **TINY).fit(X0, u0)
+    assert [s["dtype"] for s in est.stages_] == ["float32", "float64"]
+    assert [s["optimizer"] for s in est.stages_] == ["lbfgs", "lbfgs"]
+    assert est.predict(X0).dtype == np.float64 and np.isfinite(est.predict(X0)).all()
+    assert est.n_iter_ <= 10
