@@ -369,7 +369,7 @@ class _RecurrentEstimator(BaseEstimator):
                 iterator_train__shuffle=True, device=str(device), callbacks=callbacks,
                 verbose=self.verbose, **extra)
             self.net_.fit(torch.tensor(X, dtype=torch.float32), y)
-        self.dt_ = float(cell.dt)
+        self.dt_ = getattr(cell, "dt", None)
         return finish_training(self, guard, self.max_epochs)
 
     def _net_input(self, X):
@@ -551,8 +551,9 @@ class LEMClassifier(_Classifier):
         kept — else None (early stopping is not an interruption).
     n_features_in_ : int
         Features per time step.
-    dt_ : float
-        The time step the cell used (``dt``, or what ``"auto"`` resolved to).
+    dt_ : float or None
+        The time step the cell used (``dt``, or what ``"auto"`` resolved to); None for a
+        cell without one.
 
     Examples
     --------

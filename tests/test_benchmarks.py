@@ -16,7 +16,8 @@ def load(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["convection-1", "convection-30", "reaction-5", "burgers"])
+@pytest.mark.parametrize("case", ["convection-1", "convection-30", "reaction-5",
+                                  "convection-1-default", "burgers-default"])
 def test_standard_pinn_reproduces_the_paper(case):
     results = load("bench_standard_pinn").main(["--cases", case])
     assert results[case]["met"], results[case]
