@@ -7,6 +7,7 @@ RNN. The LSTM baseline has the same hidden size and the same training budget (ep
 batch, Adam learning rate, gradient clipping), trained by the same skorch loop.
 
     python benchmarks/bench_recurrent.py defaults generated
+    python benchmarks/bench_recurrent.py events fitzhugh-defaults adding-defaults
     python benchmarks/bench_recurrent.py rows --seeds 3
     python benchmarks/bench_recurrent.py pixels permuted robustness adding adding500 fitzhugh
 
@@ -25,7 +26,13 @@ import torch
 from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 
-from physml import LEMClassifier, LEMRegressor, LipschitzRNNClassifier, NoisyRNNClassifier
+from physml import (
+    LEMClassifier,
+    LEMRegressor,
+    LipschitzRNNClassifier,
+    LipschitzRNNRegressor,
+    NoisyRNNClassifier,
+)
 from physml.datasets import (
     load_sequential_digits,
     make_adding_problem,
@@ -186,10 +193,19 @@ def defaults():
         "accuracy")
 
 
-def generated():
+def generated(which=("events", "fitzhugh", "adding")):
     """The bare calls on generated tasks with several channels per step."""
     _bare_call_header()
     row = _bare_call_row
+    if "events" in which:
+        _events(row)
+    if "fitzhugh" in which:
+        _fitzhugh_defaults(row)
+    if "adding" in which:
+        _adding_defaults(row)
+
+
+def _events(row):
     X, y = make_event_order(2000, random_state=0)
     X_test, y_test = make_event_order(1000, random_state=1)
     events = (X, X_test, y, y_test)
@@ -197,12 +213,18 @@ def generated():
                       ("Lipschitz RNN", LipschitzRNNClassifier(random_state=0)),
                       ("LSTM", LSTMClassifier(random_state=0))):
         row("event order (60 x 3, 6 classes)", name, est, events, "accuracy")
+
+
+def _fitzhugh_defaults(row):
     X, y = make_fitzhugh_nagumo(n_samples=1200, n_timesteps=50, random_state=0)
     X_test, y_test = make_fitzhugh_nagumo(n_samples=300, n_timesteps=50, random_state=1)
     for name, est in (("LEM", LEMRegressor(random_state=0)),
                       ("Lipschitz RNN", LipschitzRNNRegressor(random_state=0)),
                       ("LSTM", LSTMRegressor(random_state=0))):
         row("FitzHugh-Nagumo, 50 x 2", name, est, (X, X_test, y, y_test), "mse")
+
+
+def _adding_defaults(row):
     X, y = make_adding_problem(2000, 100, random_state=0)
     X_test, y_test = make_adding_problem(1000, 100, random_state=1)
     for name, est in (("LEM", LEMRegressor(random_state=0)),
@@ -213,8 +235,9 @@ def generated():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("tasks", nargs="+", choices=["defaults", "generated", "rows", "pixels",
-                                                     "permuted",
+    parser.add_argument("tasks", nargs="+", choices=["defaults", "generated", "events",
+                                                     "fitzhugh-defaults", "adding-defaults",
+                                                     "rows", "pixels", "permuted",
                                                      "robustness", "adding", "adding500",
                                                      "fitzhugh"])
     parser.add_argument("--threads", type=int, default=2)
@@ -228,6 +251,8 @@ def main(argv=None):
             defaults()
         elif task == "generated":
             generated()
+        elif task in ("events", "fitzhugh-defaults", "adding-defaults"):
+            generated([task.removesuffix("-defaults")])
         elif task == "rows":
             classification("rows", {
                 "LEM": LEMClassifier(), "Lipschitz RNN": LipschitzRNNClassifier(),
