@@ -17,7 +17,7 @@ import torch
 
 from physml import PINNRegressor
 from physml.pde import Burgers, Convection, Reaction, ReactionDiffusion
-from physml.pinn import PINNProblem, _compiled
+from physml._problem import _compiled
 from physml.strategies import Standard
 
 
@@ -25,8 +25,7 @@ def problem_for(pde, dtype, n_collocation=1000):
     X0, u0 = pde.initial_data(256)
     est = PINNRegressor(pde=pde, dtype=dtype, n_collocation=n_collocation, max_iter=0,
                         random_state=0).fit(X0, u0)
-    problem = PINNProblem(est, X0, u0, 0, torch.device("cpu"),
-                          est._training_settings(Standard()))
+    problem = est._problem(pde, X0, u0, est._training_settings(Standard()))
     return est, problem
 
 
@@ -68,8 +67,8 @@ def plain_closure(pde, network, X_c, t_b, X_obs, y_obs):
 
 
 def ours_closure(problem, pde, compile=False):
-    loss_terms = problem._physics_loss(pde, pde.domain, problem.X_obs, problem.y_obs,
-                                       problem.estimator.n_collocation)
+    loss_terms = problem.loss_terms(pde, pde.domain, problem.X_obs, problem.y_obs,
+                                    problem.config.n_collocation)
     if compile:
         loss_terms = _compiled(loss_terms)
     parameters = list(problem.network.parameters())
@@ -107,7 +106,7 @@ def bench(pde, dtype, repeats, compile=False):
     problem.generator.manual_seed(0)
     X_c = problem.collocation_points(pde.domain, est.n_collocation)
     t_b = torch.linspace(*pde.domain[1], est.n_boundary, dtype=X_c.dtype)
-    plain = plain_closure(pde, problem.network, X_c, t_b, problem.X_obs, problem.y_obs)
+    plain = plain_closure(pde, problem.network, X_c, t_b, problem.X_obs, problem.y_obs[:, 0])
     loss_ours = float(ours().detach())
     g_ours = gradients(problem.network)
     loss_plain = float(plain().detach())

@@ -140,7 +140,8 @@ def warn_stopped(reason, estimator, best_loss):
     kept = ("the initial parameters (no epoch finished)" if best_loss is None else
             f"the parameters with the lowest loss seen ({best_loss:.3e})")
     warnings.warn(
-        f"{type(estimator).__name__}: training stopped early ({reason}); kept {kept}.",
+        f"{estimator if isinstance(estimator, str) else type(estimator).__name__}: "
+        f"training stopped early ({reason}); kept {kept}.",
         RuntimeWarning,
         stacklevel=3,
     )

@@ -150,7 +150,9 @@ class MLP(nn.Module):
         params = [p for layer in self.layers for p in (layer.weight, layer.bias)]
         # First derivatives alone: one reverse sweep gives all of them for one extra product
         # per layer, where forward tangents cost one product per coordinate.
-        function = _TaylorMLP if second else _ReverseMLP
+        # (The reverse sweep is written for one output; several take forward tangents.)
+        reverse = not second and self.layers[-1].out_features == 1
+        function = _ReverseMLP if reverse else _TaylorMLP
         return function.apply(X, int(n_derivative_rows), first, second, self.activation, *params)
 
 

@@ -1,9 +1,10 @@
 """How a PINN is trained: strategies are parameter objects that drive the trainer.
 
-A strategy's ``run(problem, pde, **train)`` receives a :class:`~physml.pinn.PINNProblem`
-whose ``train(pde, desc, ...)`` builds collocation points for ``pde``, minimizes the loss
-and returns the trainer's report; the strategy decides which equations to train on and in
-what order. ``train`` holds what an enclosing strategy fixes for every call (a time block's
+A strategy's ``run(problem, pde, **train)`` receives the fit's problem (points, loss
+terms; ``physml._problem.PINNProblem``) whose ``train(pde, desc, ...)`` minimizes the loss
+for ``pde`` and returns the trainer's report with the stage's record; the strategy decides
+which equations to train on, over which sub-domains and in what order, and returns the
+model it leaves with the reports of its stages: ``(model, reports)``. ``train`` holds what an enclosing strategy fixes for every call (a time block's
 domain, initial data, collocation budget and iteration factor), so strategies nest:
 ``TimeMarching(within=Curriculum())`` runs a curriculum inside each time block.
 """
@@ -14,6 +15,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ._base import check_integer, check_positive, dtype_name
+from ._problem import PiecewiseInTime
 
 AUTO = "auto"
 
@@ -102,6 +104,7 @@ class Strategy(BaseEstimator):
         return self.training_defaults
 
     def run(self, problem, pde, **train):
+        """Train ``problem`` on ``pde``; return ``(model, reports)``."""
         raise NotImplementedError
 
 
@@ -162,18 +165,18 @@ class Standard(Strategy):
         early = None if self.early_dtype is None else _stage_dtype("Standard", "early_dtype",
                                                                   self.early_dtype)
         if early is None or early == settings.dtype or settings.optimizer == "adam":
-            return [problem.train(pde, desc=desc, **train)]
+            return problem.network, [problem.train(pde, desc=desc, **train)]
         budget = settings.max_iter
         early_iter = int(round(self.early_fraction * budget))
         first = problem.train(pde, desc=f"{desc}, {early}", dtype=early, max_iter=early_iter,
                               tol=max(settings.tol, _ROUNDING_STALL), **train)
         if first["stopped"]:
             problem.use_dtype(problem.base_dtype)
-            return [first]
+            return problem.network, [first]
         second = problem.train(pde, desc=f"{desc}, {settings.dtype}", optimizer="lbfgs",
                                max_iter=budget - early_iter,
                                warmup_iter=0, **train)
-        return [first, second]
+        return problem.network, [first, second]
 
 
 class Curriculum(Strategy):
@@ -302,7 +305,7 @@ class Curriculum(Strategy):
             report["accepted"] = True
             accepted = value
         problem.use_dtype(problem.base_dtype)  # a stopped fit may end in a float32 stage
-        return reports
+        return problem.network, reports
 
 
 class TimeMarching(Strategy):
@@ -371,19 +374,17 @@ class TimeMarching(Strategy):
         edges = [t0 + k * self.dt for k in range(n)] + [t1]
         return [float(e) for e in edges]
 
-    def run(self, problem, pde):
+    def run(self, problem, pde, **train):
         import copy
 
         import torch
 
-        from .pinn import PiecewiseInTime
-
-        (x0, x1), t_range = pde.domain
-        edges = self.edges(t_range)
-        total = edges[-1] - edges[0]
-        x = torch.as_tensor(pde.spatial_grid(int(self.n_points)), dtype=problem.dtype,
-                            device=problem.device)
-        X_obs, y_obs = problem.X_obs, problem.y_obs
+        t_index = pde.time_index
+        if t_index is None:
+            raise ValueError(
+                f"TimeMarching needs a time coordinate 't': {type(pde).__name__} is steady "
+                f"(coordinates {tuple(pde.coordinates)}); use strategy='standard' or "
+                "'curriculum'")
         if not (np.isfinite(self.first_block_factor) and self.first_block_factor > 0):
             raise ValueError(f"TimeMarching first_block_factor must be > 0, got "
                              f"{self.first_block_factor!r}")
@@ -391,29 +392,50 @@ class TimeMarching(Strategy):
         if isinstance(inner, TimeMarching):
             raise ValueError("TimeMarching within= must train one block (e.g. Curriculum()), "
                              "not march in time again")
+        domain = [tuple(r) for r in train.pop("domain", None) or pde.domain]
+        X_all = train.pop("X_obs", None)
+        y_all = train.pop("y_obs", None)
+        X_all = problem.X_obs if X_all is None else X_all
+        y_all = problem.y_obs if y_all is None else y_all
+        n_total = train.pop("n_collocation", None) or problem.config.n_collocation
+        outer_factor = train.pop("iter_factor", 1.0)
+        label = train.pop("desc", "")
+        edges = self.edges(domain[t_index])
+        total = edges[-1] - edges[0]
+        handoff = pde.initial_points(int(self.n_points))
         networks, reports = [], []
         for start, end in zip(edges[:-1], edges[1:]):
             if networks:
                 problem.network = copy.deepcopy(networks[-1])
-            n_collocation = max(int(round(problem.estimator.n_collocation * (end - start)
-                                          / total)), 1)
-            block = dict(domain=((x0, x1), (start, end)), X_obs=X_obs, y_obs=y_obs,
-                         n_collocation=n_collocation,
-                         iter_factor=1.0 if networks else self.first_block_factor)
-            label = f"seq2seq t in [{start:.3g}, {end:.3g}]"
+            # The block's observations: the fit's within its time span, and after the first
+            # block, the previous block's prediction at its end.
+            t = X_all[:, t_index]
+            inside = (t <= end) & ((t >= start) if not networks else (t > start))
+            X_obs, y_obs = X_all[inside], y_all[inside]
+            if networks:
+                handoff[:, t_index] = start
+                X_h = torch.as_tensor(handoff, dtype=problem.dtype, device=problem.device)
+                with torch.no_grad():
+                    y_h = problem.outputs(X_h)
+                X_obs, y_obs = torch.cat([X_h, X_obs]), torch.cat([y_h, y_obs])
+            block_domain = list(domain)
+            block_domain[t_index] = (start, end)
+            n_collocation = max(int(round(n_total * (end - start) / total)), 1)
+            block = dict(domain=tuple(block_domain), X_obs=X_obs, y_obs=y_obs,
+                         n_collocation=n_collocation, **train,
+                         iter_factor=outer_factor * (1.0 if networks
+                                                     else self.first_block_factor))
+            name = f"{label}seq2seq t in [{start:.3g}, {end:.3g}]"
             if inner is None:
-                block_reports = [problem.train(pde, desc=f"{label} {_describe(pde)}", **block)]
+                block_reports = [problem.train(pde, desc=f"{name} {_describe(pde)}", **block)]
             else:
-                block_reports = inner.run(problem, pde, desc=f"{label}: ", **block)
+                _, block_reports = inner.run(problem, pde, desc=f"{name}: ", **block)
             reports.extend(block_reports)
             networks.append(problem.network)
             if block_reports[-1]["stopped"]:
                 break
-            X_obs = torch.stack([x, torch.full_like(x, end)], 1)
-            with torch.no_grad():
-                y_obs = problem.network(X_obs)[:, 0]
-        problem.network = PiecewiseInTime(edges[: len(networks) + 1], networks)
-        return reports
+        problem.network = PiecewiseInTime(edges[: len(networks) + 1], networks, t_index)
+        return problem.network, reports
 
 
 STRATEGIES = {"standard": Standard, "curriculum": Curriculum, "seq2seq": TimeMarching}

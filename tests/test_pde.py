@@ -145,8 +145,12 @@ def test_custom_pde_from_a_residual_callable():
     X = np.column_stack([np.linspace(0.5, 5.5, 6), np.linspace(0.2, 0.9, 6)])
     assert float(_time_derivative_residual(pde, X, h=1e-4).abs().max()) < 1e-6
     assert clone(pde).get_params()["coefficients"] == {"kappa": 0.5}
+    # A coefficient is a parameter (GridSearchCV's pde__kappa); the caller's dict is kept.
+    given = pde.coefficients_dict
+    assert pde.set_params(kappa=1.0).coefficients == {"kappa": 1.0}
+    assert given == {"kappa": 0.5}
     with pytest.raises(ValueError, match="Invalid parameter"):
-        pde.set_params(kappa=1.0)
+        pde.set_params(nu=1.0)
 
 
 def test_ill_specified_equations_are_rejected_by_name():
@@ -154,7 +158,7 @@ def test_ill_specified_equations_are_rejected_by_name():
     with pytest.raises(ValueError, match="u_y"):
         bad.validate()
     with pytest.raises(ValueError, match="boundary"):
-        CustomPDE(boundary="neumann").validate()
+        CustomPDE(boundary="robin").validate()
     with pytest.raises(ValueError, match="beta"):
         Convection(beta=float("nan")).validate()
     with pytest.raises(TypeError, match="PDE"):

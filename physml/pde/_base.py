@@ -1,39 +1,83 @@
-"""What an equation is: coefficients, domain, residual, initial and boundary data."""
+"""What an equation is: coordinates, outputs, coefficients, domain, residual, conditions."""
 
 import math
-import re
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 
-_DERIVATIVE = re.compile(r"^u_([a-z]+)$")
+#: The boundary kinds a spatial coordinate may have (None: no boundary condition).
+BOUNDARIES = ("periodic", "dirichlet", "neumann", None)
 
-BOUNDARIES = ("periodic", "dirichlet")
+#: The coordinate that is time: the initial condition holds at its minimum.
+TIME = "t"
 
 
-def parse_derivative(name, coordinates):
-    """``"u_xx"`` -> ``(0, 0)`` for coordinates ``("x", "t")``; a ValueError otherwise."""
-    match = _DERIVATIVE.match(name)
-    if not match or any(c not in coordinates for c in match.group(1)):
-        raise ValueError(
-            f"derivative {name!r} is not of the form 'u_' + coordinates from {coordinates}"
-        )
-    return tuple(coordinates.index(c) for c in match.group(1))
+def parse_derivative(name, coordinates, outputs=("u",)):
+    """``"u_xx"`` -> ``(0, (0, 0))``: the output's index and the coordinates' indices.
+
+    A derivative is named ``<output>_<coordinates>``: ``"u_t"``, ``"v_xy"``, ``"y1_t"``,
+    ``"u_xxx"``; coordinate names are matched longest first (``"u_x1x2"`` with
+    coordinates ``("x1", "x2")``). A ValueError names what does not parse.
+    """
+    output, sep, rest = str(name).rpartition("_")
+    if not sep or not output or not rest:
+        raise ValueError(f"derivative {name!r} is not of the form '<output>_<coordinates>', "
+                         f"e.g. '{outputs[0]}_{coordinates[0]}'")
+    if output not in outputs:
+        raise ValueError(f"derivative {name!r} names output {output!r}, which is not one of "
+                         f"outputs={tuple(outputs)}")
+    by_length = sorted(coordinates, key=len, reverse=True)
+    index, position = [], 0
+    while position < len(rest):
+        match = next((c for c in by_length if rest.startswith(c, position)), None)
+        if match is None:
+            raise ValueError(f"derivative {name!r}: {rest[position:]!r} is not made of "
+                             f"coordinates={tuple(coordinates)}")
+        index.append(coordinates.index(match))
+        position += len(match)
+    return outputs.index(output), tuple(index)
+
+
+def _as_outputs(values, n_rows, n_outputs, what):
+    """``values`` as an array of shape ``(n_rows, n_outputs)``: accepts ``(n_rows,)`` (one
+    output, or the same value for every output), ``(n_rows, n_outputs)``, and one value per
+    output (a constant, e.g. an ODE's initial state). A ValueError names ``what``."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim == 0:
+        values = np.full(n_rows, float(values))
+    if values.ndim == 1 and values.shape[0] == n_rows:
+        return np.repeat(values[:, None], n_outputs, axis=1)
+    if values.ndim == 1 and values.shape[0] == n_outputs:
+        return np.tile(values, (n_rows, 1))
+    if values.shape == (n_rows, n_outputs):
+        return values
+    raise ValueError(
+        f"{what} returned shape {values.shape}; expected ({n_rows},) or ({n_rows}, "
+        f"{n_outputs}) for {n_rows} points and {n_outputs} output(s), or one value per output")
 
 
 class PDE(BaseEstimator):
-    """Base class of a time-dependent PDE ``residual(u, derivatives) = 0`` in ``(x, t)``.
+    """Base class of an equation ``residual(X, u, derivatives) = 0`` on a box.
 
     A PDE is a parameter object: its coefficients are constructor arguments, so
     ``get_params``/``set_params`` work, ``clone`` copies it, and a ``PINNRegressor`` exposes
     them as nested parameters (``pde__beta``) to ``GridSearchCV``.
 
-    Subclasses define ``derivatives`` (the names the residual reads, e.g. ``("u_t", "u_x")``),
-    ``coefficient_names``, ``residual``, ``initial_condition`` and, where one is known,
-    ``reference_solution``. ``domain`` is ``((x_min, x_max), (t_min, t_max))``; ``boundary``
-    is ``"periodic"`` (``u(x_min, t) = u(x_max, t)``, and the same for ``u_x`` when the
-    equation is second order in x) or ``"dirichlet"`` (``u = boundary_condition`` on both
-    ends).
+    What a subclass states (class attributes, or properties):
+
+    - ``coordinates``: names of the inputs, any number (default ``("x", "t")``). ``"t"``
+      is time: the initial condition holds at its minimum. Without ``"t"`` the problem is
+      steady; with ``"t"`` alone it is a system of ODEs.
+    - ``outputs``: names of the fields (default ``("u",)``).
+    - ``derivatives``: the derivatives the residual reads, named
+      ``<output>_<coordinates>``: ``"u_t"``, ``"u_xx"``, ``"v_xy"``, ``"y1_t"``.
+    - ``domain``: one ``(min, max)`` per coordinate, in ``coordinates`` order.
+    - ``boundary``: ``"periodic"``, ``"dirichlet"``, ``"neumann"`` (the outward normal
+      derivative is given), ``None`` (no boundary condition), or a dict
+      ``{spatial coordinate: kind}``.
+    - ``coefficient_names`` (and ``positive_coefficients``, those positive by their
+      physics, learned through their logarithm), ``residual``, ``initial_condition``,
+      ``boundary_condition`` and, where one is known, ``reference_solution``.
 
     Examples
     --------
@@ -56,7 +100,8 @@ class PDE(BaseEstimator):
     {'kappa': 0.5}
     """
 
-    coordinates = ("x", "t")
+    coordinates = ("x", TIME)
+    outputs = ("u",)
     derivatives = ()
     coefficient_names = ()
     #: Coefficients that are positive by their physics (a viscosity, a diffusivity): when
@@ -73,94 +118,253 @@ class PDE(BaseEstimator):
     def with_coefficients(self, **values):
         """A copy of the equation with the given coefficients changed (a curriculum stage,
         the fitted values of an inverse problem)."""
-        from sklearn.base import clone
-
         return clone(self).set_params(**values)
+
+    # The geometry ---------------------------------------------------------------------
+
+    @property
+    def time_index(self):
+        """The column of ``"t"``, or None for a steady problem."""
+        return self.coordinates.index(TIME) if TIME in self.coordinates else None
+
+    @property
+    def spatial_indices(self):
+        """The columns of the spatial coordinates (every coordinate but ``"t"``)."""
+        return tuple(i for i, c in enumerate(self.coordinates) if c != TIME)
+
+    def boundary_kinds(self):
+        """``{spatial column: kind}`` for every spatial coordinate with a boundary condition."""
+        if isinstance(self.boundary, dict):
+            kinds = {self.coordinates.index(c): kind for c, kind in self.boundary.items()}
+        else:
+            kinds = {i: self.boundary for i in self.spatial_indices}
+        return {i: kind for i, kind in sorted(kinds.items()) if kind is not None}
 
     @property
     def periodic(self):
-        return self.boundary == "periodic"
+        """Whether every spatial coordinate is periodic."""
+        kinds = self.boundary_kinds()
+        return bool(kinds) and all(k == "periodic" for k in kinds.values()) and len(
+            kinds) == len(self.spatial_indices)
+
+    def _kind(self, column):
+        return self.boundary_kinds().get(column)
+
+    # What a subclass states ---------------------------------------------------------------
 
     def residual(self, X, u, d, coefficients):
-        """The PDE residual at collocation points ``X`` (a torch tensor, shape ``(n, 2)``).
+        """The residual at collocation points ``X`` (a torch tensor, ``(n, n_coordinates)``).
 
-        ``u`` has shape ``(n,)``; ``d`` maps each name in ``derivatives`` to a tensor of shape
-        ``(n,)``; ``coefficients`` maps each coefficient name to a float or a tensor (a tensor
-        when the coefficient is being learned).
+        ``u`` has shape ``(n,)`` for one output and ``(n, n_outputs)`` for several (columns
+        in ``outputs`` order); ``d`` maps each name in ``derivatives`` to a tensor of shape
+        ``(n,)``; ``coefficients`` maps each coefficient name to a float or a tensor (a
+        tensor when the coefficient is being learned). Returns one tensor of shape ``(n,)``
+        or a tuple of them, one per equation (as many as outputs).
         """
         raise NotImplementedError
 
     def initial_condition(self, x):
-        """``u(x, t_min)`` for an array of x."""
-        raise NotImplementedError
+        """The outputs at ``t_min``: ``x`` is a 1-D array when there is one spatial
+        coordinate, ``(n, d)`` otherwise; returns ``(n,)`` or ``(n, n_outputs)``. For an
+        equation in ``t`` alone, state it as a sequence, one value per output."""
+        raise NotImplementedError(f"{type(self).__name__} states no initial condition")
 
-    def boundary_condition(self, x, t):
-        """Dirichlet boundary values ``u(x, t)`` on ``x`` in ``{x_min, x_max}`` (default 0)."""
-        return np.zeros_like(np.asarray(t, dtype=float))
+    def boundary_condition(self, X):
+        """Dirichlet values, or Neumann outward normal derivatives, at boundary rows ``X``
+        (full coordinate rows, ``(n, n_coordinates)``): ``(n,)`` or ``(n, n_outputs)``.
+        Zero by default."""
+        return np.zeros(np.asarray(X).shape[0])
 
     def reference_solution(self, X):
-        """The solution at the rows ``(x, t)`` of ``X``, from an exact or converged solver."""
+        """The solution at the rows of ``X``, from an exact or converged solver."""
         raise NotImplementedError(f"{type(self).__name__} has no reference solution")
 
     def validate(self):
         """Raise a ValueError naming the problem when the equation is ill-specified."""
-        if self.boundary not in BOUNDARIES:
-            raise ValueError(f"boundary={self.boundary!r}; choose one of {BOUNDARIES}")
+        coordinates, outputs = tuple(self.coordinates), tuple(self.outputs)
+        for what, names in (("coordinates", coordinates), ("outputs", outputs)):
+            if not names or len(set(names)) != len(names) or not all(
+                    isinstance(n, str) and n for n in names):
+                raise ValueError(f"{what}={names!r} must be distinct non-empty names")
+        if any("_" in c for c in coordinates):
+            raise ValueError(f"coordinates={coordinates!r}: a coordinate name cannot hold '_' "
+                             "(derivatives are named '<output>_<coordinates>')")
+        boundary = self.boundary
+        kinds = boundary.values() if isinstance(boundary, dict) else [boundary]
+        for kind in kinds:
+            if kind not in BOUNDARIES:
+                raise ValueError(f"boundary kind {kind!r} is not supported; choose one of "
+                                 f"{BOUNDARIES} (or a dict {{coordinate: kind}})")
+        if isinstance(boundary, dict):
+            for name in boundary:
+                if name not in coordinates or name == TIME:
+                    raise ValueError(
+                        f"boundary={boundary!r}: {name!r} is not a spatial coordinate of "
+                        f"{tuple(c for c in coordinates if c != TIME)}")
         for name in self.derivatives:
-            parse_derivative(name, self.coordinates)
+            parse_derivative(name, coordinates, outputs)
         for name, value in self.coefficients.items():
             if callable(value):
                 continue
             if not np.isfinite(value):
                 raise ValueError(f"coefficient {name}={value!r} must be finite")
-        (x0, x1), (t0, t1) = self.domain
-        if not (x0 < x1 and t0 < t1):
-            raise ValueError(f"domain={self.domain!r} must have min < max in each coordinate")
+        domain = tuple(self.domain)
+        if len(domain) != len(coordinates) or not all(
+                len(r) == 2 and float(r[0]) < float(r[1]) for r in domain):
+            raise ValueError(f"domain={self.domain!r} must hold one (min, max) with min < max "
+                             f"per coordinate of {coordinates}")
         return self
 
-    # Data the paper's setup draws from the equation -----------------------------------
+    # Points and data drawn from the equation ----------------------------------------------
 
-    def spatial_grid(self, n_x):
-        """``n_x`` points in ``[x_min, x_max)`` (periodic) or ``[x_min, x_max]`` (Dirichlet)."""
-        (x0, x1), _ = self.domain
-        return np.linspace(x0, x1, n_x, endpoint=not self.periodic)
+    def spatial_grid(self, n_x, column=None):
+        """``n_x`` points of a spatial coordinate (the first by default): ``[min, max)`` when
+        it is periodic, ``[min, max]`` otherwise."""
+        column = self.spatial_indices[0] if column is None else column
+        lo, hi = self.domain[column]
+        return np.linspace(lo, hi, n_x, endpoint=self._kind(column) != "periodic")
+
+    def _box_grid(self, columns, n_points, fixed, endpoints=None):
+        """Rows of a grid over ``columns`` (about ``n_points`` rows, the first column
+        varying fastest) with the other columns at the values in ``fixed``."""
+        n_per = max(int(round(n_points ** (1.0 / len(columns)))), 1) if columns else 1
+        if len(columns) == 1:
+            n_per = int(n_points)
+        axes = [self.spatial_grid(n_per, c) if c in self.spatial_indices and endpoints is None
+                else np.linspace(*self.domain[c], n_per) for c in columns]
+        mesh = np.meshgrid(*axes[::-1], indexing="ij")[::-1] if axes else []
+        n = mesh[0].size if mesh else 1
+        X = np.empty((n, len(self.coordinates)))
+        for c, values in zip(columns, mesh):
+            X[:, c] = values.ravel()
+        for c, value in fixed.items():
+            X[:, c] = value
+        return X
+
+    def initial_points(self, n_points=256, t=None):
+        """Rows of the initial surface (``t = t_min``, or ``t``): a grid of about
+        ``n_points`` spatial points (one row for an equation in ``t`` alone)."""
+        if self.time_index is None:
+            raise ValueError(f"{type(self).__name__} is steady (coordinates "
+                             f"{tuple(self.coordinates)} hold no 't'): it has no initial time")
+        t = self.domain[self.time_index][0] if t is None else t
+        return self._box_grid(self.spatial_indices, n_points, {self.time_index: t})
+
+    def initial_values(self, X):
+        """``initial_condition`` at the rows ``X`` of the initial surface, as
+        ``(n, n_outputs)``; a ValueError when it is missing or of the wrong shape."""
+        condition = self.initial_condition
+        X = np.asarray(X, dtype=float)
+        spatial = X[:, list(self.spatial_indices)]
+        if len(self.spatial_indices) == 1:
+            spatial = spatial[:, 0]
+        if condition is None:
+            raise ValueError(f"{type(self).__name__} has no initial_condition: pass the "
+                             "observations that pin the solution to fit")
+        try:
+            values = condition(spatial) if callable(condition) else condition
+        except NotImplementedError as error:
+            raise ValueError(f"{error}: pass the observations that pin the solution "
+                             "to fit") from None
+        return _as_outputs(values, X.shape[0], len(self.outputs), "initial_condition")
+
+    def _squeeze(self, y):
+        return y[:, 0] if len(self.outputs) == 1 else y
 
     def initial_data(self, n_points=256):
-        """Observed initial values: ``X`` of shape ``(n_points, 2)`` with ``t = t_min``, and u."""
-        x = self.spatial_grid(n_points)
-        t0 = self.domain[1][0]
-        X = np.column_stack([x, np.full_like(x, t0)])
-        return X, np.asarray(self.initial_condition(x), dtype=float)
+        """Observed initial values: ``X`` (rows with ``t = t_min``) and the outputs there,
+        ``(n,)`` for one output and ``(n, n_outputs)`` for several."""
+        X = self.initial_points(n_points)
+        return X, self._squeeze(self.initial_values(X))
+
+    def boundary_faces(self, n_points, domain=None, kinds=None):
+        """``[(column, side, kind, X), ...]``: rows on each face of the box that has a
+        boundary condition (``side`` 0 at the minimum, 1 at the maximum), ``n_points`` a
+        face on a grid over the face's other coordinates."""
+        domain = tuple(self.domain) if domain is None else tuple(domain)
+        faces = []
+        for column, kind in self.boundary_kinds().items():
+            if kinds is not None and kind not in kinds:
+                continue
+            others = [c for c in range(len(self.coordinates)) if c != column]
+            for side in (0, 1):
+                box = self if domain == tuple(self.domain) else _Box(self, domain)
+                X = box._box_grid(others, n_points, {column: domain[column][side]},
+                                  endpoints=True)
+                faces.append((column, side, kind, X))
+        return faces
+
+    def boundary_data(self, n_points=256):
+        """Samples of the Dirichlet boundary values, to pass to ``fit`` with the data:
+        ``X`` (about ``n_points`` rows over the Dirichlet faces) and the values,
+        ``(n,)`` or ``(n, n_outputs)``."""
+        faces = self.boundary_faces(1, kinds=("dirichlet",))
+        if not faces:
+            raise ValueError(f"{type(self).__name__} has no Dirichlet boundary "
+                             f"(boundary={self.boundary!r})")
+        per_face = max(int(math.ceil(n_points / len(faces))), 1)
+        X = np.concatenate([X for *_, X in self.boundary_faces(
+            per_face, kinds=("dirichlet",))])
+        values = _as_outputs(self.boundary_condition(X), X.shape[0], len(self.outputs),
+                             "boundary_condition")
+        return X, self._squeeze(values)
 
     def grid(self, n_x=256, n_t=100):
-        """The evaluation grid: ``n_x`` points in space times ``n_t`` in ``[t_min, t_max]``.
+        """The evaluation grid: ``n_x`` points along each spatial coordinate times ``n_t``
+        in ``[t_min, t_max]``, the first coordinate varying fastest (for ``(x, t)``:
+        shape ``(n_t * n_x, 2)``, x fastest)."""
+        axes = [np.linspace(*self.domain[c], n_t) if c == self.time_index
+                else self.spatial_grid(n_x, c) for c in range(len(self.coordinates))]
+        mesh = np.meshgrid(*axes[::-1], indexing="ij")[::-1]
+        return np.column_stack([m.ravel() for m in mesh])
 
-        Rows are ordered with x varying fastest, shape ``(n_t * n_x, 2)``.
-        """
-        x = self.spatial_grid(n_x)
-        t = np.linspace(*self.domain[1], n_t)
-        xx, tt = np.meshgrid(x, t)
-        return np.column_stack([xx.ravel(), tt.ravel()])
+
+class _Box:
+    """An equation's geometry on another box (a time block): what ``_box_grid`` reads."""
+
+    def __init__(self, pde, domain):
+        self.pde, self.domain = pde, domain
+        self.coordinates, self.spatial_indices = pde.coordinates, pde.spatial_indices
+
+    def _kind(self, column):
+        return self.pde._kind(column)
+
+    spatial_grid = PDE.spatial_grid
+    _box_grid = PDE._box_grid
 
 
 class CustomPDE(PDE):
-    """A PDE from a residual callable, for equations physml does not ship.
+    """An equation from a residual callable, for equations physml does not ship.
 
     Parameters
     ----------
     residual : callable
-        ``residual(X, u, d, coefficients) -> tensor``; see :meth:`PDE.residual`. Use a
-        module-level function so that the estimator pickles.
+        ``residual(X, u, d, coefficients) -> tensor or tuple of tensors``; see
+        :meth:`PDE.residual`. Use a module-level function so that the estimator pickles.
     derivatives : tuple of str
-        The derivatives ``residual`` reads, e.g. ``("u_t", "u_xx")``.
-    initial_condition : callable
-        ``u(x, t_min)`` for a NumPy array of x.
+        The derivatives ``residual`` reads, named ``<output>_<coordinates>``:
+        ``("u_t", "u_xx")``, ``("y1_t", "y2_t")``.
+    initial_condition : callable, sequence or None, default=None
+        The outputs at ``t_min``: a callable of the spatial points (1-D array for one
+        spatial coordinate, ``(n, d)`` otherwise) returning ``(n,)`` or
+        ``(n, n_outputs)``; for an equation in ``t`` alone, one value per output; None
+        when the observations pin the solution.
     coefficients : dict, default=None
-        Coefficient names and values passed to ``residual``.
+        Coefficient names and values passed to ``residual``. Each is also a parameter of
+        the equation: ``set_params(kappa=2.0)``, ``pde__kappa`` in a grid search.
     domain : tuple, default=((0, 2 pi), (0, 1))
-    boundary : {"periodic", "dirichlet"}, default="periodic"
+        One ``(min, max)`` per coordinate.
+    boundary : {"periodic", "dirichlet", "neumann"}, dict or None, default="periodic"
+        See :class:`PDE`.
     solution : callable, default=None
-        Exact solution ``u(X)`` for rows ``(x, t)``, used as the reference solution.
+        Exact solution at rows ``X``, used as the reference solution.
+    coordinates : tuple of str, default=("x", "t")
+    outputs : tuple of str, default=("u",)
+    boundary_condition : callable or None, default=None
+        Dirichlet values or Neumann normal derivatives at boundary rows ``X``; zero when
+        None.
+    positive_coefficients : tuple of str, default=()
+        Coefficients learned through their logarithm (they stay positive).
 
     Examples
     --------
@@ -168,17 +372,28 @@ class CustomPDE(PDE):
     >>> from physml.pde import CustomPDE
     >>> def heat(X, u, d, c):
     ...     return d["u_t"] - c["kappa"] * d["u_xx"]
+    >>> def heat_solution(X):
+    ...     return np.exp(-X[:, 1]) * np.sin(X[:, 0])
     >>> pde = CustomPDE(heat, derivatives=("u_t", "u_xx"), initial_condition=np.sin,
-    ...                 coefficients={"kappa": 1.0},
-    ...                 solution=lambda X: np.exp(-X[:, 1]) * np.sin(X[:, 0]))
+    ...                 coefficients={"kappa": 1.0}, solution=heat_solution)
     >>> X, u = pde.initial_data(4)
     >>> np.allclose(pde.reference_solution(X), u)
     True
+    >>> pde.set_params(kappa=0.5).coefficients
+    {'kappa': 0.5}
     """
+
+    _RENAMED = {"residual": "residual_function",
+                "initial_condition": "initial_condition_function",
+                "coefficients": "coefficients_dict",
+                "boundary_condition": "boundary_condition_function",
+                "coordinates": "_coordinates", "outputs": "_outputs",
+                "positive_coefficients": "_positive"}
 
     def __init__(self, residual=None, derivatives=(), initial_condition=None,
                  coefficients=None, domain=((0.0, 2 * math.pi), (0.0, 1.0)),
-                 boundary="periodic", solution=None):
+                 boundary="periodic", solution=None, coordinates=("x", TIME),
+                 outputs=("u",), boundary_condition=None, positive_coefficients=()):
         self.residual_function = residual
         self.derivatives = derivatives
         self.initial_condition_function = initial_condition
@@ -186,27 +401,39 @@ class CustomPDE(PDE):
         self.domain = domain
         self.boundary = boundary
         self.solution = solution
+        self._coordinates = coordinates
+        self._outputs = outputs
+        self.boundary_condition_function = boundary_condition
+        self._positive = positive_coefficients
+
+    coordinates = property(lambda self: tuple(self._coordinates))
+    outputs = property(lambda self: tuple(self._outputs))
+    positive_coefficients = property(lambda self: tuple(self._positive))
 
     def get_params(self, deep=True):
-        return {
-            "residual": self.residual_function,
-            "derivatives": self.derivatives,
-            "initial_condition": self.initial_condition_function,
-            "coefficients": self.coefficients_dict,
-            "domain": self.domain,
-            "boundary": self.boundary,
-            "solution": self.solution,
-        }
+        params = {name: getattr(self, self._RENAMED.get(name, name)) for name in (
+            "residual", "derivatives", "initial_condition", "coefficients", "domain",
+            "boundary", "solution", "coordinates", "outputs", "boundary_condition",
+            "positive_coefficients")}
+        if deep:
+            # Each coefficient is a parameter too: GridSearchCV's ``pde__kappa``.
+            params.update(self.coefficients)
+        return params
 
     def set_params(self, **params):
-        renamed = {"residual": "residual_function",
-                   "initial_condition": "initial_condition_function",
-                   "coefficients": "coefficients_dict"}
-        valid = self.get_params()
+        constructor = self.get_params(deep=False)
+        coefficients = {}
         for key, value in params.items():
-            if key not in valid:
-                raise ValueError(f"Invalid parameter {key!r} for CustomPDE; valid: {sorted(valid)}")
-            setattr(self, renamed.get(key, key), value)
+            if key in constructor:
+                setattr(self, self._RENAMED.get(key, key), value)
+            elif key in self.coefficient_names:
+                coefficients[key] = value
+            else:
+                raise ValueError(f"Invalid parameter {key!r} for CustomPDE; valid: "
+                                 f"{sorted(constructor) + sorted(self.coefficient_names)}")
+        if coefficients:
+            # A new dict: the one passed to the constructor (maybe shared) is not changed.
+            self.coefficients_dict = {**self.coefficients, **coefficients}
         return self
 
     @property
@@ -218,9 +445,7 @@ class CustomPDE(PDE):
         if unknown:
             raise ValueError(f"CustomPDE has no coefficient {unknown[0]!r}; its coefficients: "
                              f"{self.coefficient_names}")
-        from sklearn.base import clone
-
-        return clone(self).set_params(coefficients={**self.coefficients, **values})
+        return clone(self).set_params(**values)
 
     @property
     def coefficients(self):
@@ -231,10 +456,14 @@ class CustomPDE(PDE):
             raise ValueError("CustomPDE needs a `residual` callable")
         return self.residual_function(X, u, d, coefficients)
 
-    def initial_condition(self, x):
-        if self.initial_condition_function is None:
-            raise ValueError("CustomPDE needs an `initial_condition` callable")
-        return self.initial_condition_function(x)
+    @property
+    def initial_condition(self):
+        return self.initial_condition_function
+
+    def boundary_condition(self, X):
+        if self.boundary_condition_function is None:
+            return super().boundary_condition(X)
+        return self.boundary_condition_function(np.asarray(X, dtype=float))
 
     def reference_solution(self, X):
         if self.solution is None:

@@ -1,0 +1,418 @@
+"""The problem one PINN fit trains: points, loss terms and derivative plan.
+
+Built by :class:`~physml.PINNRegressor` from a frozen :class:`ProblemConfig`, the data and
+a fresh network; strategies (:mod:`physml.strategies`) call :meth:`PINNProblem.train` on
+the equations, sub-domains and observations they choose, and return the model they leave
+with the reports of their stages. The problem writes nothing on the estimator: ``fit``
+reads ``problem.history`` and the reports, and sets every fitted attribute in one place.
+
+Derivatives: the first and pure second derivatives of every output go through the
+network's hand-written jets (:meth:`physml._mlp.MLP.jet`); an equation that reads a mixed
+or third-order derivative, or an ``output_transform``, takes autograd for all of them
+(both checked against each other in ``tests/test_pinn.py``).
+"""
+
+import dataclasses
+
+import numpy as np
+import torch
+
+from ._base import dtype_name, resolve_dtype
+from ._trainer import minimize
+from .pde._base import _as_outputs, parse_derivative
+
+
+@dataclasses.dataclass(frozen=True)
+class ProblemConfig:
+    """What a fit fixes before training: the estimator's parameters, resolved."""
+
+    settings: object  # strategies.TrainingSettings
+    n_collocation: int
+    n_boundary: int
+    residual_weight: float
+    learning_rate: float = None
+    learn_coefficients: tuple = ()
+    output_transform: object = None
+    compile: bool = False
+    verbose: int = 0
+    seed: int = 0
+    device: object = "cpu"
+    owner: str = "PINNRegressor"
+
+
+class PiecewiseInTime(torch.nn.Module):
+    """One network per time block ``(edges[k], edges[k+1]]`` (the first block closed).
+
+    What time marching leaves behind: ``forward`` sends each row to the network of the
+    block its time (column ``time_index``) falls in.
+    """
+
+    def __init__(self, edges, networks, time_index=1):
+        super().__init__()
+        self.register_buffer("edges", torch.as_tensor(edges, dtype=torch.float64))
+        self.networks = torch.nn.ModuleList(networks)
+        self.time_index = int(time_index)
+
+    def blocks(self):
+        """The blocks as ``[(t_start, t_end), ...]``."""
+        edges = self.edges.tolist()
+        return list(zip(edges[:-1], edges[1:]))
+
+    def block_of(self, t):
+        inner = self.edges[1:-1].to(device=t.device)
+        return torch.bucketize(t.to(inner.dtype).contiguous(), inner, right=False)
+
+    def forward(self, X):
+        which = self.block_of(X[:, self.time_index])
+        out = None
+        for k, network in enumerate(self.networks):
+            rows = which == k
+            if rows.any():
+                part = network(X[rows])
+                if out is None:
+                    out = X.new_empty((X.shape[0], part.shape[1]))
+                out[rows] = part
+        return out
+
+
+def derivative_plan(indices):
+    """``(first, second)``: the coordinates whose first and pure second derivatives the
+    derivative indices (tuples of coordinate columns) need, or None if one is mixed or of
+    third order (autograd then computes them all)."""
+    first, second = set(), set()
+    for index in indices:
+        if len(index) == 1:
+            first.add(index[0])
+        elif len(index) == 2 and index[0] == index[1]:
+            first.add(index[0])
+            second.add(index[0])
+        else:
+            return None
+    return tuple(sorted(first)), tuple(sorted(second))
+
+
+def autograd_derivatives(forward, X, n_d, names):
+    """Outputs on every row of ``X`` and the named input derivatives (``name -> (output,
+    coordinate indices)``) on its first ``n_d`` rows, through autograd (any order)."""
+    X_d = X[:n_d].detach().requires_grad_(True)
+    u_d = forward(X_d)
+    u = torch.cat([u_d, forward(X[n_d:])]) if X.shape[0] > n_d else u_d
+    cache = {}
+
+    def derivative(output, index):
+        key = (output, index)
+        if key not in cache:
+            lower = u_d[:, output] if len(index) == 1 else derivative(output, index[:-1])
+            grad = torch.autograd.grad(lower.sum(), X_d, create_graph=True)[0]
+            cache[key] = grad[:, index[-1]]
+            if len(index) == 1:
+                # one reverse sweep gives every first derivative of this output
+                for column in range(X.shape[1]):
+                    cache.setdefault((output, (column,)), grad[:, column])
+        return cache[key]
+
+    return u, {name: derivative(o, index) for name, (o, index) in names.items()}
+
+
+class PINNProblem:
+    """The loss of one PINN fit: observations, boundary points, collocation points.
+
+    Strategies call :meth:`train` with the equation to train on (and, for time marching,
+    the sub-domain and its observations); the network is shared, so each call warm-starts
+    from the last. ``history`` holds one entry per loss evaluation.
+    """
+
+    def __init__(self, config, pde, network, X, y):
+        self.config, self.pde, self.network = config, pde, network
+        self.settings = config.settings
+        dtype = resolve_dtype(self.settings.dtype)
+        self.device, self.dtype, self.base_dtype = config.device, dtype, dtype
+        y = np.array(y, dtype=float)
+        y = y.reshape(-1, 1) if y.ndim == 1 else y
+        # Kept in float64; the loss reads them in the precision of the stage it trains.
+        self._obs = (torch.as_tensor(np.array(X, dtype=float), device=self.device),
+                     torch.as_tensor(y, device=self.device))
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self._points, self._faces = {}, {}
+        self.history, self._n_stages = {}, 0
+        # Learned coefficients: name -> (raw trainable tensor, transform to the value).
+        self.learned = {}
+        for name in config.learn_coefficients:
+            value = float(pde.coefficients[name])
+            positive = name in pde.positive_coefficients
+            raw = torch.tensor(np.log(value) if positive else value, dtype=dtype,
+                               device=self.device, requires_grad=True)
+            self.learned[name] = (raw, torch.exp if positive else _identity)
+
+    # Coefficients, precision, points --------------------------------------------------
+
+    def coefficient_values(self, pde):
+        """The coefficients the loss uses: the equation's, with learned ones as tensors."""
+        values = dict(pde.coefficients)
+        values.update({name: transform(raw) for name, (raw, transform) in self.learned.items()})
+        return values
+
+    def learned_values(self):
+        with torch.no_grad():
+            return {name: float(transform(raw)) for name, (raw, transform)
+                    in self.learned.items()}
+
+    @property
+    def X_obs(self):
+        return self._obs[0].to(self.dtype)
+
+    @property
+    def y_obs(self):
+        return self._obs[1].to(self.dtype)
+
+    def use_dtype(self, dtype):
+        """Train in ``dtype`` from now on: the network and learned coefficients are
+        converted in place (the points and observations are read from float64 copies)."""
+        if dtype == self.dtype:
+            return
+        self.network.to(dtype=dtype)
+        for raw, _ in self.learned.values():
+            raw.data = raw.data.to(dtype)
+        self.dtype = dtype
+
+    def outputs(self, X):
+        """The model's outputs ``(n, n_outputs)`` at rows ``X`` (the output transform
+        applied)."""
+        u = self.network(X)
+        transform = self.config.output_transform
+        return u if transform is None else _transformed(transform, X, u)
+
+    def collocation_points(self, domain, n):
+        """``n`` points uniform in ``domain``; the same points each time for the same domain
+        and count (curriculum stages train on one point set, as in the paper)."""
+        key = (tuple(tuple(map(float, r)) for r in domain), int(n))
+        if key not in self._points:
+            self._points[key] = self._draw(domain, n)
+        return self._points[key].to(self.dtype)
+
+    def _draw(self, domain, n):
+        low = torch.tensor([float(r[0]) for r in domain], dtype=torch.float64)
+        span = torch.tensor([float(r[1]) - float(r[0]) for r in domain], dtype=torch.float64)
+        unit = torch.rand((n, len(domain)), generator=self.generator, dtype=torch.float64)
+        return (low + unit * span).to(device=self.device)
+
+    def boundary_faces(self, pde, domain):
+        """The faces with a boundary condition on ``domain``: ``(column, side, kind, X,
+        g)`` with rows ``X`` (float64) and the condition's values ``g`` (None for a
+        periodic face)."""
+        key = tuple(tuple(map(float, r)) for r in domain)
+        if key not in self._faces:
+            faces = []
+            for column, side, kind, X in pde.boundary_faces(self.config.n_boundary, domain):
+                g = None
+                if kind != "periodic":
+                    g = _as_outputs(pde.boundary_condition(X), X.shape[0], len(pde.outputs),
+                                    "boundary_condition")
+                    g = torch.as_tensor(g, device=self.device)
+                faces.append((column, side, kind, torch.as_tensor(X, device=self.device), g))
+            self._faces[key] = faces
+        return self._faces[key]
+
+    # Training -------------------------------------------------------------------------
+
+    def train(self, pde, desc="fit", domain=None, X_obs=None, y_obs=None, n_collocation=None,
+              iter_factor=1.0, dtype=None, **changes):
+        """Train the network on ``pde`` over ``domain`` with observations ``(X_obs, y_obs)``
+        (the fit's by default) and ``n_collocation`` points (the fit's), for ``iter_factor``
+        times the resolved iterations, in ``dtype`` (the resolved one when None);
+        ``changes`` replace settings of this stage (``optimizer="lbfgs"``).
+
+        Returns the trainer's report with the stage's record under ``"stage"``."""
+        settings = self.settings.scaled(iter_factor,
+                                        None if dtype is None else dtype_name(dtype))
+        settings = dataclasses.replace(settings, **changes)
+        self.use_dtype(resolve_dtype(settings.dtype))
+        X_obs = self.X_obs if X_obs is None else X_obs.to(self.dtype)
+        y_obs = self.y_obs if y_obs is None else y_obs.to(self.dtype)
+        domain = tuple(domain or (pde.domain if pde is not None else ()))
+        loss_terms = self.loss_terms(pde, domain, X_obs, y_obs,
+                                     n_collocation or self.config.n_collocation)
+        if self.config.compile:
+            loss_terms = _compiled(loss_terms)
+        history = self.history
+        before = len(history.get("loss", ()))
+        if self.learned:
+            loss_terms = self._recording(loss_terms, history)
+        parameters = [*self.network.parameters(), *(raw for raw, _ in self.learned.values())]
+        report = minimize(
+            loss_terms, parameters, optimizer=settings.optimizer,
+            max_iter=settings.max_iter, learning_rate=self.config.learning_rate,
+            warmup_iter=settings.warmup_iter, tol=settings.tol,
+            history_size=settings.lbfgs_history_size, verbose=self.config.verbose,
+            desc=desc, history=history, owner=self.config.owner,
+        )
+        history.setdefault("stage", []).extend(
+            [self._n_stages] * (len(history.get("loss", ())) - before))
+        self._n_stages += 1
+        coefficients = dict(pde.coefficients) if pde is not None else {}
+        report["stage"] = {"coefficients": coefficients, "domain": domain or None,
+                           "n_iter": report["n_iter"], "loss": report["best_loss"],
+                           "stopped": report["stopped"], **settings.as_dict()}
+        return report
+
+    def _recording(self, loss_terms, history):
+        """Append the learned coefficients' values to ``history`` at every evaluation."""
+        def recorded():
+            terms = loss_terms()
+            for name, value in self.learned_values().items():
+                history.setdefault(name, []).append(value)
+            return terms
+
+        return recorded
+
+    def loss_terms(self, pde, domain, X_obs, y_obs, n_collocation):
+        """A closure returning the named loss terms (their sum is the loss)."""
+        if pde is None:
+            return self._data_loss(X_obs, y_obs)
+        return self._physics_loss(pde, domain, X_obs, y_obs, n_collocation)
+
+    def _data_loss(self, X_obs, y_obs):
+        data = _data_term(y_obs)
+
+        def loss_terms():
+            return {"data": data(self.outputs(X_obs))}
+
+        return loss_terms
+
+    def _derivative_names(self, pde, faces):
+        """``name -> (output, coordinate indices)``: the residual's derivatives and the first
+        derivatives the boundary needs (the normal derivative on a Neumann face, and the
+        slope across a periodic one when the equation is second order in its coordinate)."""
+        coordinates, outputs = tuple(pde.coordinates), tuple(pde.outputs)
+        names = {name: parse_derivative(name, coordinates, outputs) for name in pde.derivatives}
+        boundary = set()
+        for column, _, kind, _, _ in faces:
+            second_order = any(index.count(column) >= 2 for _, index in names.values())
+            if kind == "neumann" or (kind == "periodic" and second_order):
+                boundary.add(column)
+        for column in sorted(boundary):
+            for o, output in enumerate(outputs):
+                names.setdefault(f"{output}_{coordinates[column]}", (o, (column,)))
+        return names, boundary
+
+    def _physics_loss(self, pde, domain, X_obs, y_obs, n_collocation):
+        network, weight = self.network, self.config.residual_weight
+        transform = self.config.output_transform
+        single = len(pde.outputs) == 1
+        X_c = self.collocation_points(domain, n_collocation)
+        faces = self.boundary_faces(pde, domain)
+        names, slope_columns = self._derivative_names(pde, faces)
+        X_faces = [X.to(self.dtype) for *_, X, _ in faces]
+        g_faces = [None if g is None else g.to(self.dtype) for *_, g in faces]
+        n_c = X_c.shape[0]
+        n_faces = sum(X.shape[0] for X in X_faces)
+        n_d = n_c + (n_faces if slope_columns else 0)
+        X_all = torch.cat([X_c, *X_faces, X_obs])
+        plan = derivative_plan([index for _, index in names.values()])
+        fast = plan is not None and transform is None and hasattr(network, "jet")
+        data = _data_term(y_obs)
+        check_residual(pde, self, X_c[:4], names)
+
+        def derivatives():
+            if not fast:
+                return autograd_derivatives(self.outputs, X_all, n_d, names)
+            first, second = plan
+            u, D = network.jet(X_all, n_d, first, second)
+            rows = {(c,): i for i, c in enumerate(first)}
+            rows.update({(c, c): len(first) + i for i, c in enumerate(second)})
+            return u, {name: D[rows[index], :, o] for name, (o, index) in names.items()}
+
+        def loss_terms():
+            u, d = derivatives()
+            u_c = u[:n_c, 0] if single else u[:n_c]
+            r = pde.residual(X_c, u_c, {k: v[:n_c] for k, v in d.items()},
+                             self.coefficient_values(pde))
+            r = r if isinstance(r, (tuple, list)) else (r,)
+            residual = sum(part.square().mean() for part in r)
+            terms = {"boundary": self._boundary_term(pde, faces, u, d, n_c, g_faces,
+                                                     slope_columns),
+                     "residual": weight * residual}
+            if X_obs.shape[0]:
+                terms["data"] = data(u[n_c + n_faces:])
+            return terms
+
+        return loss_terms
+
+    @staticmethod
+    def _boundary_term(pde, faces, u, d, n_c, g_faces, slope_columns):
+        """The boundary loss: per face pair, ``u_min - u_max`` (and the slope when the
+        equation is second order in that coordinate) for a periodic coordinate; per face,
+        ``u - g`` (Dirichlet) or the outward normal derivative ``- g`` (Neumann)."""
+        outputs, coordinates = pde.outputs, pde.coordinates
+        total, start, values = 0.0, n_c, []
+        for (column, side, kind, X, _), g in zip(faces, g_faces):
+            rows = slice(start, start + X.shape[0])
+            start += X.shape[0]
+            slope = [f"{o}_{coordinates[column]}" for o in outputs]
+            if kind == "periodic":
+                values.append((u[rows], torch.stack([d[s][rows] for s in slope], 1)
+                               if column in slope_columns else None))
+                if side == 1:
+                    (u0, s0), (u1, s1) = values
+                    total = total + (u0 - u1).square().mean()
+                    if s0 is not None:
+                        total = total + (s0 - s1).square().mean()
+                    values = []
+            elif kind == "dirichlet":
+                total = total + (u[rows] - g).square().mean()
+            else:  # neumann: the outward normal derivative
+                normal = torch.stack([d[s][rows] for s in slope], 1)
+                total = total + ((normal if side else -normal) - g).square().mean()
+        return total
+
+
+def check_residual(pde, problem, X, names):
+    """Evaluate the residual once on a few rows and raise a ValueError naming what is wrong
+    (the number of equations, a shape) before any training."""
+    if X.shape[0] == 0:
+        return
+    u, d = autograd_derivatives(problem.outputs, X, X.shape[0], names)
+    u = u[:, 0] if len(pde.outputs) == 1 else u
+    with torch.no_grad():
+        r = pde.residual(X, u, d, problem.coefficient_values(pde))
+    parts = r if isinstance(r, (tuple, list)) else (r,)
+    if len(parts) != len(pde.outputs):
+        raise ValueError(
+            f"{type(pde).__name__}.residual returned {len(parts)} equation(s) for "
+            f"{len(pde.outputs)} output(s) {tuple(pde.outputs)}: return one tensor per "
+            "equation (a tuple for a system)")
+    for k, part in enumerate(parts):
+        shape = tuple(getattr(part, "shape", ()))
+        if not torch.is_tensor(part) or shape != (X.shape[0],):
+            raise ValueError(
+                f"{type(pde).__name__}.residual: equation {k} has shape {shape} for "
+                f"{X.shape[0]} points; each equation must be a tensor of shape (n,)")
+
+
+def _data_term(y_obs):
+    """The mean squared error over the observed entries (a NaN in ``y_obs`` is an output
+    not observed at that row)."""
+    observed = torch.isfinite(y_obs)
+    if bool(observed.all()):
+        return lambda u: (u - y_obs).square().mean()
+    target = torch.where(observed, y_obs, torch.zeros_like(y_obs))
+    count = observed.sum().clamp(min=1)
+    return lambda u: ((u - target).square() * observed).sum() / count
+
+
+def _transformed(transform, X, u):
+    out = transform(X, u[:, 0] if u.shape[1] == 1 else u)
+    return out.reshape(u.shape) if out.dim() == 1 else out
+
+
+def _identity(value):
+    return value
+
+
+def _compiled(loss_terms):
+    import torch._dynamo
+
+    # Each fit (and each curriculum stage) compiles its own closure; let them all be cached
+    # instead of falling back to eager after dynamo's default of 8.
+    torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
+    return torch.compile(loss_terms, dynamic=False)
