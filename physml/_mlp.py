@@ -329,3 +329,26 @@ class _ReverseMLP(torch.autograd.Function):
             if index:
                 a_bar = z_bar @ weights[index]
         return (None, None, None, None, None, *grads)
+
+
+class Rescaled(nn.Module):
+    """A network whose outputs are rescaled: ``shift + scale * network(X)``, per output.
+
+    The observations' order of magnitude is put in the model, not left to the weights to
+    learn (a network initialized as PyTorch does puts out values of order 0.1 to 1);
+    :meth:`jet` scales the derivatives alike, so the fast derivative paths still serve.
+    """
+
+    def __init__(self, network, shift, scale):
+        super().__init__()
+        self.network = network
+        self.register_buffer("shift", torch.as_tensor(shift, dtype=torch.float64))
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float64))
+
+    def forward(self, X):
+        return torch.addcmul(self.shift.to(X.dtype), self.scale.to(X.dtype), self.network(X))
+
+    def jet(self, X, n_derivative_rows, first, second=()):
+        u, D = self.network.jet(X, n_derivative_rows, first, second)
+        scale = self.scale.to(u.dtype)
+        return torch.addcmul(self.shift.to(u.dtype), scale, u), D * scale

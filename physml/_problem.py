@@ -239,6 +239,12 @@ class PINNProblem:
         if self.learned:
             loss_terms = self._recording(loss_terms, history)
         parameters = [*self.network.parameters(), *(raw for raw, _ in self.learned.values())]
+        if self.learned and self._n_stages == 0 and pde is not None and X_obs.shape[0]:
+            self._start_from_observations(pde, domain, X_obs, y_obs, settings, desc, history)
+            if settings.optimizer == "adam+lbfgs":
+                # Adam's warm-up brings a random network into a basin; this one starts in
+                # it, and Adam's first steps would only shake it out.
+                settings = dataclasses.replace(settings, optimizer="lbfgs", warmup_iter=0)
         report = minimize(
             loss_terms, parameters, optimizer=settings.optimizer,
             max_iter=settings.max_iter, learning_rate=self.config.learning_rate,
@@ -246,6 +252,7 @@ class PINNProblem:
             history_size=settings.lbfgs_history_size, verbose=self.config.verbose,
             desc=desc, history=history, owner=self.config.owner,
         )
+        self._pad(history)
         history.setdefault("stage", []).extend(
             [self._n_stages] * (len(history.get("loss", ())) - before))
         self._n_stages += 1
@@ -254,6 +261,50 @@ class PINNProblem:
                            "n_iter": report["n_iter"], "loss": report["best_loss"],
                            "stopped": report["stopped"], **settings.as_dict()}
         return report
+
+    def _start_from_observations(self, pde, domain, X_obs, y_obs, settings, desc, history):
+        """Where an inverse problem starts: fit the observations alone, then the learned
+        coefficients alone to the equation on that fit (the network held), so that the
+        joint training starts near the data and from coefficients that agree with it.
+
+        Started from a random network and guessed coefficients, the residual dominates the
+        loss and the joint optimization settles on a trivial solution of the equation
+        (the Lorenz system at C1 = 0) far from the data; the estimate of the coefficients
+        from a smooth fit of the data is the classical start of ODE parameter estimation
+        (gradient matching; Ramsay et al. 2007)."""
+        network_parameters = list(self.network.parameters())
+        data = self._data_loss(X_obs, y_obs)
+        common = dict(learning_rate=None, tol=settings.tol, history_size=settings.lbfgs_history_size,
+                      verbose=self.config.verbose, history=history, owner=self.config.owner)
+        self._pad(history)
+        minimize(self._recording(data, history), network_parameters,
+                 optimizer=settings.optimizer, max_iter=settings.max_iter // 4,
+                 warmup_iter=settings.warmup_iter, desc=f"{desc}: observations first",
+                 **common)
+        X_c = self.collocation_points(domain, self.config.n_collocation)
+        names, _ = self._derivative_names(pde, [])
+        u, d = autograd_derivatives(self.outputs, X_c, X_c.shape[0], names)
+        u = (u[:, 0] if len(pde.outputs) == 1 else u).detach()
+        d = {k: v.detach() for k, v in d.items()}
+
+        def residual_only():
+            r = pde.residual(X_c, u, d, self.coefficient_values(pde))
+            r = r if isinstance(r, (tuple, list)) else (r,)
+            return {"residual": sum(part.square().mean() for part in r)}
+
+        minimize(self._recording(residual_only, history),
+                 [raw for raw, _ in self.learned.values()], optimizer="lbfgs", max_iter=100,
+                 desc=f"{desc}: coefficients on that fit", **common)
+        self._pad(history)
+
+    @staticmethod
+    def _pad(history):
+        """Give every term a value at every evaluation so far (NaN where an evaluation did
+        not compute it: the phases before an inverse problem's joint training)."""
+        n = len(history.get("loss", ()))
+        for key, values in history.items():
+            if key != "stage" and len(values) < n:
+                values.extend([float("nan")] * (n - len(values)))
 
     def _recording(self, loss_terms, history):
         """Append the learned coefficients' values to ``history`` at every evaluation."""
@@ -309,7 +360,7 @@ class PINNProblem:
         n_d = n_c + (n_faces if slope_columns else 0)
         X_all = torch.cat([X_c, *X_faces, X_obs])
         plan = derivative_plan([index for _, index in names.values()])
-        fast = plan is not None and transform is None and hasattr(network, "jet")
+        fast = plan is not None and hasattr(network, "jet")
         data = _data_term(y_obs)
         check_residual(pde, self, X_c[:4], names)
 
@@ -320,6 +371,8 @@ class PINNProblem:
             u, D = network.jet(X_all, n_d, first, second)
             rows = {(c,): i for i, c in enumerate(first)}
             rows.update({(c, c): len(first) + i for i, c in enumerate(second)})
+            if transform is not None:
+                return _transformed_jet(transform, X_all, n_d, u, D, rows, names)
             return u, {name: D[rows[index], :, o] for name, (o, index) in names.items()}
 
         def loss_terms():
@@ -329,9 +382,10 @@ class PINNProblem:
                              self.coefficient_values(pde))
             r = r if isinstance(r, (tuple, list)) else (r,)
             residual = sum(part.square().mean() for part in r)
-            terms = {"boundary": self._boundary_term(pde, faces, u, d, n_c, g_faces,
-                                                     slope_columns),
-                     "residual": weight * residual}
+            terms = {"residual": weight * residual}
+            if faces:
+                terms["boundary"] = self._boundary_term(pde, faces, u, d, n_c, g_faces,
+                                                        slope_columns)
             if X_obs.shape[0]:
                 terms["data"] = data(u[n_c + n_faces:])
             return terms
@@ -390,14 +444,55 @@ def check_residual(pde, problem, X, names):
 
 
 def _data_term(y_obs):
-    """The mean squared error over the observed entries (a NaN in ``y_obs`` is an output
-    not observed at that row)."""
+    """The observations' loss: per output, the mean squared error over the rows where it is
+    observed (a NaN in ``y_obs`` is an output not observed at that row), summed over the
+    outputs as the residual is over the equations."""
     observed = torch.isfinite(y_obs)
     if bool(observed.all()):
-        return lambda u: (u - y_obs).square().mean()
+        if y_obs.shape[1] == 1:
+            return lambda u: (u - y_obs).square().mean()
+        return lambda u: (u - y_obs).square().mean(0).sum()
     target = torch.where(observed, y_obs, torch.zeros_like(y_obs))
-    count = observed.sum().clamp(min=1)
-    return lambda u: ((u - target).square() * observed).sum() / count
+    count = observed.sum(0).clamp(min=1)
+    return lambda u: (((u - target).square() * observed).sum(0) / count).sum()
+
+
+def _transformed_jet(transform, X, n_d, N, D, rows, names):
+    """The outputs ``u = transform(X, N)`` and their named derivatives, from the network's
+    jet ``(N, D)`` by the chain rule: autograd differentiates only the (elementwise)
+    transform, the network's derivatives come from its hand-written jet.
+
+    Along coordinate i, ``u_i = f_X_i + f_N . N_i`` and ``u_ii = d/dX_i (f_X_i + f_N . N_i)
+    + (d/dN (f_X_i + f_N . N_i)) . N_i + f_N . N_ii``, ``N_i`` held fixed inside the
+    partial derivatives."""
+    X_d = X[:n_d].detach().requires_grad_(True)
+    N_d = N[:n_d]
+    u_d = _transformed(transform, X_d, N_d)
+    u = torch.cat([u_d, _transformed(transform, X[n_d:], N[n_d:])]) if X.shape[0] > n_d \
+        else u_d
+
+    def partials(value):
+        gX, gN = torch.autograd.grad(value.sum(), (X_d, N_d), create_graph=True,
+                                     allow_unused=True)
+        return (torch.zeros_like(X_d) if gX is None else gX,
+                torch.zeros_like(N_d) if gN is None else gN)
+
+    first, out = {}, {}
+    for name, (o, index) in names.items():
+        column = index[0]
+        if (o, column) not in first:
+            gX, gN = partials(u_d[:, o])
+            slope = gX[:, column] + (gN * D[rows[(column,)]]).sum(1)
+            first[(o, column)] = (slope, gN)
+        slope, gN = first[(o, column)]
+        if len(index) == 1:
+            out[name] = slope
+        else:
+            hX, hN = partials(slope)
+            N_i = D[rows[(column,)]]
+            out[name] = (hX[:, column] + (hN * N_i).sum(1)
+                         + (gN * D[rows[(column, column)]]).sum(1))
+    return u, out
 
 
 def _transformed(transform, X, u):

@@ -9,6 +9,7 @@ import math
 
 import torch
 
+from ._lbfgs import LBFGS
 from ._base import BestParameters, Diverged, keep_freed_memory, progress, warn_stopped
 
 OPTIMIZERS = ("lbfgs", "adam", "adam+lbfgs")
@@ -78,7 +79,7 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
                     bar.update()
                     bar.set_postfix(loss=f"{float(loss.detach()):.3e}", refresh=False)
             else:
-                opt = torch.optim.LBFGS(
+                opt = LBFGS(
                     parameters, lr=lr, max_iter=_LBFGS_CHUNK, max_eval=25 * _LBFGS_CHUNK,
                     history_size=history_size, tolerance_grad=tol, tolerance_change=tol,
                     line_search_fn="strong_wolfe",

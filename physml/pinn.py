@@ -18,7 +18,7 @@ from ._base import (
     thread_budget,
     torch_seed,
 )
-from ._mlp import MLP, resolve_activation
+from ._mlp import MLP, Rescaled, resolve_activation
 from ._problem import PiecewiseInTime, PINNProblem, ProblemConfig, _transformed
 from ._trainer import validate_optimizer
 from .pde import PDE
@@ -168,7 +168,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
                  n_collocation=1000, n_boundary=100, residual_weight=1.0, dtype="auto",
                  device="cpu",
                  random_state=None, verbose=0, compile=False, learn_coefficients=(),
-                 output_transform=None):
+                 output_transform=None, output_scale="auto"):
         self.pde = pde
         self.strategy = strategy
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -189,6 +189,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         self.compile = compile
         self.learn_coefficients = learn_coefficients
         self.output_transform = output_transform
+        self.output_scale = output_scale
 
     def fit(self, X, y):
         """Fit the network to observations ``(X, y)`` and the equation.
@@ -241,6 +242,9 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         with seeded(seed, device):
             network = MLP(X.shape[1], tuple(self.hidden_layer_sizes), self.n_outputs_,
                           self.activation)
+        scaling = self._output_scaling(y)
+        if scaling is not None:
+            network = Rescaled(network, *scaling)
         network = network.to(device=device, dtype=dtype)
         config = ProblemConfig(
             settings=settings, n_collocation=int(self.n_collocation),
@@ -249,6 +253,26 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
             output_transform=self.output_transform, compile=bool(self.compile),
             verbose=self.verbose, seed=seed, device=device, owner=type(self).__name__)
         return PINNProblem(config, pde, network, X, y)
+
+    def _output_scaling(self, y):
+        """``(shift, scale)`` per output from the observations, or None (see
+        ``output_scale``)."""
+        if self.output_scale is None or self.output_scale is False:
+            return None
+        observed = np.isfinite(y)
+        counts = observed.sum(0)
+        filled = np.where(observed, y, 0.0)
+        mean = filled.sum(0) / np.maximum(counts, 1)
+        spread = np.sqrt((np.where(observed, y - mean, 0.0) ** 2).sum(0)
+                         / np.maximum(counts, 1))
+        magnitude = np.abs(mean) + spread
+        if self.output_scale == "auto" and np.all((magnitude >= 0.1) & (magnitude <= 10)):
+            return None
+        # An output observed once or never: the scale of its own value, or of the others.
+        fallback = np.max(np.where(counts > 1, spread, 0.0), initial=0.0) or 1.0
+        scale = np.where(spread > 1e-8 * np.maximum(np.abs(mean), 1.0), spread,
+                         np.maximum(np.abs(mean), fallback))
+        return mean, scale
 
     def _validated_data(self, X, y, pde, reset=True):
         """``X`` as float64 (finite; one column per coordinate) and ``y`` as float64
