@@ -332,23 +332,37 @@ class _ReverseMLP(torch.autograd.Function):
 
 
 class Rescaled(nn.Module):
-    """A network whose outputs are rescaled: ``shift + scale * network(X)``, per output.
+    """A network on rescaled inputs and outputs: ``shift + scale * network((X - center) /
+    half_width)``, per input and per output column.
 
     The observations' order of magnitude is put in the model, not left to the weights to
-    learn (a network initialized as PyTorch does puts out values of order 0.1 to 1);
-    :meth:`jet` scales the derivatives alike, so the fast derivative paths still serve.
+    learn (a network initialized as PyTorch does puts out values of order 0.1 to 1), and
+    the inputs can be mapped onto ``[-1, 1]``; :meth:`jet` applies the chain rule to the
+    derivatives, so the fast derivative paths still serve.
     """
 
-    def __init__(self, network, shift, scale):
+    def __init__(self, network, shift, scale, center=None, half_width=None):
         super().__init__()
         self.network = network
         self.register_buffer("shift", torch.as_tensor(shift, dtype=torch.float64))
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float64))
+        n_in = network.layers[0].in_features
+        center = torch.zeros(n_in) if center is None else torch.as_tensor(center)
+        half_width = torch.ones(n_in) if half_width is None else torch.as_tensor(half_width)
+        self.register_buffer("center", center.to(torch.float64))
+        self.register_buffer("inverse_width", 1.0 / half_width.to(torch.float64))
+
+    def _inputs(self, X):
+        return (X - self.center.to(X.dtype)) * self.inverse_width.to(X.dtype)
 
     def forward(self, X):
-        return torch.addcmul(self.shift.to(X.dtype), self.scale.to(X.dtype), self.network(X))
+        return torch.addcmul(self.shift.to(X.dtype), self.scale.to(X.dtype),
+                             self.network(self._inputs(X)))
 
     def jet(self, X, n_derivative_rows, first, second=()):
-        u, D = self.network.jet(X, n_derivative_rows, first, second)
+        u, D = self.network.jet(self._inputs(X), n_derivative_rows, first, second)
+        inverse = self.inverse_width.to(u.dtype)
+        factors = torch.cat([inverse[list(first)], inverse[list(second)].square()])
         scale = self.scale.to(u.dtype)
-        return torch.addcmul(self.shift.to(u.dtype), scale, u), D * scale
+        return (torch.addcmul(self.shift.to(u.dtype), scale, u),
+                D * (factors[:, None, None] * scale))

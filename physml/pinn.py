@@ -33,10 +33,13 @@ from .strategies import (
 class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     """Physics-informed neural network regressor (Raissi et al. 2019).
 
-    Fits a network ``u(x, t)`` to observed values (``fit(X, y)``: initial data, sensors)
-    while penalizing the PDE residual at collocation points sampled in the equation's
-    domain, and the boundary conditions. The training strategy (standard, curriculum,
-    time marching) is a parameter, as in Krishnapriyan et al. (NeurIPS 2021).
+    Fits a network from the equation's coordinates to its outputs (``u(x, t)``, a system
+    of ODEs ``y(t)``, a steady field ``u(x, y)``; see :class:`physml.pde.PDE` and the
+    user guide "Stating an equation") to observed values (``fit(X, y)``: initial data,
+    boundary data, sensors; NaN where an output is not observed) while penalizing the
+    equation's residual at collocation points sampled in its domain, and the boundary
+    conditions. The training strategy (standard, curriculum, time marching) is a
+    parameter, as in Krishnapriyan et al. (NeurIPS 2021).
 
     The strategy also chooses how it trains: ``optimizer``, ``max_iter``,
     ``warmup_iter``, ``tol``, ``lbfgs_history_size`` and ``dtype`` default to
@@ -52,7 +55,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     ----------
     pde : PDE or None, default=None
         The equation (see :mod:`physml.pde`). ``None`` fits the data alone (an MLP
-        regressor on any number of features).
+        regressor on any number of features and targets).
     strategy : str or strategy object, default="standard"
         How training proceeds; see :mod:`physml.strategies`.
     hidden_layer_sizes : tuple of int, default=(50, 50, 50, 50)
@@ -100,7 +103,25 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         trainable parameters that start at the values in ``pde``. Those in
         ``pde.positive_coefficients`` (a viscosity, a diffusivity) are learned through
         their logarithm and stay positive. Fitted values land in ``coefficients_``, their
-        trajectory (one value per loss evaluation) in ``history_``.
+        trajectory (one value per loss evaluation) in ``history_``. The first stage of an
+        inverse fit starts from the observations: the network is fitted to the data
+        alone (Adam, then a quarter of the stage's L-BFGS iterations), then the
+        coefficients alone to the equation on that fit (100 L-BFGS iterations, the
+        network held), then both together (L-BFGS; no Adam warm-up). History entries of
+        those first two phases hold NaN for the terms they do not compute.
+    output_transform : callable or None, default=None
+        ``output_transform(X, u) -> u`` on torch tensors, applied to the network's output
+        (``u`` as the residual receives it: ``(n,)`` for one output, ``(n, n_outputs)``
+        otherwise): a hard constraint, such as ``u0(x) + t * N`` for an initial condition
+        that holds exactly. Use a module-level function so that the estimator pickles.
+    input_scale : {"auto", True, False}, default="auto"
+        Map the equation's box onto ``[-1, 1]`` in every coordinate before the network.
+        ``"auto"``: when the box reaches beyond ``[-2 pi, 2 pi]`` (a coordinate ``t`` in
+        ``[0, 10]``); the paper's problems are left as they are.
+    output_scale : {"auto", True, False}, default="auto"
+        Shift and scale the network's outputs by the observations' mean and spread (per
+        output, over the observed values). ``"auto"``: when an output's ``|mean| +
+        spread`` is outside ``[0.1, 10]`` (the Lorenz system's values reach 27).
 
     Attributes
     ----------
@@ -123,6 +144,8 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     stopped_ : str or None
         ``"diverged"`` or ``"interrupted"`` when training ended early, else None.
     n_features_in_ : int
+    n_outputs_ : int
+        Number of outputs (the equation's ``outputs``; the columns of ``y`` without one).
 
     See Also
     --------
@@ -168,7 +191,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
                  n_collocation=1000, n_boundary=100, residual_weight=1.0, dtype="auto",
                  device="cpu",
                  random_state=None, verbose=0, compile=False, learn_coefficients=(),
-                 output_transform=None, output_scale="auto"):
+                 output_transform=None, input_scale="auto", output_scale="auto"):
         self.pde = pde
         self.strategy = strategy
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -189,6 +212,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         self.compile = compile
         self.learn_coefficients = learn_coefficients
         self.output_transform = output_transform
+        self.input_scale = input_scale
         self.output_scale = output_scale
 
     def fit(self, X, y):
@@ -242,9 +266,10 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         with seeded(seed, device):
             network = MLP(X.shape[1], tuple(self.hidden_layer_sizes), self.n_outputs_,
                           self.activation)
-        scaling = self._output_scaling(y)
-        if scaling is not None:
-            network = Rescaled(network, *scaling)
+        outputs, inputs = self._output_scaling(y), self._input_scaling(pde)
+        if outputs is not None or inputs is not None:
+            outputs = outputs or (np.zeros(self.n_outputs_), np.ones(self.n_outputs_))
+            network = Rescaled(network, *outputs, *(inputs or (None, None)))
         network = network.to(device=device, dtype=dtype)
         config = ProblemConfig(
             settings=settings, n_collocation=int(self.n_collocation),
@@ -253,6 +278,16 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
             output_transform=self.output_transform, compile=bool(self.compile),
             verbose=self.verbose, seed=seed, device=device, owner=type(self).__name__)
         return PINNProblem(config, pde, network, X, y)
+
+    def _input_scaling(self, pde):
+        """``(center, half_width)`` of the domain's box, or None (see ``input_scale``)."""
+        if pde is None or self.input_scale is None or self.input_scale is False:
+            return None
+        low = np.array([float(r[0]) for r in pde.domain])
+        high = np.array([float(r[1]) for r in pde.domain])
+        if self.input_scale == "auto" and np.all(np.abs([low, high]) <= 2 * np.pi):
+            return None
+        return (low + high) / 2, (high - low) / 2
 
     def _output_scaling(self, y):
         """``(shift, scale)`` per output from the observations, or None (see
@@ -411,6 +446,11 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         check_positive("residual_weight", self.residual_weight, allow_zero=True)
         if self.learning_rate is not None:
             check_positive("learning_rate", self.learning_rate)
+        for name in ("input_scale", "output_scale"):
+            value = getattr(self, name)
+            if not (value is None or isinstance(value, bool)
+                    or (isinstance(value, str) and value == "auto")):
+                raise ValueError(f"{name}={value!r}; choose 'auto', True or False")
 
     def _given_training(self):
         return {name: getattr(self, name)

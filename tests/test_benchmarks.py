@@ -21,3 +21,11 @@ def load(name):
 def test_standard_pinn_reproduces_the_paper(case):
     results = load("bench_standard_pinn").main(["--cases", case])
     assert results[case]["met"], results[case]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["lorenz", "two-species", "allen-cahn", "poisson",
+                                  "heat-neumann", "heat-2d", "errors"])
+def test_the_equations_users_bring_meet_their_targets(case):
+    results = load("bench_equations").main([case])
+    assert results[case]["met"], results[case]

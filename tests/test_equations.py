@@ -141,15 +141,15 @@ def test_neumann_ends_hold_the_normal_derivative():
 
 @pytest.mark.parametrize("transform", [None, hard_initial])
 def test_fast_derivatives_of_systems_match_autograd(transform, monkeypatch):
-    """Several outputs, first and pure second derivatives (and through an output
-    transform): the jets' loss and gradient are autograd's."""
+    """Several outputs, first and pure second derivatives, rescaled inputs and outputs
+    (and through an output transform): the jets' loss and gradient are autograd's."""
     def residual(X, u, d, c):
         return d["u_t"] - d["u_xx"] * u[:, 1], d["v_t"] + d["v_x"] - d["v_yy"]
 
     pde = CustomPDE(residual, coordinates=("x", "y", "t"), outputs=("u", "v"),
                     derivatives=("u_t", "u_xx", "v_t", "v_x", "v_yy"),
-                    domain=((0, 1), (0, 1), (0, 1)), boundary={"x": "periodic", "y": "neumann"},
-                    initial_condition=lambda xy: np.column_stack([xy[:, 0], xy[:, 1]]))
+                    domain=((0, 1), (0, 8), (0, 1)), boundary={"x": "periodic", "y": "neumann"},
+                    initial_condition=lambda xy: np.column_stack([xy[:, 0], 20 * xy[:, 1]]))
     if transform is not None:
         def transform(X, u):
             return torch.sin(X[:, :1]) + X[:, 2:3] * u
@@ -163,6 +163,9 @@ def test_fast_derivatives_of_systems_match_autograd(transform, monkeypatch):
                             output_transform=transform, strategy=Standard(early_dtype=None),
                             **FAST).fit(X0, y0)
         problem = est._problem(pde, X0, y0, est._training_settings(Standard()))
+        # y reaches 8 (inputs mapped onto [-1, 1]) and the outputs 160 (rescaled)
+        assert torch.all(problem.network.inverse_width < 1)
+        assert torch.all(problem.network.scale > 1)
         terms = problem.loss_terms(pde, pde.domain, problem.X_obs, problem.y_obs, 50)
         loss = sum(terms().values())
         loss.backward()
