@@ -327,8 +327,9 @@ class TimeMarching(Strategy):
 
     Parameters
     ----------
-    dt : float, default=0.1
-        Block length (the last block may be shorter).
+    dt : float or "auto", default="auto"
+        Block length (the last block may be shorter). ``"auto"``: a tenth of the time
+        span (the paper's 0.1 on ``t in [0, 1]``).
     n_points : int, default=256
         Points in space at which each block's end state is handed to the next block.
     first_block_factor : float, default=5.0
@@ -347,6 +348,8 @@ class TimeMarching(Strategy):
     >>> from physml.strategies import Curriculum, TimeMarching
     >>> TimeMarching(dt=0.25).edges((0.0, 1.0))
     [0.0, 0.25, 0.5, 0.75, 1.0]
+    >>> len(TimeMarching().edges((0.0, 10.0))) - 1  # dt="auto": ten blocks
+    10
     >>> TimeMarching(dt=0.5, within=Curriculum(step=10.0))
     TimeMarching(dt=0.5, within=Curriculum(step=10.0))
     """
@@ -355,7 +358,7 @@ class TimeMarching(Strategy):
                                          warmup_iter=500, tol=1e-10, lbfgs_history_size=100,
                                          dtype="float64")
 
-    def __init__(self, dt=0.1, n_points=256, first_block_factor=5.0, within=None):
+    def __init__(self, dt="auto", n_points=256, first_block_factor=5.0, within=None):
         self.dt = dt
         self.n_points = n_points
         self.first_block_factor = first_block_factor
@@ -368,10 +371,11 @@ class TimeMarching(Strategy):
 
     def edges(self, t_range):
         t0, t1 = map(float, t_range)
-        if not (np.isfinite(self.dt) and self.dt > 0):
-            raise ValueError(f"TimeMarching dt must be > 0, got {self.dt!r}")
-        n = max(int(np.ceil((t1 - t0) / self.dt - 1e-9)), 1)
-        edges = [t0 + k * self.dt for k in range(n)] + [t1]
+        dt = (t1 - t0) / 10 if isinstance(self.dt, str) and self.dt == "auto" else self.dt
+        if isinstance(dt, str) or not (np.isfinite(dt) and dt > 0):
+            raise ValueError(f"TimeMarching dt must be > 0 or 'auto', got {self.dt!r}")
+        n = max(int(np.ceil((t1 - t0) / dt - 1e-9)), 1)
+        edges = [t0 + k * dt for k in range(n)] + [t1]
         return [float(e) for e in edges]
 
     def run(self, problem, pde, **train):
