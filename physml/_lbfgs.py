@@ -30,13 +30,19 @@ class _CompactHistory:
     def __init__(self, size, like):
         n = like.numel()
         self.size, self.count, self.next = size, 0, 0
+        # Kept in float64 whatever the parameters' precision: the compact form solves with
+        # the triangle of S^T Y, which float32 rounding can make far from positive
+        # definite (a direction that does not descend ends L-BFGS).
+        like = like.to(torch.float64)
         # rows [0, size): s vectors; rows [size, 2 size): y vectors
         self.buffer = like.new_zeros((2 * size, n))
         self.SY = like.new_zeros((size, size))  # SY[i, j] = s_i . y_j (ring positions)
         self.YY = like.new_zeros((size, size))
         self.gamma = 1.0
 
-    def add(self, s, y, ys, yy):
+    def add(self, s, y):
+        s, y = s.to(torch.float64), y.to(torch.float64)
+        ys, yy = s.dot(y), y.dot(y)
         k, m = self.next, self.size
         self.buffer[k] = s
         self.buffer[m + k] = y
@@ -61,6 +67,7 @@ class _CompactHistory:
         """``-H g``."""
         if self.count == 0:
             return g.neg()
+        dtype, g = g.dtype, g.to(torch.float64)
         m, gamma = self.size, self.gamma
         idx = torch.tensor(self.order(), device=g.device)
         products = self.buffer @ g
@@ -73,7 +80,7 @@ class _CompactHistory:
         weights = g.new_zeros(2 * m)
         weights[idx] = top
         weights[m + idx] = -gamma * c
-        return (self.buffer.t() @ weights).add_(g, alpha=gamma).neg_()
+        return (self.buffer.t() @ weights).add_(g, alpha=gamma).neg_().to(dtype)
 
 
 class LBFGS(torch.optim.LBFGS):
@@ -124,7 +131,7 @@ class LBFGS(torch.optim.LBFGS):
                 s = d.mul(t)
                 ys = y.dot(s)
                 if ys > 1e-10:
-                    history.add(s, y, ys, y.dot(y))
+                    history.add(s, y)
                 d = history.direction(flat_grad)
             if prev_flat_grad is None:
                 prev_flat_grad = flat_grad.clone(memory_format=torch.contiguous_format)
@@ -136,6 +143,12 @@ class LBFGS(torch.optim.LBFGS):
             else:
                 t = lr
             gtd = flat_grad.dot(d)
+            if gtd > -tolerance_change and history.count:
+                # Rounding left the curvature model without a descent direction: start it
+                # afresh from steepest descent rather than stop.
+                history = _CompactHistory(group["history_size"], flat_grad)
+                d = flat_grad.neg()
+                gtd = flat_grad.dot(d)
             if gtd > -tolerance_change:
                 break
             x_init = self._clone_param()

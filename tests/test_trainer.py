@@ -1,0 +1,65 @@
+"""physml's L-BFGS (compact inverse-Hessian form) against torch.optim.LBFGS."""
+
+import pytest
+import torch
+
+from physml._lbfgs import LBFGS, _CompactHistory
+
+
+def rosenbrock_run(cls, history_size, steps=3, dtype=torch.float64):
+    p = torch.nn.Parameter(torch.zeros(40, dtype=dtype))
+
+    def closure():
+        opt.zero_grad()
+        loss = (100 * (p[1:] - p[:-1] ** 2) ** 2 + (1 - p[:-1]) ** 2).sum()
+        loss.backward()
+        return loss
+
+    opt = cls([p], lr=1.0, max_iter=10, max_eval=250, history_size=history_size,
+              tolerance_grad=0.0,
+              tolerance_change=0.0, line_search_fn="strong_wolfe")
+    for _ in range(steps):  # the history carries over between step calls
+        opt.step(closure)
+    return p.detach(), opt.state[p]["n_iter"], float(closure().detach())
+
+
+@pytest.mark.parametrize("history_size", [3, 100])
+def test_iterates_are_torchs_to_rounding(history_size):
+    """With 3 pairs the ring buffer wraps around many times; with 100 it never does."""
+    ours, n_ours, _ = rosenbrock_run(LBFGS, history_size)
+    theirs, n_theirs, _ = rosenbrock_run(torch.optim.LBFGS, history_size)
+    assert n_ours == n_theirs == 30
+    torch.testing.assert_close(ours, theirs, rtol=1e-7, atol=1e-9)
+
+
+def test_compact_direction_is_the_two_loop_recursion():
+    torch.manual_seed(0)
+    n, m = 50, 7
+    history = _CompactHistory(m, torch.zeros(n))
+    pairs = []
+    for _ in range(12):  # more pairs than slots: the oldest go
+        s = torch.randn(n, dtype=torch.float64)
+        y = s + 0.3 * torch.randn(n, dtype=torch.float64)
+        history.add(s, y)
+        pairs = (pairs + [(s, y)])[-m:]
+    g = torch.randn(n, dtype=torch.float64)
+    q, alphas = -g.clone(), []
+    for s, y in reversed(pairs):
+        alpha = s.dot(q) / y.dot(s)
+        q -= alpha * y
+        alphas.append(alpha)
+    s_last, y_last = pairs[-1]
+    r = q * (y_last.dot(s_last) / y_last.dot(y_last))
+    for (s, y), alpha in zip(pairs, reversed(alphas)):
+        r += s * (alpha - y.dot(r) / y.dot(s))
+    torch.testing.assert_close(history.direction(g), r, rtol=1e-10, atol=1e-12)
+
+
+def test_float32_parameters_converge_as_torchs_do():
+    """The history is kept in float64: in float32 the iteration still runs to the
+    minimum (where a zero step ends it, as torch's)."""
+    _, n_iter, loss = rosenbrock_run(LBFGS, 100, steps=20, dtype=torch.float32)
+    _, n_torch, _ = rosenbrock_run(torch.optim.LBFGS, 100, steps=20, dtype=torch.float32)
+    assert loss < 1e-8 and abs(n_iter - n_torch) <= 10
+    with pytest.raises(ValueError, match="strong Wolfe"):
+        LBFGS([torch.nn.Parameter(torch.zeros(2))], line_search_fn=None)
