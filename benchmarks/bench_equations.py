@@ -344,15 +344,15 @@ CASES = {
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("cases", nargs="*", default=list(CASES), choices=list(CASES) + [[]],
-                        metavar="case")
+    parser.add_argument("cases", nargs="*", default=[], choices=list(CASES) + [[]],
+                        metavar="case", help="cases to run (default: all)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, seed {args.seed}\n")
     print("| case | error | field rel. L2 | s | target | met | detail |")
     print("|---|---|---|---|---|---|---|")
     results = {}
-    for name in args.cases:
+    for name in args.cases or list(CASES):
         function, kwargs, target, check = CASES[name]
         r = function(seed=args.seed, **kwargs)
         met = r.get("met", check(r) if check else None)
