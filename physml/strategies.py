@@ -126,8 +126,8 @@ class Standard(Strategy):
     need"): the float32 phase ends there if that comes first (a loss change under 1e-10
     between iterations), and the float64 phase finishes the job. The two phases are two
     entries of ``stages_``. A fit on 1000 collocation points takes about a minute on two
-    cores; Burgers' equation on 10,000 points (Raissi et al.'s setting) about 8 minutes,
-    to a relative error of 3.5e-3 (``benchmarks/bench_standard_pinn.py``). The paper's own
+    cores; Burgers' equation on 10,000 points (Raissi et al.'s setting) about 7 minutes,
+    to a relative error of 3e-3 (``benchmarks/bench_standard_pinn.py``). The paper's own
     settings, which reproduce its failures, are :data:`PAPER_SETTINGS`.
 
     Parameters
