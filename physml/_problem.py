@@ -239,19 +239,23 @@ class PINNProblem:
         if self.learned:
             loss_terms = self._recording(loss_terms, history)
         parameters = [*self.network.parameters(), *(raw for raw, _ in self.learned.values())]
+        report = None
         if self.learned and self._n_stages == 0 and pde is not None and X_obs.shape[0]:
-            self._start_from_observations(pde, domain, X_obs, y_obs, settings, desc, history)
+            report = self._start_from_observations(
+                pde, domain, X_obs, y_obs, n_collocation or self.config.n_collocation,
+                settings, desc, history)
             if settings.optimizer == "adam+lbfgs":
                 # Adam's warm-up brings a random network into a basin; this one starts in
                 # it, and Adam's first steps would only shake it out.
                 settings = dataclasses.replace(settings, optimizer="lbfgs", warmup_iter=0)
-        report = minimize(
-            loss_terms, parameters, optimizer=settings.optimizer,
-            max_iter=settings.max_iter, learning_rate=self.config.learning_rate,
-            warmup_iter=settings.warmup_iter, tol=settings.tol,
-            history_size=settings.lbfgs_history_size, verbose=self.config.verbose,
-            desc=desc, history=history, owner=self.config.owner,
-        )
+        if report is None:  # (not stopped by Ctrl-C or a divergence in the first phases)
+            report = minimize(
+                loss_terms, parameters, optimizer=settings.optimizer,
+                max_iter=settings.max_iter, learning_rate=self.config.learning_rate,
+                warmup_iter=settings.warmup_iter, tol=settings.tol,
+                history_size=settings.lbfgs_history_size, verbose=self.config.verbose,
+                desc=desc, history=history, owner=self.config.owner,
+            )
         self._pad(history)
         history.setdefault("stage", []).extend(
             [self._n_stages] * (len(history.get("loss", ())) - before))
@@ -262,7 +266,8 @@ class PINNProblem:
                            "stopped": report["stopped"], **settings.as_dict()}
         return report
 
-    def _start_from_observations(self, pde, domain, X_obs, y_obs, settings, desc, history):
+    def _start_from_observations(self, pde, domain, X_obs, y_obs, n_collocation, settings,
+                                 desc, history):
         """Where an inverse problem starts: fit the observations alone, then the learned
         coefficients alone to the equation on that fit (the network held), so that the
         joint training starts near the data and from coefficients that agree with it.
@@ -274,14 +279,18 @@ class PINNProblem:
         (gradient matching; Ramsay et al. 2007)."""
         network_parameters = list(self.network.parameters())
         data = self._data_loss(X_obs, y_obs)
-        common = dict(learning_rate=None, tol=settings.tol, history_size=settings.lbfgs_history_size,
-                      verbose=self.config.verbose, history=history, owner=self.config.owner)
+        common = dict(learning_rate=None, tol=settings.tol,
+                      history_size=settings.lbfgs_history_size, verbose=self.config.verbose,
+                      history=history, owner=self.config.owner)
         self._pad(history)
-        minimize(self._recording(data, history), network_parameters,
-                 optimizer=settings.optimizer, max_iter=settings.max_iter // 4,
-                 warmup_iter=settings.warmup_iter, desc=f"{desc}: observations first",
-                 **common)
-        X_c = self.collocation_points(domain, self.config.n_collocation)
+        first = minimize(self._recording(data, history), network_parameters,
+                         optimizer=settings.optimizer, max_iter=settings.max_iter // 4,
+                         warmup_iter=settings.warmup_iter,
+                         desc=f"{desc}: observations first", **common)
+        if first["stopped"]:
+            self._pad(history)
+            return first
+        X_c = self.collocation_points(domain, n_collocation)
         names, _ = self._derivative_names(pde, [])
         u, d = autograd_derivatives(self.outputs, X_c, X_c.shape[0], names)
         u = (u[:, 0] if len(pde.outputs) == 1 else u).detach()
@@ -292,10 +301,11 @@ class PINNProblem:
             r = r if isinstance(r, (tuple, list)) else (r,)
             return {"residual": sum(part.square().mean() for part in r)}
 
-        minimize(self._recording(residual_only, history),
-                 [raw for raw, _ in self.learned.values()], optimizer="lbfgs", max_iter=100,
-                 desc=f"{desc}: coefficients on that fit", **common)
+        second = minimize(self._recording(residual_only, history),
+                          [raw for raw, _ in self.learned.values()], optimizer="lbfgs",
+                          max_iter=100, desc=f"{desc}: coefficients on that fit", **common)
         self._pad(history)
+        return second if second["stopped"] else None
 
     @staticmethod
     def _pad(history):

@@ -271,3 +271,29 @@ def test_method_of_lines_converges_at_second_order():
                              left=[1, 1], right=[0, 0], n_x=n) for n in (101, 201, 401)]
     coarse, fine = np.abs(solve[0] - solve[1]).max(), np.abs(solve[1] - solve[2]).max()
     assert 3.0 < coarse / fine < 5.0 and fine < 1e-4
+
+
+def test_ctrl_c_while_an_inverse_fit_starts_from_the_data_stops_the_fit(monkeypatch):
+    from physml._problem import PINNProblem
+
+    real = PINNProblem._data_loss
+
+    def interrupting(problem, X_obs, y_obs):
+        terms, calls = real(problem, X_obs, y_obs), {"n": 0}
+
+        def loss_terms():
+            calls["n"] += 1
+            if calls["n"] == 5:
+                raise KeyboardInterrupt
+            return terms()
+        return loss_terms
+
+    monkeypatch.setattr(PINNProblem, "_data_loss", interrupting)
+    t = np.linspace(0, 2, 9)
+    est = PINNRegressor(pde=decay_pde(k=1.0), learn_coefficients=("k",), max_iter=50, **FAST)
+    with pytest.warns(RuntimeWarning, match="KeyboardInterrupt"):
+        est.fit(t[:, None], decay_solution(t))
+    assert est.stopped_ == "interrupted" and len(est.history_["loss"]) == 4
+    assert est.coefficients_["k"] == 1.0  # the coefficient phase never ran
+    assert all(len(v) == 4 for v in est.history_.values())
+    assert np.isfinite(est.predict(t[:, None])).all()
