@@ -125,7 +125,7 @@ class MLP(nn.Module):
             X = self.sigma(layer(X))
         return self.layers[-1](X)
 
-    def jet(self, X, n_derivative_rows, first, second=()):
+    def jet(self, X, n_derivative_rows, first, second=(), tangents=None):
         """Value on every row of ``X``, and input derivatives on its first rows.
 
         Parameters
@@ -137,6 +137,12 @@ class MLP(nn.Module):
             Input coordinates whose first derivative is wanted.
         second : tuple of int
             Input coordinates whose pure second derivative is wanted (each also in ``first``).
+        tangents : tuple of two tensors, optional
+            Derivatives along curves other than the coordinate axes (the inputs are
+            features of the coordinates): ``(T1, T2)``, ``T1`` of shape ``(len(first),
+            n_derivative_rows, n_in)`` the features' first derivatives along each entry of
+            ``first``, ``T2`` of shape ``(len(second), n_derivative_rows, n_in)`` their
+            second derivatives along each entry of ``second``.
 
         Returns
         -------
@@ -152,8 +158,15 @@ class MLP(nn.Module):
         # per layer, where forward tangents cost one product per coordinate.
         # (The reverse sweep is written for one output; several take forward tangents.)
         reverse = not second and self.layers[-1].out_features == 1
+        if tangents is not None and reverse:
+            # One reverse sweep gives the gradient along every input; the chain rule to
+            # the coordinates is a product with the first-order tangents.
+            u, D = _ReverseMLP.apply(X, int(n_derivative_rows), tuple(range(X.shape[1])), (),
+                                     self.activation, None, *params)
+            return u, torch.einsum("fn,knf->kn", D[..., 0], tangents[0]).unsqueeze(-1)
         function = _ReverseMLP if reverse else _TaylorMLP
-        return function.apply(X, int(n_derivative_rows), first, second, self.activation, *params)
+        return function.apply(X, int(n_derivative_rows), first, second, self.activation,
+                              tangents, *params)
 
 
 class _TaylorMLP(torch.autograd.Function):
@@ -165,7 +178,7 @@ class _TaylorMLP(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, X, n_d, first, second, activation, *params):
+    def forward(ctx, X, n_d, first, second, activation, tangents, *params):
         weights, biases = params[0::2], params[1::2]
         n, k1 = X.shape[0], len(first)
         pos = [first.index(j) for j in second]
@@ -176,8 +189,12 @@ class _TaylorMLP(torch.autograd.Function):
                 # The input tangent along coordinate i is the unit vector e_i: the first layer's
                 # tangent is a column of W, the same on every row, and its second-order term 0.
                 z = torch.addmm(b, X, W.t())
-                T1_z = W.t()[list(first)].unsqueeze(1)
-                T2_z = None
+                if tangents is None:
+                    T1_z = W.t()[list(first)].unsqueeze(1)
+                    T2_z = None
+                else:
+                    T1_z = tangents[0] @ W.t()
+                    T2_z = tangents[1] @ W.t() if pos else None
             else:
                 Z = inputs[-1] @ W.t()
                 z = Z[:n].add_(b)
@@ -205,7 +222,7 @@ class _TaylorMLP(torch.autograd.Function):
         D = U[n:].view(k, n_d, -1)
         ctx.save_for_backward(*params)
         ctx.tape, ctx.inputs = tape, inputs
-        ctx.first, ctx.pos, ctx.n_d = first, pos, n_d
+        ctx.first, ctx.pos, ctx.n_d, ctx.tangents = first, pos, n_d, tangents
         return u, D
 
     @staticmethod
@@ -244,12 +261,18 @@ class _TaylorMLP(torch.autograd.Function):
                 zd_bar.add_((T2_a_bar * second_order).sum(0))
             if index == 0:
                 dW = z_bar.t() @ X
-                dW[:, list(first)] += Tz_bar[:k1].sum(1).t()
+                if ctx.tangents is None:
+                    dW[:, list(first)] += Tz_bar[:k1].sum(1).t()
+                else:
+                    T1, T2 = ctx.tangents
+                    dW += torch.einsum("knh,knf->hf", Tz_bar[:k1], T1)
+                    if pos:
+                        dW += torch.einsum("knh,knf->hf", Tz_bar[k1:], T2)
             else:
                 dW = Z_bar.t() @ inputs[index]
                 A_bar = Z_bar @ weights[index]
             grads[2 * index], grads[2 * index + 1] = dW, z_bar.sum(0)
-        return (None, None, None, None, None, *grads)
+        return (None, None, None, None, None, None, *grads)
 
 
 class _ReverseMLP(torch.autograd.Function):
@@ -263,7 +286,7 @@ class _ReverseMLP(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, X, n_d, first, second, activation, *params):
+    def forward(ctx, X, n_d, first, second, activation, tangents, *params):
         weights, biases = params[0::2], params[1::2]
         a, inputs, slopes = X, [X], []
         for W, b in zip(weights[:-1], biases[:-1]):
@@ -328,7 +351,7 @@ class _ReverseMLP(torch.autograd.Function):
             grads[2 * index], grads[2 * index + 1] = dW, z_bar.sum(0)
             if index:
                 a_bar = z_bar @ weights[index]
-        return (None, None, None, None, None, *grads)
+        return (None, None, None, None, None, None, *grads)
 
 
 class Rescaled(nn.Module):
@@ -359,10 +382,13 @@ class Rescaled(nn.Module):
         return torch.addcmul(self.shift.to(X.dtype), self.scale.to(X.dtype),
                              self.network(self._inputs(X)))
 
-    def jet(self, X, n_derivative_rows, first, second=()):
-        u, D = self.network.jet(self._inputs(X), n_derivative_rows, first, second)
-        inverse = self.inverse_width.to(u.dtype)
-        factors = torch.cat([inverse[list(first)], inverse[list(second)].square()])
+    def jet(self, X, n_derivative_rows, first, second=(), tangents=None):
+        inverse = self.inverse_width.to(X.dtype)
+        if tangents is not None:
+            tangents = tuple(T * inverse for T in tangents)
+        u, D = self.network.jet(self._inputs(X), n_derivative_rows, first, second, tangents)
         scale = self.scale.to(u.dtype)
-        return (torch.addcmul(self.shift.to(u.dtype), scale, u),
-                D * (factors[:, None, None] * scale))
+        if tangents is None:
+            factors = torch.cat([inverse[list(first)], inverse[list(second)].square()])
+            D = D * factors[:, None, None]
+        return torch.addcmul(self.shift.to(u.dtype), scale, u), D * scale

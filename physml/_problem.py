@@ -13,6 +13,7 @@ or third-order derivative, or an ``output_transform``, takes autograd for all of
 """
 
 import dataclasses
+import math
 
 import numpy as np
 import torch
@@ -73,6 +74,61 @@ class PiecewiseInTime(torch.nn.Module):
                     out = X.new_empty((X.shape[0], part.shape[1]))
                 out[rows] = part
         return out
+
+
+class CausalWeights:
+    """The residual weighted in time (Wang, Sankaran & Perdikaris 2022): the time span is
+    cut into ``n_chunks`` chunks; chunk i's mean squared residual ``L_i`` enters the loss
+    with the weight ``w_i = exp(-eps * sum_{j<i} L_j / S)``, so that later times count
+    only once the earlier ones are fitted; ``S`` is the total ``sum_i L_i`` at the first
+    update (``scale=None``) or ``1 / scale``. The weights are held fixed between updates (every
+    ``update_every`` iterations: L-BFGS needs one loss to minimize); ``eps`` walks through
+    ``tols``, moving on when every weight exceeds ``advance_at``. Made by
+    :class:`physml.strategies.Causal`; ``record`` keeps the weights of every update."""
+
+    def __init__(self, n_chunks, tols, update_every, advance_at=0.99, scale=None):
+        self.n_chunks, self.tols = int(n_chunks), [float(t) for t in tols]
+        self.scale = scale
+        self.update_every, self.advance_at = int(update_every), float(advance_at)
+        self.level, self.weights, self.record, self.tol_record = 0, None, [], []
+
+    def chunks(self, t_range, t_index):
+        self.t0, self.t1 = map(float, t_range)
+        self.t_index = t_index
+        return self
+
+    def _index(self, X):
+        s = (X[:, self.t_index] - self.t0) / (self.t1 - self.t0)
+        return (s * self.n_chunks).long().clamp(0, self.n_chunks - 1)
+
+    def _chunk_means(self, squared, X):
+        index = self._index(X)
+        total = squared.new_zeros(self.n_chunks).index_add(0, index, squared)
+        count = torch.bincount(index, minlength=self.n_chunks).clamp(min=1)
+        return total / count.to(squared.dtype)
+
+    def update(self, squared, X):
+        """New weights from the squared residual at the current points."""
+        L = self._chunk_means(squared.detach(), X)
+        before = torch.cat([L.new_zeros(1), torch.cumsum(L, 0)[:-1]])
+        if self.scale is None:
+            # Relative to the first update's total: the tolerances hold for any equation's
+            # units (convection's residual scales with beta^2).
+            total = float(L.sum())
+            self.scale = 1.0 / total if np.isfinite(total) and total > 0 else 1.0
+        while True:
+            weights = torch.exp(-self.tols[self.level] * self.scale * before)
+            if (float(weights.min()) <= self.advance_at
+                    or self.level == len(self.tols) - 1):
+                break
+            self.level += 1
+        self.weights = weights
+        self.record.append(weights.double().cpu().numpy())
+        self.tol_record.append(self.tols[self.level])
+
+    def weighted(self, squared, X):
+        """``mean_i w_i L_i``."""
+        return (self.weights.to(squared.dtype) * self._chunk_means(squared, X)).mean()
 
 
 def derivative_plan(indices):
@@ -201,6 +257,8 @@ class PINNProblem:
         g)`` with rows ``X`` (float64) and the condition's values ``g`` (None for a
         periodic face)."""
         key = tuple(tuple(map(float, r)) for r in domain)
+        if getattr(self.network, "builds_in_boundary", False):
+            return []  # the model holds the boundary conditions by construction
         if key not in self._faces:
             faces = []
             for column, side, kind, X in pde.boundary_faces(self.config.n_boundary, domain):
@@ -216,11 +274,13 @@ class PINNProblem:
     # Training -------------------------------------------------------------------------
 
     def train(self, pde, desc="fit", domain=None, X_obs=None, y_obs=None, n_collocation=None,
-              iter_factor=1.0, dtype=None, **changes):
+              iter_factor=1.0, dtype=None, causal=None, resample=True, **changes):
         """Train the network on ``pde`` over ``domain`` with observations ``(X_obs, y_obs)``
         (the fit's by default) and ``n_collocation`` points (the fit's), for ``iter_factor``
         times the resolved iterations, in ``dtype`` (the resolved one when None);
-        ``changes`` replace settings of this stage (``optimizer="lbfgs"``).
+        ``changes`` replace settings of this stage (``optimizer="lbfgs"``). ``causal``
+        (a :class:`CausalWeights`) weights the residual in time; ``resample=False`` keeps
+        the stage on fixed points whatever ``resample_every`` says.
 
         Returns the trainer's report with the stage's record under ``"stage"``."""
         settings = self.settings.scaled(iter_factor,
@@ -230,8 +290,14 @@ class PINNProblem:
         X_obs = self.X_obs if X_obs is None else X_obs.to(self.dtype)
         y_obs = self.y_obs if y_obs is None else y_obs.to(self.dtype)
         domain = tuple(domain or (pde.domain if pde is not None else ()))
+        resample_every = settings.resample_every if resample else None
+        self.sampling = settings.sampling
         loss_terms = self.loss_terms(pde, domain, X_obs, y_obs,
-                                     n_collocation or self.config.n_collocation)
+                                     n_collocation or self.config.n_collocation,
+                                     causal=causal, resample_every=resample_every)
+        refresh = getattr(loss_terms, "refresh", None)
+        every = math.gcd(int(resample_every or 0),
+                         int(causal.update_every) if causal is not None else 0) or None
         if self.config.compile:
             loss_terms = _compiled(loss_terms)
         history = self.history
@@ -255,6 +321,7 @@ class PINNProblem:
                 warmup_iter=settings.warmup_iter, tol=settings.tol,
                 history_size=settings.lbfgs_history_size, verbose=self.config.verbose,
                 desc=desc, history=history, owner=self.config.owner,
+                refresh=refresh, refresh_every=every if refresh is not None else None,
             )
         self._pad(history)
         history.setdefault("stage", []).extend(
@@ -264,6 +331,9 @@ class PINNProblem:
         report["stage"] = {"coefficients": coefficients, "domain": domain or None,
                            "n_iter": report["n_iter"], "loss": report["best_loss"],
                            "stopped": report["stopped"], **settings.as_dict()}
+        if causal is not None:
+            report["stage"]["causal_weights"] = np.array(causal.record)
+            report["stage"]["causal_tol"] = list(causal.tol_record)
         return report
 
     def _start_from_observations(self, pde, domain, X_obs, y_obs, n_collocation, settings,
@@ -326,11 +396,17 @@ class PINNProblem:
 
         return recorded
 
-    def loss_terms(self, pde, domain, X_obs, y_obs, n_collocation):
-        """A closure returning the named loss terms (their sum is the loss)."""
+    def loss_terms(self, pde, domain, X_obs, y_obs, n_collocation, causal=None,
+                   resample_every=None):
+        """A closure returning the named loss terms (their sum is the loss); with
+        ``resample_every`` or ``causal`` it has a ``refresh(done)``, called by the trainer,
+        that draws new collocation points (uniform or residual-based, ``self.sampling``)
+        every ``resample_every`` iterations and updates the causal weights every
+        ``causal.update_every``."""
         if pde is None:
             return self._data_loss(X_obs, y_obs)
-        return self._physics_loss(pde, domain, X_obs, y_obs, n_collocation)
+        return self._physics_loss(pde, domain, X_obs, y_obs, n_collocation, causal=causal,
+                                  resample_every=resample_every)
 
     def _data_loss(self, X_obs, y_obs):
         data = _data_term(y_obs)
@@ -356,9 +432,12 @@ class PINNProblem:
                 names.setdefault(f"{output}_{coordinates[column]}", (o, (column,)))
         return names, boundary
 
-    def _physics_loss(self, pde, domain, X_obs, y_obs, n_collocation):
+    def _physics_loss(self, pde, domain, X_obs, y_obs, n_collocation, causal=None,
+                      resample_every=None):
         network, weight = self.network, self.config.residual_weight
-        transform = self.config.output_transform
+        # A model with exact constraints differentiates its network and combines (like an
+        # output transform) the network's output with what it builds in.
+        transform = self.config.output_transform or getattr(network, "combine", None)
         single = len(pde.outputs) == 1
         X_c = self.collocation_points(domain, n_collocation)
         faces = self.boundary_faces(pde, domain)
@@ -368,13 +447,26 @@ class PINNProblem:
         n_c = X_c.shape[0]
         n_faces = sum(X.shape[0] for X in X_faces)
         n_d = n_c + (n_faces if slope_columns else 0)
-        X_all = torch.cat([X_c, *X_faces, X_obs])
+        points = {"X_c": X_c, "X_all": torch.cat([X_c, *X_faces, X_obs])}
         plan = derivative_plan([index for _, index in names.values()])
         fast = plan is not None and hasattr(network, "jet")
         data = _data_term(y_obs)
         check_residual(pde, self, X_c[:4], names)
+        chunks = None
+        if causal is not None:
+            t_index = pde.time_index
+            if t_index is None:
+                raise ValueError(f"causal weights need a time coordinate 't': "
+                                 f"{type(pde).__name__} is steady")
+            chunks = causal.chunks(domain[t_index], t_index)
+
+        def residuals(X_c, u, d):
+            r = pde.residual(X_c, u, d, self.coefficient_values(pde))
+            r = r if isinstance(r, (tuple, list)) else (r,)
+            return sum(part.square() for part in r)
 
         def derivatives():
+            X_all = points["X_all"]
             if not fast:
                 return autograd_derivatives(self.outputs, X_all, n_d, names)
             first, second = plan
@@ -388,10 +480,12 @@ class PINNProblem:
         def loss_terms():
             u, d = derivatives()
             u_c = u[:n_c, 0] if single else u[:n_c]
-            r = pde.residual(X_c, u_c, {k: v[:n_c] for k, v in d.items()},
-                             self.coefficient_values(pde))
-            r = r if isinstance(r, (tuple, list)) else (r,)
-            residual = sum(part.square().mean() for part in r)
+            X_c = points["X_c"]
+            squared = residuals(X_c, u_c, {k: v[:n_c] for k, v in d.items()})
+            if chunks is None:
+                residual = squared.mean()
+            else:
+                residual = chunks.weighted(squared, X_c)
             terms = {"residual": weight * residual}
             if faces:
                 terms["boundary"] = self._boundary_term(pde, faces, u, d, n_c, g_faces,
@@ -400,7 +494,44 @@ class PINNProblem:
                 terms["data"] = data(u[n_c + n_faces:])
             return terms
 
+        if not (resample_every or chunks is not None):
+            return loss_terms
+
+        def squared_residual(X):
+            """The squared residual at rows ``X`` (no graph kept)."""
+            out = []
+            for start in range(0, X.shape[0], 8192):
+                part = X[start:start + 8192]
+                u, d = autograd_derivatives(self.outputs, part, part.shape[0], names)
+                u = u[:, 0] if single else u
+                out.append(residuals(part, u, d).detach())
+            return torch.cat(out)
+
+        def refresh(done):
+            if resample_every and done % resample_every == 0:
+                X_c = self._resample(domain, n_c, squared_residual)
+                points["X_c"] = X_c
+                points["X_all"] = torch.cat([X_c, *X_faces, X_obs])
+            if chunks is not None and done % chunks.update_every == 0:
+                chunks.update(squared_residual(points["X_c"]), points["X_c"])
+
+        loss_terms.refresh = refresh
+        if chunks is not None:
+            chunks.update(squared_residual(points["X_c"]), points["X_c"])
         return loss_terms
+
+    def _resample(self, domain, n, squared_residual):
+        """``n`` new collocation points: uniform, or residual-based (RAD, Wu et al. 2023:
+        from a uniform pool four times larger, drawn with probability proportional to
+        ``|r| / mean|r| + 1``)."""
+        if self.sampling == "uniform":
+            return self._draw(domain, n).to(self.dtype)
+        pool = self._draw(domain, 4 * n).to(self.dtype)
+        magnitude = squared_residual(pool).sqrt().double().cpu()
+        density = magnitude / magnitude.mean().clamp(min=1e-300) + 1.0
+        density = torch.where(torch.isfinite(density), density, torch.ones_like(density))
+        chosen = torch.multinomial(density, n, replacement=False, generator=self.generator)
+        return pool[chosen.to(pool.device)]
 
     @staticmethod
     def _boundary_term(pde, faces, u, d, n_c, g_faces, slope_columns):

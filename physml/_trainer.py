@@ -28,12 +28,17 @@ def validate_optimizer(optimizer):
 
 def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
              warmup_iter=0, tol=1e-7, history_size=50, verbose=0, desc="fit", history=None,
-             owner=None):
+             owner=None, refresh=None, refresh_every=None):
     """Minimize ``sum(loss_terms().values())`` over ``parameters``.
 
     ``loss_terms()`` returns a dict of named scalar tensors (the loss is their sum). Every
     evaluation is appended to ``history`` (a dict of lists). Returns a dict with ``n_iter``
     (optimizer iterations), ``n_eval``, and ``stopped`` (None, "diverged" or "interrupted").
+
+    ``refresh(n_iter)``, when given, runs every ``refresh_every`` iterations (new collocation
+    points, new causal weights): the loss changes there, so L-BFGS starts a new curvature
+    history and the best-parameters record starts again (a loss on other points is not
+    comparable).
     """
     keep_freed_memory()
     parameters = [p for p in parameters if p.requires_grad]
@@ -48,6 +53,14 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
         phases.append(("lbfgs", max_iter, learning_rate or 1.0))
     state = {"n_iter": 0, "n_eval": 0, "stopped": None, "phase": None}
     bar = progress(sum(p[1] for p in phases), verbose, desc)
+
+    def refreshed(done, steps):
+        nonlocal best
+        if refresh is None or not refresh_every or done % refresh_every or done >= steps:
+            return False
+        refresh(done)
+        best = BestParameters(parameters)
+        return True
 
     def closure():
         for p in parameters:
@@ -73,20 +86,27 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
                 continue
             if name == "adam":
                 opt = torch.optim.Adam(parameters, lr=lr)
-                for _ in range(steps):
+                for step in range(steps):
                     loss = opt.step(closure)
                     state["n_iter"] += 1
+                    refreshed(step + 1, steps)
                     bar.update()
                     bar.set_postfix(loss=f"{float(loss.detach()):.3e}", refresh=False)
             else:
-                opt = LBFGS(
-                    parameters, lr=lr, max_iter=_LBFGS_CHUNK, max_eval=25 * _LBFGS_CHUNK,
-                    history_size=history_size, tolerance_grad=tol, tolerance_change=tol,
-                    line_search_fn="strong_wolfe",
-                )
-                done = 0
+                def new_lbfgs():
+                    return LBFGS(
+                        parameters, lr=lr, max_iter=_LBFGS_CHUNK, max_eval=25 * _LBFGS_CHUNK,
+                        history_size=history_size, tolerance_grad=tol, tolerance_change=tol,
+                        line_search_fn="strong_wolfe",
+                    )
+
+                opt, done, period = new_lbfgs(), 0, _LBFGS_CHUNK
+                if refresh is not None and refresh_every:
+                    period = min(period, int(refresh_every))
                 while done < steps:
-                    chunk = min(_LBFGS_CHUNK, steps - done)
+                    chunk = min(period, steps - done)
+                    if refresh is not None and refresh_every:
+                        chunk = min(chunk, refresh_every - done % refresh_every)
                     opt.param_groups[0]["max_iter"] = chunk
                     before = opt.state[parameters[0]].get("n_iter", 0)
                     loss = opt.step(closure)
@@ -96,7 +116,11 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
                     bar.update(taken)
                     bar.set_postfix(loss=f"{float(loss.detach()):.3e}", refresh=False)
                     if taken < chunk:
-                        break  # converged: a tolerance was met inside the chunk
+                        if refresh is None or not refresh_every:
+                            break  # converged: a tolerance was met inside the chunk
+                        done += chunk - taken  # converged on these points: go on to new ones
+                    if refreshed(done, steps):
+                        opt = new_lbfgs()
     except Diverged:
         state["stopped"] = "diverged"
     except KeyboardInterrupt:

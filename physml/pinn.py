@@ -19,6 +19,7 @@ from ._base import (
     torch_seed,
 )
 from ._mlp import MLP, Rescaled, resolve_activation
+from ._constraints import ExactModel, exact_plan
 from ._problem import PiecewiseInTime, PINNProblem, ProblemConfig, _transformed
 from ._trainer import validate_optimizer
 from .pde import PDE
@@ -122,6 +123,39 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         Shift and scale the network's outputs by the observations' mean and spread (per
         output, over the observed values). ``"auto"``: when an output's ``|mean| +
         spread`` is outside ``[0.1, 10]`` (the Lorenz system's values reach 27).
+    constraints : {"soft", "exact"}, default="soft"
+        ``"soft"``: the boundary and initial conditions are loss terms. ``"exact"``: they
+        hold by construction (:mod:`physml._constraints`): every periodic coordinate
+        enters the network through the Fourier embedding of its period; the initial
+        condition through ``u = u0(x) + s N(x, t)``, ``s = (t - t0) / (t1 - t0)``;
+        Dirichlet ends of one spatial coordinate, constant in time and equal to ``u0``
+        there, through a distance factor. A ValueError says where this cannot apply (an
+        ``output_transform`` is set too, a Neumann boundary, Dirichlet values that vary
+        in time, an initial condition written for NumPy in more than one spatial
+        dimension).
+    sampling : {"auto", "uniform", "rad"}, default="auto"
+        How collocation points are drawn each time they are redrawn: uniformly, or by
+        residual-based adaptive sampling (RAD, Wu et al. 2023: from a uniform pool four
+        times larger, with probability proportional to ``|r| / mean|r| + 1``).
+        ``"auto"``: the strategy's (``"rad"`` for ``"causal"``, ``"uniform"`` otherwise).
+    resample_every : int, None or "auto", default="auto"
+        Draw new collocation points every this many iterations (None: the same points
+        throughout). L-BFGS restarts its curvature history there. ``"auto"``: the
+        strategy's (100 for ``"causal"``, None otherwise, as in the paper).
+    time_features : int or "auto", default="auto"
+        With ``constraints="exact"``, time also enters the network through
+        ``cos(pi k s), sin(pi k s)``, ``k = 1..time_features`` (a Fourier basis in time:
+        fast oscillations in time are learned slowly from tanh units). ``"auto"``: 8 with
+        ``constraints="exact"``, 0 otherwise.
+    harmonics : int or "auto", default="auto"
+        With ``constraints="exact"``, the harmonics ``k = 1..harmonics`` of each periodic
+        coordinate's period that enter the network (``cos(k w x), sin(k w x)``); more
+        harmonics represent sharp fronts and interfaces more easily, and admit more wrong
+        solutions of a fast wave. ``"auto"``: as many as the initial condition needs (the
+        fewest whose trigonometric projection holds it to 1e-6), between 1 and 8: 1 for
+        ``sin(x)``, 8 for the reaction's Gaussian bump and for Allen-Cahn. Measured (seed
+        0): reaction rho = 5 with 1 / 4 / 8 harmonics 2.7e-2 / 1.6e-2 / 8.2e-3; convection
+        beta = 50 with 1 / 4: 7.8e-3 / 2.6e-1.
 
     Attributes
     ----------
@@ -191,7 +225,9 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
                  n_collocation=1000, n_boundary=100, residual_weight=1.0, dtype="auto",
                  device="cpu",
                  random_state=None, verbose=0, compile=False, learn_coefficients=(),
-                 output_transform=None, input_scale="auto", output_scale="auto"):
+                 output_transform=None, input_scale="auto", output_scale="auto",
+                 constraints="soft", sampling="auto", resample_every="auto",
+                 time_features="auto", harmonics="auto"):
         self.pde = pde
         self.strategy = strategy
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -214,6 +250,11 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         self.output_transform = output_transform
         self.input_scale = input_scale
         self.output_scale = output_scale
+        self.constraints = constraints
+        self.sampling = sampling
+        self.resample_every = resample_every
+        self.time_features = time_features
+        self.harmonics = harmonics
 
     def fit(self, X, y):
         """Fit the network to observations ``(X, y)`` and the equation.
@@ -263,13 +304,20 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         """A fresh network and the problem it trains on, from the resolved settings."""
         device, dtype = resolve_device(self.device), resolve_dtype(settings.dtype)
         seed = torch_seed(self.random_state)
+        plan = self._exact_plan(pde)
+        n_in = X.shape[1] if plan is None else ExactModel.n_features(plan)
         with seeded(seed, device):
-            network = MLP(X.shape[1], tuple(self.hidden_layer_sizes), self.n_outputs_,
+            network = MLP(n_in, tuple(self.hidden_layer_sizes), self.n_outputs_,
                           self.activation)
-        outputs, inputs = self._output_scaling(y), self._input_scaling(pde)
+        outputs = self._output_scaling(y)
+        inputs = self._input_scaling(pde) if plan is None else None
+        if plan is not None and outputs is not None:
+            outputs = (np.zeros(self.n_outputs_), outputs[1])  # N is added to u0
         if outputs is not None or inputs is not None:
             outputs = outputs or (np.zeros(self.n_outputs_), np.ones(self.n_outputs_))
             network = Rescaled(network, *outputs, *(inputs or (None, None)))
+        if plan is not None:
+            network = ExactModel(network, plan)
         network = network.to(device=device, dtype=dtype)
         config = ProblemConfig(
             settings=settings, n_collocation=int(self.n_collocation),
@@ -278,6 +326,22 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
             output_transform=self.output_transform, compile=bool(self.compile),
             verbose=self.verbose, seed=seed, device=device, owner=type(self).__name__)
         return PINNProblem(config, pde, network, X, y)
+
+    def _exact_plan(self, pde):
+        """What ``constraints="exact"`` builds in, or None with soft constraints."""
+        if self.constraints == "soft" or pde is None:
+            return None
+        if self.output_transform is not None:
+            raise ValueError("constraints='exact' builds its own output transform; set "
+                             "output_transform=None or constraints='soft'")
+        harmonics = "auto" if isinstance(self.harmonics, str) else int(self.harmonics)
+        return exact_plan(pde, len(pde.outputs), self._time_features(pde),
+                          n_harmonics=harmonics)
+
+    def _time_features(self, pde):
+        if isinstance(self.time_features, str):
+            return 8 if self.constraints == "exact" and pde.time_index is not None else 0
+        return int(self.time_features)
 
     def _input_scaling(self, pde):
         """``(center, half_width)`` of the domain's box, or None (see ``input_scale``)."""
@@ -446,6 +510,13 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         check_positive("residual_weight", self.residual_weight, allow_zero=True)
         if self.learning_rate is not None:
             check_positive("learning_rate", self.learning_rate)
+        if self.constraints not in ("soft", "exact"):
+            raise ValueError(f"constraints={self.constraints!r} is not supported; choose "
+                             "'soft' or 'exact'")
+        if not (isinstance(self.time_features, str) and self.time_features == "auto"):
+            check_integer("time_features", self.time_features, 0)
+        if not (isinstance(self.harmonics, str) and self.harmonics == "auto"):
+            check_integer("harmonics", self.harmonics, 1)
         for name in ("input_scale", "output_scale"):
             value = getattr(self, name)
             if not (value is None or isinstance(value, bool)
@@ -455,7 +526,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     def _given_training(self):
         return {name: getattr(self, name)
                 for name in ("optimizer", "max_iter", "warmup_iter", "tol",
-                             "lbfgs_history_size", "dtype")}
+                             "lbfgs_history_size", "dtype", "sampling", "resample_every")}
 
     def _training_settings(self, strategy):
         """The strategy's training defaults with this estimator's explicit values in

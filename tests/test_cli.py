@@ -72,3 +72,23 @@ def test_the_tables_fix_cells_are_the_one_line_call(system, strategy, monkeypatc
     assert paper.pde.get_params() == est.pde.get_params()
     expected = clone(bare).set_params(pde=paper.pde, strategy="standard", **PAPER_SETTINGS)
     assert paper.get_params(deep=False) == expected.get_params(deep=False)
+
+
+def test_reproduce_hard_cases_prints_every_case_beside_the_published_numbers(tmp_path,
+                                                                           capsys):
+    pytest.importorskip("matplotlib")
+    main(["reproduce", "hard-cases", "--quick", "--budget", "0.003", "--n-jobs", "1",
+          "--out", str(tmp_path), "--quiet"])
+    out = capsys.readouterr().out
+    for case in ("convection beta=30", "convection beta=50", "reaction rho=5",
+                 "allen-cahn d=1e-4"):
+        assert f"| {case} | causal + exact |" in out
+    assert "PINNsFormer (ICLR 2024)" in out and "2.70e-02" in out
+    assert (tmp_path / "hard_cases_solutions.png").stat().st_size > 10_000
+    assert (tmp_path / "hard_cases_weights_allen-cahn_d1e-4.png").exists()
+
+
+def test_reproduce_hard_cases_rejects_bad_arguments(capsys):
+    with pytest.raises(SystemExit):
+        main(["reproduce", "hard-cases", "--seeds", "0"])
+    assert "--seeds" in capsys.readouterr().err

@@ -69,7 +69,7 @@ def test_gradcheck_through_the_hand_written_backward():
             for p, q in zip(params, ps):
                 p.copy_(q)
         from physml._mlp import _TaylorMLP
-        return _TaylorMLP.apply(X, 3, (0, 1), (0,), net.activation, *ps)
+        return _TaylorMLP.apply(X, 3, (0, 1), (0,), net.activation, None, *ps)
 
     inputs = [p.detach().clone().requires_grad_(True) for p in params]
     assert torch.autograd.gradcheck(f, inputs)

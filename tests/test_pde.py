@@ -10,10 +10,20 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 
 from physml.datasets import make_pde_data
-from physml.pde import PDE, Burgers, Convection, CustomPDE, Reaction, ReactionDiffusion
+from physml.metrics import relative_l2_error
+from physml.pde import (
+    PDE,
+    AllenCahn,
+    Burgers,
+    Convection,
+    CustomPDE,
+    Reaction,
+    ReactionDiffusion,
+)
 from physml.pde.reference import fourier_coefficients, fourier_evaluate
 
-ALL = [Convection(beta=30.0), Reaction(rho=5.0), ReactionDiffusion(nu=3.0, rho=5.0), Burgers()]
+ALL = [Convection(beta=30.0), Reaction(rho=5.0), ReactionDiffusion(nu=3.0, rho=5.0), Burgers(),
+       AllenCahn()]
 
 
 @pytest.mark.parametrize("pde", ALL, ids=lambda p: type(p).__name__)
@@ -166,3 +176,31 @@ def test_ill_specified_equations_are_rejected_by_name():
     with pytest.raises(ValueError, match="n_x"):
         make_pde_data(Convection(), n_x=1)
     assert isinstance(Convection(), PDE)
+
+
+def test_allen_cahn_reference_is_converged_to_1e6():
+    """ETDRK4 + Fourier: within 1e-6 (relative L2 on an evaluation grid) of the solution
+    with twice the modes and half the time step; the time stepping alone to 1e-10."""
+    pde = AllenCahn()
+    X = pde.grid(64, 21)
+    u = pde.reference_solution(X)
+    finer = pde.reference_solution(X, n_x=4096, dt=1e-3)
+    assert relative_l2_error(finer, u) < 1e-6
+    halved_step = pde.reference_solution(X, dt=1e-3)
+    assert relative_l2_error(halved_step, u) < 1e-10
+    assert relative_l2_error(u, pde.reference_solution(X, n_x=512)) > 1e-6  # it can fail
+
+
+def test_allen_cahn_reference_solves_the_equation():
+    """Finite differences of the reference satisfy the equation where it is smooth."""
+    pde = AllenCahn()
+    x = np.linspace(-0.5, 0.5, 41)
+    t, h, k = 0.5, 1e-3, 1e-2
+    X = np.array([[xi, ti] for ti in (t - h, t, t + h) for xi in x] +
+                 [[xi + s, t] for s in (-k, k) for xi in x])
+    u = pde.reference_solution(X)
+    before, now, after, left, right = u.reshape(5, -1)
+    u_t = (after - before) / (2 * h)
+    u_xx = (right - 2 * now + left) / k ** 2
+    residual = u_t - pde.d * u_xx - pde.rho * (now - now ** 3)
+    assert np.max(np.abs(residual)) < 1e-4 * np.max(np.abs(u_t) + 1)

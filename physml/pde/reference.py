@@ -178,3 +178,64 @@ def method_of_lines(diffusion, reaction, initial_condition, X, *, x_range, left,
         rows = which == index
         out[rows] = CubicSpline(x, solution[index], axis=1)(X[rows, 0]).T
     return out
+
+
+def _etdrk4_coefficients(linear, h, n_contour=32):
+    """Kassam & Trefethen's (2005) ETDRK4 coefficients for the diagonal linear part
+    ``linear`` and step ``h``: the phi-functions by a contour integral (no cancellation
+    where ``h * linear`` is near 0)."""
+    L = h * linear
+    roots = np.exp(1j * np.pi * (np.arange(1, n_contour + 1) - 0.5) / n_contour)
+    LR = L[:, None] + roots[None, :]
+    E, E2 = np.exp(L), np.exp(L / 2)
+    Q = h * np.real(np.mean((np.exp(LR / 2) - 1) / LR, axis=1))
+    f1 = h * np.real(np.mean((-4 - LR + np.exp(LR) * (4 - 3 * LR + LR ** 2)) / LR ** 3, axis=1))
+    f2 = h * np.real(np.mean((2 + LR + np.exp(LR) * (-2 + LR)) / LR ** 3, axis=1))
+    f3 = h * np.real(np.mean((-4 - 3 * LR - LR ** 2 + np.exp(LR) * (4 - LR)) / LR ** 3, axis=1))
+    return E, E2, Q, f1, f2, f3
+
+
+def semilinear_periodic(initial_condition, diffusion, reaction, X, *, domain, n_x=512,
+                        dt=1e-3):
+    """``u_t = diffusion * u_xx + reaction(u)``, periodic in x, at the rows ``(x, t)`` of
+    ``X``: Fourier spectral in x on ``n_x`` modes, ETDRK4 in time (Cox & Matthews 2002,
+    Kassam & Trefethen 2005; fourth order, the stiff diffusion integrated exactly) with
+    steps of at most ``dt`` landing on every requested time; values between grid points by
+    spectral interpolation. ``tests/test_pde.py`` shows it converged to 1e-6."""
+    (x0, x1), (t0, _) = domain
+    period = x1 - x0
+    grid = np.linspace(x0, x1, n_x, endpoint=False)
+    k = np.fft.rfftfreq(n_x, d=1.0 / n_x) * (2 * np.pi / period)
+    linear = -diffusion * k ** 2
+    v = np.fft.rfft(np.asarray(initial_condition(grid), dtype=float))
+    cache = {}
+
+    def nonlinear(v_hat):
+        return np.fft.rfft(reaction(np.fft.irfft(v_hat, n_x)))
+
+    times, which = _sorted_times(X[:, 1])
+    coefficients = np.empty((times.size, n_x), dtype=complex)
+    now = t0
+    for index, target in enumerate(times):
+        span = target - now
+        if span < -1e-14:
+            raise ValueError("reference_solution: times before the initial time")
+        steps = int(np.ceil(span / dt - 1e-9)) if span > 0 else 0
+        if steps:
+            h = span / steps
+            key = round(h, 15)
+            if key not in cache:
+                cache[key] = _etdrk4_coefficients(linear, h)
+            E, E2, Q, f1, f2, f3 = cache[key]
+            for _ in range(steps):
+                Nv = nonlinear(v)
+                a = E2 * v + Q * Nv
+                Na = nonlinear(a)
+                b = E2 * v + Q * Na
+                Nb = nonlinear(b)
+                c = E2 * a + Q * (2 * Nb - Nv)
+                Nc = nonlinear(c)
+                v = E * v + Nv * f1 + 2 * (Na + Nb) * f2 + Nc * f3
+        now = target
+        coefficients[index] = fourier_coefficients(np.fft.irfft(v, n_x))
+    return fourier_evaluate(coefficients[which], X[:, 0], period, x0)
