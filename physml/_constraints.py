@@ -78,7 +78,7 @@ class ChebyshevSeries:
                 f"Chebyshev interpolant of degree 512 is off by {np.max(np.abs(approx - exact)):.1e}); "
                 "write it with torch functions or use constraints='soft'")
         self.coefficients = coefficients.reshape(degree + 1, n_outputs)
-        self._torch = {}
+        self._torch, self._memo = {}, {}
 
     @staticmethod
     def _values(function, x, n_outputs, owner):
@@ -91,7 +91,21 @@ class ChebyshevSeries:
         return 0.5 * (self.low + self.high) + 0.5 * (self.high - self.low) * s
 
     def evaluate(self, x, order=0):
-        """The ``order``-th derivative at the points ``x`` (1-D tensor): ``(n, n_outputs)``."""
+        """The ``order``-th derivative at the points ``x`` (1-D tensor): ``(n, n_outputs)``.
+
+        The last values of each order are kept with the points they were computed at: a
+        fit evaluates ``u0`` at the same collocation points until they are redrawn, and
+        Clenshaw's recurrence is a loop over the degree."""
+        memo = self._memo.get(order)
+        if (memo is not None and memo[0].shape == x.shape and memo[0].dtype == x.dtype
+                and memo[0].device == x.device and memo[0].data_ptr() == x.data_ptr()
+                and memo[0].stride() == x.stride() and memo[1] == x._version):
+            return memo[2].clone()  # a fresh output for each autograd node
+        values = self._evaluate(x, order)
+        self._memo[order] = (x.detach(), x._version, values)
+        return values
+
+    def _evaluate(self, x, order):
         key = (order, x.dtype, x.device)
         if key not in self._torch:
             c = self.coefficients
@@ -114,7 +128,7 @@ class ChebyshevSeries:
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state["_torch"] = {}
+        state["_torch"], state["_memo"] = {}, {}
         return state
 
 

@@ -13,6 +13,14 @@ def _pyplot():
     return plt
 
 
+def _finished(fig, path=None):
+    """Lay out ``fig``, save it to ``path`` (PNG) when given, and return it."""
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+    return fig
+
+
 def plot_solutions(cases, n_x, n_t, path=None):
     """Exact solution, prediction and absolute error on a grid, one row per case.
 
@@ -42,7 +50,4 @@ def plot_solutions(cases, n_x, n_t, path=None):
             ax.set_title(f"{title}: {name}", fontsize=9)
             ax.set_xlabel("t")
             ax.set_ylabel("x")
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=110)
-    return fig
+    return _finished(fig, path)

@@ -83,7 +83,7 @@ def _step_label(h, dt):
 
 def plot_continuity(results, path=None, title=""):
     """Error against the inference step, log-log, one line per model (the paper's figure)."""
-    from .plotting import _pyplot
+    from .plotting import _finished, _pyplot
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.5))
@@ -94,10 +94,7 @@ def plot_continuity(results, path=None, title=""):
     ax.set_ylabel("relative L2 error of the forecast")
     ax.set_title(title or "convergence test")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=110)
-    return fig
+    return _finished(fig, path)
 
 
 # --------------------------------------------------------------------------------------
@@ -273,7 +270,7 @@ def _grouped(runs):
 
 def plot_failure_modes(runs, path=None):
     """Mean error against the coefficient, per strategy, beside the paper's (log scale)."""
-    from .plotting import _pyplot
+    from .plotting import _finished, _pyplot
 
     plt = _pyplot()
     system = runs[0]["system"]
@@ -293,10 +290,7 @@ def plot_failure_modes(runs, path=None):
     ax.set_ylabel("relative L2 error")
     ax.set_title(system)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=110)
-    return fig
+    return _finished(fig, path)
 
 
 def hardest_cases(runs):
@@ -448,7 +442,7 @@ def ablation_table(runs):
 
 def plot_ablation(runs, path=None):
     """Bar chart of the ablation (log scale), one group per case."""
-    from .plotting import _pyplot
+    from .plotting import _finished, _pyplot
 
     plt = _pyplot()
     cases = list(dict.fromkeys(r["case"] for r in runs))
@@ -463,16 +457,13 @@ def plot_ablation(runs, path=None):
         ax.set_ylabel("relative L2 error")
         ax.set_title(case)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=110)
-    return fig
+    return _finished(fig, path)
 
 
 def plot_causal_weights(estimator, path=None, title=""):
     """The causal weights over training: one row per update, one column per time chunk
     (the first stage of a ``strategy="causal"`` fit)."""
-    from .plotting import _pyplot
+    from .plotting import _finished, _pyplot
 
     plt = _pyplot()
     weights = estimator.stages_[0]["causal_weights"]
@@ -484,7 +475,4 @@ def plot_causal_weights(estimator, path=None, title=""):
     ax.set_xlabel("t (chunk)")
     ax.set_ylabel("update (every Causal.update_every iterations)")
     ax.set_title(title or "causal weights over training")
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=110)
-    return fig
+    return _finished(fig, path)

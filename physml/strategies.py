@@ -471,7 +471,10 @@ class Causal(Strategy):
     ``final_iter`` L-BFGS iterations.
 
     One network over the whole time span, unlike :class:`TimeMarching`; it composes:
-    ``TimeMarching(within=Causal())`` weights time inside each block.
+    ``TimeMarching(within=Causal())`` weights time inside each block. The weights of every
+    update are kept in ``stages_[0]["causal_weights"]`` (one row per update) with the
+    tolerance of each in ``stages_[0]["causal_tol"]``; ``history_["residual"]`` of that
+    stage is the weighted residual (the term minimized).
 
     Training defaults (the estimator's ``"auto"`` values): float64, 500 Adam steps then
     3000 L-BFGS iterations (history 100) with the causal weights, new collocation points

@@ -29,3 +29,13 @@ def test_standard_pinn_reproduces_the_paper(case):
 def test_the_equations_users_bring_meet_their_targets(case):
     results = load("bench_equations").main([case])
     assert results[case]["met"], results[case]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["convection beta=30", "convection beta=50",
+                                  "reaction rho=5", "allen-cahn d=1e-4"])
+def test_hard_cases_meet_their_targets(case, tmp_path):
+    results = load("bench_hard_cases").main(["--cases", case, "--seeds", "1",
+                                             "--no-baselines", "--no-ablation",
+                                             "--out", str(tmp_path)])
+    assert results[case]["met"], results[case]

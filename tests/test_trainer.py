@@ -63,3 +63,29 @@ def test_float32_parameters_converge_as_torchs_do():
     assert loss < 1e-8 and abs(n_iter - n_torch) <= 10
     with pytest.raises(ValueError, match="strong Wolfe"):
         LBFGS([torch.nn.Parameter(torch.zeros(2))], line_search_fn=None)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_refresh_runs_every_n_iterations_and_not_after_the_last(optimizer):
+    """The hook that redraws points or updates causal weights: called at every multiple of
+    ``refresh_every`` before the end; the loss it leaves is minimized from there on."""
+    from physml._trainer import minimize
+
+    p = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    target = {"value": torch.ones(3, dtype=torch.float64)}
+    calls = []
+
+    def loss_terms():
+        return {"fit": (p - target["value"]).square().sum()}
+
+    def refresh(done):
+        calls.append(done)
+        target["value"] = target["value"] + 1.0  # a new objective
+
+    report = minimize(loss_terms, [p], optimizer=optimizer, max_iter=30, tol=0.0,
+                      learning_rate=0.5 if optimizer == "adam" else None,
+                      refresh=refresh, refresh_every=10)
+    assert calls == [10, 20]
+    assert report["stopped"] is None
+    if optimizer == "lbfgs":  # converged on the last objective, not the first
+        torch.testing.assert_close(p.detach(), torch.full((3,), 3.0, dtype=torch.float64))

@@ -65,8 +65,25 @@ def reaction_diffusion(initial_condition, nu, rho, X, *, domain, n_x=512, dt=1e-
     grid = np.linspace(x0, x1, n_x, endpoint=False)
     k = np.fft.fftfreq(n_x, d=1.0 / n_x) * (2 * np.pi / period)
     u = np.asarray(initial_condition(grid), dtype=float)
+
+    def advance(u, h, steps):
+        decay = np.exp(-nu * k ** 2 * h)
+        for _ in range(steps):
+            u = logistic(u, rho, h / 2)
+            u = np.real(np.fft.ifft(np.fft.fft(u) * decay))
+            u = logistic(u, rho, h / 2)
+        return u
+
+    return _periodic_in_time(u, advance, lambda u: u, X, t0, dt, period, x0)
+
+
+def _periodic_in_time(state, advance, values, X, t0, dt, period, x0):
+    """Step ``state`` through the sorted distinct times of ``X[:, 1]`` (``advance(state, h,
+    steps)``: ``steps`` steps of ``h``, at most ``dt``, landing on each time), and evaluate
+    the periodic grid values ``values(state)`` at each row's ``x`` by spectral
+    interpolation."""
     times, which = _sorted_times(X[:, 1])
-    coefficients = np.empty((times.size, n_x), dtype=complex)
+    coefficients = None
     now = t0
     for index, target in enumerate(times):
         span = target - now
@@ -74,14 +91,12 @@ def reaction_diffusion(initial_condition, nu, rho, X, *, domain, n_x=512, dt=1e-
             raise ValueError("reference_solution: times before the initial time")
         steps = int(np.ceil(span / dt - 1e-9)) if span > 0 else 0
         if steps:
-            h = span / steps
-            decay = np.exp(-nu * k ** 2 * h)
-            for _ in range(steps):
-                u = logistic(u, rho, h / 2)
-                u = np.real(np.fft.ifft(np.fft.fft(u) * decay))
-                u = logistic(u, rho, h / 2)
+            state = advance(state, span / steps, steps)
         now = target
-        coefficients[index] = fourier_coefficients(u)
+        grid_values = values(state)
+        if coefficients is None:
+            coefficients = np.empty((times.size, grid_values.size), dtype=complex)
+        coefficients[index] = fourier_coefficients(grid_values)
     return fourier_evaluate(coefficients[which], X[:, 0], period, x0)
 
 
@@ -213,29 +228,21 @@ def semilinear_periodic(initial_condition, diffusion, reaction, X, *, domain, n_
     def nonlinear(v_hat):
         return np.fft.rfft(reaction(np.fft.irfft(v_hat, n_x)))
 
-    times, which = _sorted_times(X[:, 1])
-    coefficients = np.empty((times.size, n_x), dtype=complex)
-    now = t0
-    for index, target in enumerate(times):
-        span = target - now
-        if span < -1e-14:
-            raise ValueError("reference_solution: times before the initial time")
-        steps = int(np.ceil(span / dt - 1e-9)) if span > 0 else 0
-        if steps:
-            h = span / steps
-            key = round(h, 15)
-            if key not in cache:
-                cache[key] = _etdrk4_coefficients(linear, h)
-            E, E2, Q, f1, f2, f3 = cache[key]
-            for _ in range(steps):
-                Nv = nonlinear(v)
-                a = E2 * v + Q * Nv
-                Na = nonlinear(a)
-                b = E2 * v + Q * Na
-                Nb = nonlinear(b)
-                c = E2 * a + Q * (2 * Nb - Nv)
-                Nc = nonlinear(c)
-                v = E * v + Nv * f1 + 2 * (Na + Nb) * f2 + Nc * f3
-        now = target
-        coefficients[index] = fourier_coefficients(np.fft.irfft(v, n_x))
-    return fourier_evaluate(coefficients[which], X[:, 0], period, x0)
+    def advance(v, h, steps):
+        key = round(h, 15)
+        if key not in cache:
+            cache[key] = _etdrk4_coefficients(linear, h)
+        E, E2, Q, f1, f2, f3 = cache[key]
+        for _ in range(steps):
+            Nv = nonlinear(v)
+            a = E2 * v + Q * Nv
+            Na = nonlinear(a)
+            b = E2 * v + Q * Na
+            Nb = nonlinear(b)
+            c = E2 * a + Q * (2 * Nb - Nv)
+            Nc = nonlinear(c)
+            v = E * v + Nv * f1 + 2 * (Na + Nb) * f2 + Nc * f3
+        return v
+
+    return _periodic_in_time(v, advance, lambda v: np.fft.irfft(v, n_x), X, t0, dt, period,
+                             x0)
