@@ -150,12 +150,11 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     harmonics : int or "auto", default="auto"
         With ``constraints="exact"``, the harmonics ``k = 1..harmonics`` of each periodic
         coordinate's period that enter the network (``cos(k w x), sin(k w x)``); more
-        harmonics represent sharp fronts and interfaces more easily, and admit more wrong
-        solutions of a fast wave. ``"auto"``: as many as the initial condition needs (the
-        fewest whose trigonometric projection holds it to 1e-6), between 1 and 8: 1 for
-        ``sin(x)``, 8 for the reaction's Gaussian bump and for Allen-Cahn. Measured (seed
-        0): reaction rho = 5 with 1 / 4 / 8 harmonics 2.7e-2 / 1.6e-2 / 8.2e-3; convection
-        beta = 50 with 1 / 4: 7.8e-3 / 2.6e-1.
+        harmonics represent sharp fronts and interfaces more easily, and harmonics the
+        initial condition does not need admit wrong solutions of a fast wave. ``"auto"``:
+        as many as the initial condition needs (the fewest whose trigonometric projection
+        holds it to 1e-6), between 1 and 8: 1 for ``sin(x)``, 8 for the reaction's
+        Gaussian bump and for Allen-Cahn.
 
     Attributes
     ----------

@@ -9,6 +9,7 @@ from .datasets import make_harmonic_oscillator, make_pendulum
 from .diagnostics import convergence_test
 from .metrics import check_continuity
 from .odenet import KnownVectorField, ODENetForecaster
+from .strategies import Causal
 
 
 def _oscillator_field(x):
@@ -341,7 +342,7 @@ HARD_VARIANTS = {
 ABLATIONS = {
     "all fixes": dict(),
     "constraints soft": dict(constraints="soft"),
-    "no causal weights": dict(strategy="no-causal"),
+    "no causal weights": dict(strategy=Causal(tolerances=(0.0,))),
     "uniform sampling": dict(sampling="uniform"),
     "float32": dict(dtype="float32"),
 }
@@ -354,11 +355,6 @@ def hard_case_fit(case, variant, seed=0, budget=1.0, verbose=0, changes=None, th
     ``"ablation"`` with ``changes`` (a value of :data:`ABLATIONS`) applied to the causal +
     exact cell. Returns a dict with the ``error`` (relative L2 on the 256 x 100 grid),
     ``seconds``, ``n_iter``, the grid, the prediction and the estimator."""
-    from .datasets import make_pde_data
-    from .metrics import relative_l2_error
-    from .pinn import PINNRegressor
-    from .strategies import Causal, resolve_strategy
-
     make, fix, *_ = HARD_CASES[case]
     pde = make()
     before = torch.get_num_threads()
@@ -374,13 +370,11 @@ def _hard_case_fit(pde, case, fix, variant, seed, budget, verbose, changes):
     from .datasets import make_pde_data
     from .metrics import relative_l2_error
     from .pinn import PINNRegressor
-    from .strategies import Causal, resolve_strategy
+    from .strategies import resolve_strategy
 
     if variant == "ablation":
         params = dict(HARD_VARIANTS["causal + exact"])
         params.update(changes or {})
-        if params.get("strategy") == "no-causal":
-            params["strategy"] = Causal(tolerances=(0.0,))
     else:
         params = HARD_VARIANTS[variant]
         params = dict(strategy=fix) if params == "fix" else dict(params)

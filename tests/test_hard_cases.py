@@ -10,7 +10,7 @@ import torch
 from sklearn.base import clone
 
 from physml import PINNRegressor
-from physml._constraints import ChebyshevSeries
+from physml._constraints import ChebyshevSeries, _torch_callable
 from physml._problem import CausalWeights
 from physml.pde import AllenCahn, Burgers, Convection, CustomPDE, Reaction
 from physml.strategies import Causal, Curriculum, TimeMarching
@@ -84,6 +84,9 @@ def test_a_torch_initial_condition_is_used_as_written_else_its_chebyshev_interpo
     np.testing.assert_allclose(u_xx, exact_xx, atol=1e-8)
     with pytest.raises(ValueError, match="not smooth enough"):
         ChebyshevSeries(np.sign, -1.0, 1.0, 1)
+    # a callable written with torch functions is used as it is; one written for NumPy not
+    assert _torch_callable(torch.sin, x[:4], 1) is torch.sin
+    assert _torch_callable(AllenCahn().initial_condition, x[:4], 1) is None
 
 
 def test_causal_weights_are_monotone_in_time_and_rise_as_training_proceeds():
