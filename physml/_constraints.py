@@ -93,16 +93,17 @@ class ChebyshevSeries:
     def evaluate(self, x, order=0):
         """The ``order``-th derivative at the points ``x`` (1-D tensor): ``(n, n_outputs)``.
 
-        The last values of each order are kept with the points they were computed at: a
-        fit evaluates ``u0`` at the same collocation points until they are redrawn, and
-        Clenshaw's recurrence is a loop over the degree."""
-        memo = self._memo.get(order)
-        if (memo is not None and memo[0].shape == x.shape and memo[0].dtype == x.dtype
-                and memo[0].device == x.device and memo[0].data_ptr() == x.data_ptr()
-                and memo[0].stride() == x.stride() and memo[1] == x._version):
-            return memo[2].clone()  # a fresh output for each autograd node
+        The last few values are kept with the points they were computed at: a fit
+        evaluates ``u0`` at the same collocation points (a few slices of them) until they
+        are redrawn, and Clenshaw's recurrence is a loop over the degree."""
+        key = (order, x.shape, x.dtype, x.device, x.data_ptr(), x.stride(), x._version)
+        memo = self._memo.get(key)
+        if memo is not None:  # memo[0] holds the storage: its address is not reused
+            return memo[1].clone()  # a fresh output for each autograd node
         values = self._evaluate(x, order)
-        self._memo[order] = (x.detach(), x._version, values)
+        if len(self._memo) >= 8:  # a loss evaluates a few slices of the same points
+            self._memo.pop(next(iter(self._memo)))
+        self._memo[key] = (x.detach(), values)
         return values
 
     def _evaluate(self, x, order):

@@ -98,6 +98,12 @@ class LBFGS(torch.optim.LBFGS):
                          tolerance_grad=tolerance_grad, tolerance_change=tolerance_change,
                          history_size=history_size, line_search_fn=line_search_fn)
 
+    def new_loss(self):
+        """The loss changed (new collocation points or weights) at the current
+        parameters: keep the curvature pairs, but form none across the change (its
+        gradient difference would mix two losses)."""
+        self.state[self._params[0]]["new_loss"] = True
+
     @torch.no_grad()
     def step(self, closure):
         closure = torch.enable_grad()(closure)
@@ -115,7 +121,6 @@ class LBFGS(torch.optim.LBFGS):
         flat_grad = self._gather_flat_grad()
         if flat_grad.abs().max() <= tolerance_grad:
             return orig_loss
-
         d, t = state.get("d"), state.get("t")
         history = state.get("history")
         prev_flat_grad, prev_loss = state.get("prev_flat_grad"), state.get("prev_loss")
@@ -123,6 +128,7 @@ class LBFGS(torch.optim.LBFGS):
         while n_iter < max_iter:
             n_iter += 1
             state["n_iter"] += 1
+            mixed = state.pop("new_loss", False)
             if state["n_iter"] == 1:
                 history = _CompactHistory(group["history_size"], flat_grad)
                 d = flat_grad.neg()
@@ -130,7 +136,7 @@ class LBFGS(torch.optim.LBFGS):
                 y = flat_grad.sub(prev_flat_grad)
                 s = d.mul(t)
                 ys = y.dot(s)
-                if ys > 1e-10:
+                if ys > 1e-10 and not mixed:
                     history.add(s, y)
                 d = history.direction(flat_grad)
             if prev_flat_grad is None:
@@ -172,3 +178,4 @@ class LBFGS(torch.optim.LBFGS):
         state.update(d=d, t=t, history=history, prev_flat_grad=prev_flat_grad,
                      prev_loss=prev_loss)
         return orig_loss
+

@@ -36,9 +36,13 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
     (optimizer iterations), ``n_eval``, and ``stopped`` (None, "diverged" or "interrupted").
 
     ``refresh(n_iter)``, when given, runs every ``refresh_every`` iterations (new collocation
-    points, new causal weights): the loss changes there, so L-BFGS starts a new curvature
-    history and the best-parameters record starts again (a loss on other points is not
-    comparable).
+    points, new causal weights): the loss changes there a little, its curvature hardly, so
+    L-BFGS keeps its curvature pairs but forms none across the change (that gradient
+    difference would mix two losses); the best-parameters record starts again (a loss on
+    other points is not comparable). Restarting L-BFGS at each redraw instead, as this
+    did before, threw away what 100 iterations had learned of the curvature: at
+    convection beta = 30 it left 3.7e-3 where keeping the pairs gives 2.7e-3 (seed 0,
+    development runs of ``physml.reproduce.hard_case_fit``).
     """
     keep_freed_memory()
     parameters = [p for p in parameters if p.requires_grad]
@@ -120,7 +124,7 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
                             break  # converged: a tolerance was met inside the chunk
                         done += chunk - taken  # converged on these points: go on to new ones
                     if refreshed(done, steps):
-                        opt = new_lbfgs()
+                        opt.new_loss()
     except Diverged:
         state["stopped"] = "diverged"
     except KeyboardInterrupt:

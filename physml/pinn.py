@@ -140,7 +140,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         ``"auto"``: the strategy's (``"rad"`` for ``"causal"``, ``"uniform"`` otherwise).
     resample_every : int, None or "auto", default="auto"
         Draw new collocation points every this many iterations (None: the same points
-        throughout). L-BFGS restarts its curvature history there. ``"auto"``: the
+        throughout). L-BFGS keeps its curvature model across them. ``"auto"``: the
         strategy's (100 for ``"causal"``, None otherwise, as in the paper).
     time_features : int or "auto", default="auto"
         With ``constraints="exact"``, time also enters the network through

@@ -89,3 +89,33 @@ def test_refresh_runs_every_n_iterations_and_not_after_the_last(optimizer):
     assert report["stopped"] is None
     if optimizer == "lbfgs":  # converged on the last objective, not the first
         torch.testing.assert_close(p.detach(), torch.full((3,), 3.0, dtype=torch.float64))
+
+
+def test_lbfgs_keeps_its_curvature_across_a_new_loss_but_forms_no_mixed_pair():
+    """After ``new_loss()`` (new points), L-BFGS keeps its stored pairs; the first step on
+    the new loss adds no pair (its gradient difference would span two losses), the next
+    ones do."""
+    from physml._lbfgs import LBFGS
+
+    p = torch.nn.Parameter(torch.zeros(4, dtype=torch.float64))
+    scale = torch.tensor([1.0, 3.0, 10.0, 30.0], dtype=torch.float64)
+    target = {"value": torch.ones(4, dtype=torch.float64)}
+    opt = LBFGS([p], max_iter=3, tolerance_grad=0.0, tolerance_change=0.0)
+
+    def closure():
+        opt.zero_grad()
+        loss = (scale * (p - target["value"]).square()).sum() + (p ** 4).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    history = opt.state[p]["history"]
+    before = history.count
+    assert before > 0
+    target["value"] = target["value"] + 1e-3  # a slightly different loss
+    opt.new_loss()
+    opt.param_groups[0]["max_iter"] = 1
+    opt.step(closure)
+    assert opt.state[p]["history"] is history and history.count == before
+    opt.step(closure)
+    assert history.count == before + 1
