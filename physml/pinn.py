@@ -79,8 +79,9 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     lbfgs_history_size : int or "auto", default="auto"
         Number of past steps L-BFGS keeps to approximate the curvature (the paper's 50;
         the strategies' default 100).
-    n_collocation : int, default=1000
-        Collocation points, drawn uniformly in the domain (seeded by ``random_state``).
+    n_collocation : int or "auto", default="auto"
+        Collocation points, drawn uniformly in the domain (seeded by ``random_state``), or
+        as ``sampling`` says. ``"auto"``: the strategy's (1000; 2000 for ``"causal"``).
     n_boundary : int, default=100
         Boundary times, evenly spaced in ``[t_min, t_max]``.
     residual_weight : float, default=1.0
@@ -221,7 +222,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     def __init__(self, *, pde=None, strategy="standard", hidden_layer_sizes=(50, 50, 50, 50),
                  activation="tanh", optimizer="auto", learning_rate=None, max_iter="auto",
                  warmup_iter="auto", tol="auto", lbfgs_history_size="auto",
-                 n_collocation=1000, n_boundary=100, residual_weight=1.0, dtype="auto",
+                 n_collocation="auto", n_boundary=100, residual_weight=1.0, dtype="auto",
                  device="cpu",
                  random_state=None, verbose=0, compile=False, learn_coefficients=(),
                  output_transform=None, input_scale="auto", output_scale="auto",
@@ -319,7 +320,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
             network = ExactModel(network, plan)
         network = network.to(device=device, dtype=dtype)
         config = ProblemConfig(
-            settings=settings, n_collocation=int(self.n_collocation),
+            settings=settings, n_collocation=int(settings.n_collocation),
             n_boundary=int(self.n_boundary), residual_weight=float(self.residual_weight),
             learning_rate=self.learning_rate, learn_coefficients=tuple(self.learn_coefficients),
             output_transform=self.output_transform, compile=bool(self.compile),
@@ -462,7 +463,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
                                            if k in pde.coefficient_names})
             problem.learned = {}
         terms = problem.loss_terms(pde, pde.domain if pde is not None else (),
-                                   problem.X_obs, problem.y_obs, self.n_collocation)
+                                   problem.X_obs, problem.y_obs, problem.config.n_collocation)
         return lambda: sum(terms().values())
 
     # ----------------------------------------------------------------------------------
@@ -504,8 +505,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         check_training_settings(**self._given_training())
         if self.dtype != "auto":
             resolve_dtype(self.dtype)
-        for name in ("n_collocation", "n_boundary"):
-            check_integer(name, getattr(self, name), 1)
+        check_integer("n_boundary", self.n_boundary, 1)
         check_positive("residual_weight", self.residual_weight, allow_zero=True)
         if self.learning_rate is not None:
             check_positive("learning_rate", self.learning_rate)
@@ -525,7 +525,8 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     def _given_training(self):
         return {name: getattr(self, name)
                 for name in ("optimizer", "max_iter", "warmup_iter", "tol",
-                             "lbfgs_history_size", "dtype", "sampling", "resample_every")}
+                             "lbfgs_history_size", "dtype", "sampling", "resample_every",
+                             "n_collocation")}
 
     def _training_settings(self, strategy):
         """The strategy's training defaults with this estimator's explicit values in
