@@ -174,25 +174,33 @@ def check_positive(name, value, allow_zero=False):
 
 
 @contextlib.contextmanager
+def torch_threads(n):
+    """``torch.set_num_threads(n)`` inside the block (nothing when ``n`` is None or 0),
+    the caller's count restored after, whatever happens inside."""
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
 def thread_budget():
     """Cap torch's intra-op threads at the budget a parallel backend gave this process.
 
     joblib's workers (and dask's, through joblib) get ``OMP_NUM_THREADS`` = their share of
     the cores; torch may have started with more. Without the cap, ``n_jobs=-1`` runs
-    ``n_jobs`` x ``n_cores`` threads on ``n_cores`` cores and slows to a crawl.
+    ``n_jobs`` x ``n_cores`` threads on ``n_cores`` cores and slows to a crawl. The
+    caller's count is restored on exit.
     """
     try:
         budget = int(os.environ.get("OMP_NUM_THREADS", "0"))
     except ValueError:
         budget = 0
     before = torch.get_num_threads()
-    if 0 < budget < before:
-        torch.set_num_threads(budget)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
-    else:
+    with torch_threads(budget if 0 < budget < before else None):
         yield
 
 

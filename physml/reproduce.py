@@ -6,6 +6,7 @@ import time
 import torch
 
 from .datasets import make_harmonic_oscillator, make_pendulum
+from ._base import torch_threads
 from .diagnostics import convergence_test
 from .metrics import check_continuity
 from .odenet import KnownVectorField, ODENetForecaster
@@ -208,14 +209,17 @@ def failure_mode_runs(system, values=None, seeds=1, strategies=("standard", "fix
 
 
 def _failure_mode_fit(system, value, strategy, seed, budget, threads, verbose):
+    with torch_threads(threads):
+        return _failure_mode_fit_in(system, value, strategy, seed, budget, verbose)
+
+
+def _failure_mode_fit_in(system, value, strategy, seed, budget, verbose):
     from .datasets import make_pde_data
     from .metrics import mean_absolute_error, relative_l2_error
     from .pinn import PINNRegressor
 
     from .strategies import PAPER_SETTINGS, resolve_strategy
 
-    if threads:
-        torch.set_num_threads(int(threads))
     make, _, fix_name, _ = FAILURE_MODES[system]
     if strategy == "standard":
         chosen, settings = "standard", dict(PAPER_SETTINGS)
@@ -356,14 +360,8 @@ def hard_case_fit(case, variant, seed=0, budget=1.0, verbose=0, changes=None, th
     exact cell. Returns a dict with the ``error`` (relative L2 on the 256 x 100 grid),
     ``seconds``, ``n_iter``, the grid, the prediction and the estimator."""
     make, fix, *_ = HARD_CASES[case]
-    pde = make()
-    before = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(int(threads))
-    try:
-        return _hard_case_fit(pde, case, fix, variant, seed, budget, verbose, changes)
-    finally:
-        torch.set_num_threads(before)
+    with torch_threads(threads):
+        return _hard_case_fit(make(), case, fix, variant, seed, budget, verbose, changes)
 
 
 def _hard_case_fit(pde, case, fix, variant, seed, budget, verbose, changes):
