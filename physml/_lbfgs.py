@@ -121,6 +121,7 @@ class LBFGS(torch.optim.LBFGS):
         flat_grad = self._gather_flat_grad()
         if flat_grad.abs().max() <= tolerance_grad:
             return orig_loss
+
         d, t = state.get("d"), state.get("t")
         history = state.get("history")
         prev_flat_grad, prev_loss = state.get("prev_flat_grad"), state.get("prev_loss")
@@ -178,4 +179,3 @@ class LBFGS(torch.optim.LBFGS):
         state.update(d=d, t=t, history=history, prev_flat_grad=prev_flat_grad,
                      prev_loss=prev_loss)
         return orig_loss
-
