@@ -23,11 +23,9 @@ Measured on this project's 2-core machine (``--repeats 1``): with torch's defaul
 threads, alone 9.3 s, two fits 30.9 s each (3.3x), at ``nice -n 10`` beside a busy process
 393 s (42x: a thread sharing its core at low priority holds the other spinning at
 torch's OpenMP barrier after every operation). With ``--threads 1`` (``OMP_NUM_THREADS=1``
-from the start): alone 9.4 s, two fits 1.1x, nice beside busy 0.98x. Forcing one thread
-inside ``fit`` (``torch.set_num_threads(1)`` after import) measured 10-20 % slower than two
-threads on the idle machine, and a thread count that follows the load changes the
-rounding of reductions (1e-14 after 60 iterations), so results would depend on the load:
-the policy that meets all three bounds of issue #17 is still to be chosen.
+from the start): alone 9.4 s, two fits 1.1x, nice beside busy 0.98x. The thread policy
+that meets all three bounds of issue #17 (idle time within 5 % of today's) is still to
+be chosen.
 """
 
 import argparse

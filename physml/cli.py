@@ -68,6 +68,14 @@ def reproduce_continuity(out="physml_out", max_iter=5000, verbose=1):
     return results
 
 
+def _run_settings(out, quick, seeds, budget):
+    """The output folder (created), the seeds and the budget of a reproduction run: one
+    seed at a quarter of the iterations with ``--quick``, else three at the full count."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out, seeds or (1 if quick else 3), budget or (0.25 if quick else 1.0)
+
+
 def reproduce_failure_modes(out="physml_out", quick=False, seeds=None, systems=None,
                             n_jobs=-1, budget=None, verbose=1):
     """The three tables of Krishnapriyan et al. (2021): standard PINN against curriculum
@@ -89,10 +97,7 @@ def reproduce_failure_modes(out="physml_out", quick=False, seeds=None, systems=N
         plot_failure_modes,
     )
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    seeds = seeds or (1 if quick else 3)
-    budget = budget or (0.25 if quick else 1.0)
+    out, seeds, budget = _run_settings(out, quick, seeds, budget)
     tables = {}
     for system in systems or FAILURE_MODES:
         start = time.perf_counter()
@@ -154,10 +159,7 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
         published_table,
     )
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    seeds = seeds or (1 if quick else 3)
-    budget = budget or (0.25 if quick else 1.0)
+    out, seeds, budget = _run_settings(out, quick, seeds, budget)
     cases = list(cases or HARD_CASES)
     unknown = [c for c in cases if c not in HARD_CASES]
     if unknown:
