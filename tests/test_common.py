@@ -28,14 +28,15 @@ def estimators():
     # X is one trajectory (rows are time points); y is ignored.
     yield ODENetForecaster(hidden_layer_sizes=(8,), max_iter=20, random_state=0)
     # Tabular X: dense continuous blocks.
-    yield ContinuousNetClassifier(n_basis=2, n_steps=2, channels=16, max_epochs=20,
-                                  learning_rate=1e-2, random_state=0)
+    yield ContinuousNetClassifier(n_basis=2, n_steps=1, channels=8, max_epochs=10,
+                                  learning_rate=2e-2, random_state=0)
     # 2-D X: univariate sequences (one column per time step).
     rnn = dict(hidden_size=16, max_epochs=30, learning_rate=1e-2, random_state=0)
     yield LEMClassifier(**rnn)
-    yield LEMRegressor(**{**rnn, "max_epochs": 100})
+    yield LEMRegressor(**{**rnn, "max_epochs": 60})
     yield LipschitzRNNClassifier(dt=0.5, **rnn)
-    yield LipschitzRNNRegressor(dt=0.5, **{**rnn, "max_epochs": 100})
+    yield LipschitzRNNRegressor(dt=0.5, **{**rnn, "max_epochs": 40, "learning_rate": 2e-2,
+                                           "batch_size": 64})
     yield NoisyRNNClassifier(dt=0.5, **rnn)
 
 

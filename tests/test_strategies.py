@@ -11,7 +11,7 @@ from physml.metrics import relative_l2_error
 from physml.pde import Convection, Reaction
 from physml.strategies import Curriculum, Standard, TimeMarching, resolve_strategy
 
-CI_SIZED = dict(dtype="float64", optimizer="adam+lbfgs", warmup_iter=300, max_iter=300,
+CI_SIZED = dict(dtype="float64", optimizer="adam+lbfgs", warmup_iter=50, max_iter=300,
                 hidden_layer_sizes=(32, 32, 32), n_collocation=500, random_state=0)
 
 
