@@ -1,5 +1,5 @@
 """The ``physml`` command: ``physml demo``, ``physml reproduce
-continuity|failure-modes|hard-cases``."""
+continuity|failure-modes|hard-cases``, ``physml --version``."""
 
 import argparse
 import os
@@ -56,7 +56,7 @@ def reproduce_continuity(out="physml_out", max_iter=5000, verbose=1):
     print("\nConvergence test, harmonic oscillator, trained at dt = 0.5 "
           "(relative L2 error of the forecast over t in [0, 10])\n")
     print(continuity_table(results))
-    print("\nPublished shape (REFERENCE.md; steps 2dt, dt, dt/2, dt/4, dt/16): Euler-net "
+    print("\nPublished shape (Queiruga et al. 2020; steps 2dt, dt, dt/2, dt/4, dt/16): Euler-net "
           "2.6, 1.9e-2, 0.49, 0.61, 0.67; midpoint-net 0.83, 1.6e-2, 0.14, 0.18, 0.19; "
           "RK4-net 4.1e-2, 1.8e-2, 2.1e-2, 2.1e-2, 2.1e-2.")
     try:
@@ -152,7 +152,6 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
         ABLATIONS,
         HARD_CASES,
         ablation_table,
-        hard_case_fit,
         hard_case_table,
         plot_ablation,
         plot_causal_weights,
@@ -224,46 +223,132 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
     return runs, ablations
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="physml", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+_DESCRIPTION = """\
+physml: PINNs, ODE-Nets and continuous-time sequence models behind the scikit-learn
+interface. These commands run the library's demonstration and its reproductions of the
+papers, printing physml's numbers beside the published ones and writing figures."""
+
+_EPILOG = """\
+commands (times on a 2-core CPU):
+  demo                        convection beta = 30: the standard PINN fails, curriculum
+                              fixes it (about 2 minutes)
+  reproduce continuity        ODE-Net convergence test on the harmonic oscillator
+                              (about 2 minutes)
+  reproduce failure-modes     Krishnapriyan et al.'s three tables (about an hour;
+                              --quick: under 5 minutes)
+  reproduce hard-cases        causal training with exact constraints on the hard cases,
+                              with baselines and an ablation (1 to 1.5 hours; --quick:
+                              about 5 minutes)
+
+Run "physml demo --help" or "physml reproduce --help" for their options."""
+
+#: The systems of ``reproduce failure-modes`` (the keys of
+#: :data:`physml.reproduce.FAILURE_MODES`; spelled out here so that ``--help`` does not
+#: import torch).
+_SYSTEMS = ("convection", "reaction", "reaction-diffusion")
+
+
+def _number(kind, minimum, strict, what):
+    """An argparse type: a ``kind`` (int or float) above ``minimum``."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if value < minimum or (strict and value == minimum) or value != value:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+    return parse
+
+
+_POSITIVE_INT = _number(int, 1, False, "an integer >= 1")
+_POSITIVE_FLOAT = _number(float, 0.0, True, "a number > 0")
+
+
+def _n_jobs(text):
+    """joblib's n_jobs: a positive count, or -1 (every core), -2 (all but one), ..."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 jobs; use a positive count or -1 (every core)")
+    return value
+
+
+def _parser():
+    from . import __version__
+
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog="physml", description=_DESCRIPTION,
+                                     epilog=_EPILOG, formatter_class=formatter)
+    parser.add_argument("--version", action="version", version=f"physml {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     run_demo = commands.add_parser(
-        "demo", help="convection beta = 30: standard PINN against curriculum, beside the paper")
+        "demo", formatter_class=formatter,
+        help="convection beta = 30: standard PINN against curriculum (about 2 minutes)",
+        description="Convection at beta = 30 with the paper's network (4 x 50 tanh) and "
+                    "1000 collocation points:\nthe standard PINN (the paper's float32 "
+                    "L-BFGS settings) fails, curriculum regularization\n(beta = 1, 5, "
+                    "..., 30) fixes it. Prints both errors beside the paper's and writes "
+                    "a figure\nof the two predictions and the exact solution. About 2 "
+                    "minutes on 2 cores at the\ndefault budget.")
     run_demo.add_argument("--out", default=os.environ.get("PHYSML_OUT", "physml_out"),
-                          help="folder for the figure (default: physml_out)")
-    run_demo.add_argument("--budget", type=float, default=0.5,
+                          help="folder for the figure (default: physml_out, or $PHYSML_OUT)")
+    run_demo.add_argument("--budget", type=_POSITIVE_FLOAT, default=0.5,
                           help="iterations, as a multiple of the benchmark recipes' "
-                               "(default: 0.5)")
+                               "(default: 0.5; 1 takes twice as long)")
     run_demo.add_argument("--quiet", action="store_true", help="no progress bars")
-    run_reproduce = commands.add_parser("reproduce", help="reproduce a paper's result")
-    run_reproduce.add_argument(
-        "study", choices=["continuity", "failure-modes", "hard-cases"],
-        help="continuity: the ODE-Net convergence test; failure-modes: the PINN failure "
-             "modes tables (standard against curriculum and seq2seq); hard-cases: causal "
-             "training with exact constraints on convection beta = 30, 50, reaction and "
-             "Allen-Cahn, beside the standard PINN, the paper's fix and an ablation (about "
-             "1 to 1.5 hours; --quick: one seed, a quarter of the iterations, about 5 "
-             "minutes)")
-    run_reproduce.add_argument("--out", default=os.environ.get("PHYSML_OUT", "physml_out"))
-    run_reproduce.add_argument("--max-iter", type=int, default=5000,
+    run_reproduce = commands.add_parser(
+        "reproduce", formatter_class=formatter,
+        help="reproduce a paper's result beside the published numbers",
+        description="Reproduce a study and print physml's numbers beside the published "
+                    "ones, with figures:\n"
+                    "  continuity     the ODE-Net convergence test (Queiruga et al.), "
+                    "about 2 minutes\n"
+                    "  failure-modes  the PINN failure-mode tables (Krishnapriyan et al. "
+                    "2021): standard\n"
+                    "                 against curriculum and seq2seq, about an hour "
+                    "(--quick: under 5 minutes)\n"
+                    "  hard-cases     causal training with exact constraints on "
+                    "convection beta = 30, 50,\n"
+                    "                 reaction and Allen-Cahn, beside the standard PINN, "
+                    "the paper's fix\n"
+                    "                 and an ablation, 1 to 1.5 hours (--quick: about 5 "
+                    "minutes)")
+    run_reproduce.add_argument("study", choices=["continuity", "failure-modes", "hard-cases"],
+                               help="which study")
+    run_reproduce.add_argument("--out", default=os.environ.get("PHYSML_OUT", "physml_out"),
+                               help="folder for the figures (default: physml_out, or "
+                                    "$PHYSML_OUT)")
+    run_reproduce.add_argument("--max-iter", type=_POSITIVE_INT, default=5000,
                                help="continuity: Adam steps per network (default: 5000)")
     run_reproduce.add_argument("--quick", action="store_true",
-                               help="failure-modes: one seed, one case per system, a quarter "
-                                    "of the iterations (under 5 minutes)")
-    run_reproduce.add_argument("--seeds", type=int, default=None,
+                               help="failure-modes, hard-cases: one seed, fewer cases, a "
+                                    "quarter of the iterations")
+    run_reproduce.add_argument("--seeds", type=_POSITIVE_INT, default=None,
                                help="failure-modes, hard-cases: seeds per case (default: 3; "
                                     "1 with --quick)")
     run_reproduce.add_argument("--no-ablation", action="store_true",
                                help="hard-cases: skip the ablation")
-    run_reproduce.add_argument("--systems", nargs="*", default=None,
-                               help="failure-modes: convection, reaction, reaction-diffusion")
-    run_reproduce.add_argument("--n-jobs", type=int, default=-1,
+    run_reproduce.add_argument("--systems", nargs="+", default=None, choices=_SYSTEMS,
+                               metavar="SYSTEM",
+                               help=f"failure-modes: the systems to run, of "
+                                    f"{', '.join(_SYSTEMS)} (default: all)")
+    run_reproduce.add_argument("--n-jobs", type=_n_jobs, default=-1,
                                help="failure-modes, hard-cases: fits in parallel (default "
                                     "-1: one per core)")
-    run_reproduce.add_argument("--budget", type=float, default=None,
+    run_reproduce.add_argument("--budget", type=_POSITIVE_FLOAT, default=None,
                                help="failure-modes, hard-cases: scale every iteration count "
                                     "(default: 1; 0.25 with --quick)")
     run_reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def main(argv=None):
+    """Run the ``physml`` command with ``argv`` (default: the command line); returns the
+    exit status. A bad argument exits with status 2 and a message naming it."""
+    parser = _parser()
     args = parser.parse_args(argv)
     verbose = 0 if args.quiet else 1
     if args.command == "demo":
@@ -271,8 +356,6 @@ def main(argv=None):
     elif args.study == "continuity":
         reproduce_continuity(out=args.out, max_iter=args.max_iter, verbose=verbose)
     elif args.study == "hard-cases":
-        if args.seeds is not None and args.seeds < 1:
-            parser.error("--seeds must be at least 1")
         reproduce_hard_cases(out=args.out, quick=args.quick, seeds=args.seeds,
                              ablation=not args.no_ablation, n_jobs=args.n_jobs,
                              budget=args.budget, verbose=verbose)

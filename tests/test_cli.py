@@ -92,3 +92,34 @@ def test_reproduce_hard_cases_rejects_bad_arguments(capsys):
     with pytest.raises(SystemExit):
         main(["reproduce", "hard-cases", "--seeds", "0"])
     assert "--seeds" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["demo", "--budget", "-1"], "--budget"),
+    (["demo", "--budget", "nan"], "--budget"),
+    (["reproduce", "failure-modes", "--systems", "foo"], "--systems"),
+    (["reproduce", "failure-modes", "--n-jobs", "0"], "--n-jobs"),
+    (["reproduce", "continuity", "--max-iter", "0"], "--max-iter"),
+    (["reproduce", "hard-cases", "--budget", "x"], "--budget"),
+])
+def test_every_bad_argument_exits_with_a_message_naming_it(argv, named, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    assert named in capsys.readouterr().err
+
+
+def test_version_and_help_say_what_each_command_does_and_how_long(capsys):
+    import physml
+    from physml.cli import _SYSTEMS
+    from physml.reproduce import FAILURE_MODES
+
+    assert set(_SYSTEMS) == set(FAILURE_MODES)
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"physml {physml.__version__}"
+    for argv in (["--help"], ["demo", "--help"], ["reproduce", "--help"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        text = capsys.readouterr().out
+        assert "minutes" in text and "``" not in text, argv
