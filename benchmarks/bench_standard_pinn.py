@@ -16,9 +16,11 @@ import argparse
 import statistics
 import time
 
+from sklearn.metrics import mean_absolute_error
+
 from physml import PINNRegressor
 from physml.datasets import make_pde_data
-from physml.metrics import mean_absolute_error, relative_l2_error
+from physml.metrics import relative_l2_error
 from physml.pde import Burgers, Convection, Reaction
 from physml.strategies import PAPER_SETTINGS
 

@@ -1,7 +1,18 @@
-"""Error measures used across physml, as functions and as sklearn scorers."""
+"""Error measures used across physml, as functions and as sklearn scorers.
+
+The mean absolute error of the papers' tables is scikit-learn's
+:func:`sklearn.metrics.mean_absolute_error`; physml adds what sklearn lacks.
+"""
+
+import copy
 
 import numpy as np
+from sklearn.metrics import make_scorer
+from sklearn.metrics._scorer import _BaseScorer
 from sklearn.utils.validation import check_consistent_length
+
+__all__ = ["check_continuity", "get_scorer", "get_scorer_names", "neg_relative_l2_error",
+           "relative_l2_error"]
 
 
 def relative_l2_error(u_true, u_pred):
@@ -30,13 +41,6 @@ def relative_l2_error(u_true, u_pred):
     if norm == 0:
         raise ValueError("relative_l2_error: u_true is identically zero")
     return float(np.linalg.norm(u_true - u_pred) / norm)
-
-
-def mean_absolute_error(u_true, u_pred):
-    """Mean absolute error ``mean |u_true - u_pred|`` (the paper's second metric)."""
-    u_true = np.asarray(u_true, dtype=float)
-    u_pred = np.asarray(u_pred, dtype=float).reshape(u_true.shape)
-    return float(np.mean(np.abs(u_true - u_pred)))
 
 
 def check_continuity(estimator, X, y=None, steps=None):
@@ -106,41 +110,67 @@ def check_continuity(estimator, X, y=None, steps=None):
     return float(-np.log2(worst / reference))
 
 
-def neg_relative_l2_error(estimator, X, y):
-    """Scorer: minus the relative L2 error of ``estimator.predict(X)`` against ``y``.
+class _EstimatorScorer(_BaseScorer):
+    """An sklearn scorer object around a score of the fitted estimator itself,
+    ``function(estimator, X, y)`` (for a score that integrates, not one of predictions)."""
 
-    Higher is better, as sklearn's model selection expects; also available by name,
-    ``get_scorer("neg_relative_l2_error")``.
+    def __init__(self, function, sign=1):
+        super().__init__(score_func=function, sign=sign, kwargs={}, response_method=None)
+
+    def __repr__(self):
+        return f"<physml scorer {self._score_func.__name__}>"
+
+    def _score(self, method_caller, estimator, X, y_true, **kwargs):
+        return self._sign * self._score_func(estimator, X, y_true)
+
+
+#: The relative L2 error as a scorer (negated: higher is better, as model selection
+#: expects); ``get_scorer("neg_relative_l2_error")``.
+neg_relative_l2_error = make_scorer(relative_l2_error, greater_is_better=False)
+
+#: physml's scorers by name; each is an sklearn scorer object.
+_SCORERS = {"neg_relative_l2_error": neg_relative_l2_error,
+            "check_continuity": _EstimatorScorer(check_continuity)}
+
+
+def get_scorer_names():
+    """The names :func:`get_scorer` takes: physml's and scikit-learn's.
+
+    Examples
+    --------
+    >>> from physml.metrics import get_scorer_names
+    >>> {"neg_relative_l2_error", "check_continuity", "r2"} <= set(get_scorer_names())
+    True
+    """
+    from sklearn.metrics import get_scorer_names as sklearn_names
+
+    return sorted(set(_SCORERS) | set(sklearn_names()))
+
+
+def get_scorer(scoring):
+    """A scorer object by name: physml's (``neg_relative_l2_error``, ``check_continuity``),
+    else scikit-learn's (:func:`sklearn.metrics.get_scorer`); a callable is returned as
+    it is. Every named scorer is an sklearn scorer object, so ``cross_validate`` and
+    ``GridSearchCV`` treat physml's and sklearn's alike.
 
     Examples
     --------
     >>> import numpy as np
     >>> from sklearn.dummy import DummyRegressor
-    >>> from physml.metrics import neg_relative_l2_error
-    >>> X, y = np.zeros((4, 1)), np.array([1.0, 1.0, 1.0, 1.0])
-    >>> neg_relative_l2_error(DummyRegressor().fit(X, y), X, y)
-    -0.0
-    """
-    return -relative_l2_error(y, estimator.predict(X))
-
-
-SCORERS = {"neg_relative_l2_error": neg_relative_l2_error, "check_continuity": check_continuity}
-
-
-def get_scorer(scoring):
-    """A scorer by name: physml's (``neg_relative_l2_error``, ``check_continuity``), else
-    sklearn's (:func:`sklearn.metrics.get_scorer`).
-
-    Examples
-    --------
     >>> from physml.metrics import get_scorer
-    >>> get_scorer("neg_relative_l2_error").__name__
-    'neg_relative_l2_error'
+    >>> X, y = np.zeros((4, 1)), np.array([1.0, 2.0, 3.0, 6.0])
+    >>> scorer = get_scorer("neg_relative_l2_error")
+    >>> round(scorer(DummyRegressor().fit(X, y), X, y), 3)
+    -0.529
     >>> get_scorer("r2")
     make_scorer(r2_score, response_method='predict')
     """
-    if isinstance(scoring, str) and scoring in SCORERS:
-        return SCORERS[scoring]
+    if isinstance(scoring, str) and scoring in _SCORERS:
+        return copy.deepcopy(_SCORERS[scoring])
     from sklearn.metrics import get_scorer as sklearn_get_scorer
 
-    return sklearn_get_scorer(scoring)
+    try:
+        return sklearn_get_scorer(scoring)
+    except ValueError:
+        raise ValueError(f"scoring={scoring!r} is not a known scorer; choose one of "
+                         "get_scorer_names()") from None

@@ -5,8 +5,8 @@ import time
 
 import torch
 
-from .datasets import make_harmonic_oscillator, make_pendulum
 from ._base import torch_threads
+from .datasets import make_harmonic_oscillator, make_pendulum
 from .diagnostics import convergence_test
 from .metrics import check_continuity
 from .odenet import KnownVectorField, ODENetForecaster
@@ -214,10 +214,11 @@ def _failure_mode_fit(system, value, strategy, seed, budget, threads, verbose):
 
 
 def _failure_mode_fit_in(system, value, strategy, seed, budget, verbose):
-    from .datasets import make_pde_data
-    from .metrics import mean_absolute_error, relative_l2_error
-    from .pinn import PINNRegressor
+    from sklearn.metrics import mean_absolute_error
 
+    from .datasets import make_pde_data
+    from .metrics import relative_l2_error
+    from .pinn import PINNRegressor
     from .strategies import PAPER_SETTINGS, resolve_strategy
 
     make, _, fix_name, _ = FAILURE_MODES[system]
