@@ -147,8 +147,8 @@ def fitzhugh():
     X_test, y_test = make_fitzhugh_nagumo(n_samples=300, n_timesteps=50, random_state=1)
     print("\nFitzHugh-Nagumo, one-step forecast from 50 steps (test RMSE)\n")
     print("| model | RMSE | seconds |\n|---|---|---|")
-    for name, est in {"LEM": LEMRegressor(hidden_size=64, max_epochs=60, random_state=0),
-                      "LSTM": LSTMRegressor(hidden_size=64, max_epochs=60,
+    for name, est in {"LEM": LEMRegressor(hidden_size=64, max_iter=60, random_state=0),
+                      "LSTM": LSTMRegressor(hidden_size=64, max_iter=60,
                                             random_state=0)}.items():
         start = time.perf_counter()
         est.fit(X, y)
@@ -270,9 +270,9 @@ def main(argv=None):
             # A constant step size: the loss drops only once the network finds the two
             # marked numbers, and a cosine schedule has shrunk the step by then (T = 200:
             # MSE 1.0e-2 with it, against the 1e-2 target).
-            kw = dict(hidden_size=64, max_epochs=20, lr_schedule="constant", random_state=0)
+            kw = dict(hidden_size=64, max_iter=20, lr_schedule="constant", random_state=0)
             if T == 500:  # fewer, larger batches: each fit within 10 minutes on 2 cores
-                kw.update(max_epochs=12, batch_size=128)
+                kw.update(max_iter=12, batch_size=128)
             models = {"LEM": LEMRegressor(dt=0.1, **kw)}
             if T == 500:
                 models["LSTM"] = LSTMRegressor(**kw)

@@ -17,12 +17,12 @@ from physml.datasets import load_sequential_digits
 X, y = load_sequential_digits()  # (1797, 64, 1)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y,
                                                     random_state=0)
-est = LEMClassifier(hidden_size=64, dt=1.0, max_epochs=80, learning_rate=5e-3,
+est = LEMClassifier(hidden_size=64, dt=1.0, max_iter=80, learning_rate=5e-3,
                     random_state=0).fit(X_train, y_train)
 print(f"test accuracy: {est.score(X_test, y_test):.4f}")
 
 fig, ax = plt.subplots(figsize=(6, 4))
-ax.semilogy([h["epoch"] for h in est.history_], [h["train_loss"] for h in est.history_])
+ax.semilogy(est.history_["epoch"], est.history_["train_loss"])
 ax.set_xlabel("epoch")
 ax.set_ylabel("training loss (cross-entropy)")
 ax.set_title("LEM on digits, pixel by pixel")

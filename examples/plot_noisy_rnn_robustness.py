@@ -20,7 +20,7 @@ from physml.datasets import load_sequential_digits
 X, y = load_sequential_digits(by_rows=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y,
                                                     random_state=0)
-kw = dict(hidden_size=128, dt=1.0, max_epochs=40, random_state=0)
+kw = dict(hidden_size=128, dt=1.0, max_iter=40, random_state=0)
 models = {"Lipschitz RNN": LipschitzRNNClassifier(**kw),
           "Noisy RNN": NoisyRNNClassifier(additive_noise=0.1, multiplicative_noise=0.05,
                                           **kw)}

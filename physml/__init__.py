@@ -9,10 +9,11 @@ from .recurrent import (
     LipschitzRNNClassifier,
     LipschitzRNNRegressor,
     NoisyRNNClassifier,
+    NoisyRNNRegressor,
 )
 
 __version__ = "0.1.0"
 
 __all__ = ["ContinuousNetClassifier", "LEMClassifier", "LEMRegressor",
            "LipschitzRNNClassifier", "LipschitzRNNRegressor", "NoisyRNNClassifier",
-           "ODENetForecaster", "PINNRegressor"]
+           "NoisyRNNRegressor", "ODENetForecaster", "PINNRegressor"]

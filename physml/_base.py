@@ -16,8 +16,44 @@ import warnings
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import (
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+# The pieces of ``_parameter_constraints`` (scikit-learn's declaration of what each
+# constructor parameter may be) that recur across estimators and parameter objects.
+AUTO_OPTION = StrOptions({"auto"})
+DTYPE = [StrOptions(set(DTYPES)), Options(torch.dtype, set(DTYPES.values()))]
+DEVICE = [str, torch.device]
+
+
+def integers(minimum):
+    """Integers ``>= minimum``."""
+    return Interval(numbers.Integral, minimum, None, closed="left")
+
+
+def reals(minimum=-np.inf, maximum=np.inf, closed=None):
+    """Finite reals (ints included) in the interval; ``closed`` as sklearn's Interval, by
+    default ``"left"`` with a finite minimum (``>= minimum``) and ``"neither"`` without
+    (infinite bounds are open, so infinities and NaN are rejected)."""
+    if closed is None:
+        closed = "left" if np.isfinite(minimum) else "neither"
+    return Interval(numbers.Real, minimum, maximum, closed=closed)
+
+
+def validate_params(obj):
+    """Check ``obj``'s constructor parameters against its ``_parameter_constraints``
+    (scikit-learn's ``InvalidParameterError``, a ValueError and TypeError, naming the
+    parameter and what it may be). Estimators call it first in ``fit``, before any data
+    work or seeding, for themselves and their parameter objects."""
+    validate_parameter_constraints(getattr(obj, "_parameter_constraints", {}),
+                                   obj.get_params(deep=False),
+                                   caller_name=type(obj).__name__)
 
 
 def resolve_dtype(dtype):

@@ -43,13 +43,13 @@ def _stopped_early_on_purpose(net):
                for _, cb in getattr(net, "callbacks_", []))
 
 
-def finish_training(estimator, guard, max_epochs):
+def finish_training(estimator, guard, max_iter):
     """Set ``stopped_``, ``history_`` and ``n_iter_`` after a skorch fit; on divergence or
     Ctrl-C put back the best parameters seen and warn."""
     net = estimator.net_
     finished = [epoch for epoch in net.history if "train_loss" in epoch]
     stopped = guard.stopped
-    if stopped is None and len(finished) < max_epochs and not _stopped_early_on_purpose(net):
+    if stopped is None and len(finished) < max_iter and not _stopped_early_on_purpose(net):
         stopped = "interrupted"
     estimator.stopped_ = stopped
     if stopped:
@@ -57,6 +57,16 @@ def finish_training(estimator, guard, max_epochs):
         warn_stopped({"diverged": "the loss became NaN or infinite",
                       "interrupted": "KeyboardInterrupt"}[stopped], estimator,
                      guard.best.loss if guard.best.loss < _STARTING_POINT else None)
-    estimator.history_ = [dict(epoch) for epoch in net.history]
+    estimator.history_ = epoch_history(finished)
     estimator.n_iter_ = len(finished)
     return estimator
+
+
+def epoch_history(epochs):
+    """skorch's history (a list of per-epoch dicts) as physml's ``history_``: a dict of
+    equal-length lists, one entry per finished epoch, with every key skorch recorded but
+    the per-batch records (``"epoch"``, ``"train_loss"``, ``"dur"`` in seconds,
+    ``"valid_loss"`` with a validation split, the ``*_best`` flags); NaN where an epoch
+    lacks a key."""
+    keys = list(dict.fromkeys(k for epoch in epochs for k in epoch if k != "batches"))
+    return {key: [epoch.get(key, np.nan) for epoch in epochs] for key in keys}

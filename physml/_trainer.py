@@ -9,8 +9,8 @@ import math
 
 import torch
 
-from ._lbfgs import LBFGS
 from ._base import BestParameters, Diverged, keep_freed_memory, progress, warn_stopped
+from ._lbfgs import LBFGS
 
 OPTIMIZERS = ("lbfgs", "adam", "adam+lbfgs")
 

@@ -14,22 +14,27 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNetClassifier
 from skorch.callbacks import LRScheduler
 
 from ._base import (
+    DEVICE,
+    DTYPE,
     check_integer,
-    check_positive,
+    integers,
+    reals,
     resolve_device,
     resolve_dtype,
     seeded,
     thread_budget,
     torch_seed,
+    validate_params,
 )
 from ._skorch import DivergenceGuard, finish_training
-from .integrators import integrate, resolve_integrator
+from .integrators import integrate, integrator_constraint, resolve_integrator
 
 BASES = ("piecewise_constant", "piecewise_linear")
 
@@ -232,7 +237,7 @@ class ContinuousNetClassifier(ClassifierMixin, BaseEstimator):
         ``(C, H, W)`` to read flat rows of ``X`` as images (convolutional blocks). Four-
         dimensional ``X`` of shape ``(n, C, H, W)`` is read as images without it; otherwise
         ``X`` is tabular (dense blocks).
-    max_epochs : int, default=15
+    max_iter : int, default=15
     batch_size : int, default=32
     learning_rate : float, default=3e-3
     weight_decay : float, default=1e-4
@@ -248,8 +253,9 @@ class ContinuousNetClassifier(ClassifierMixin, BaseEstimator):
     classes_ : ndarray of shape (n_classes,)
     net_ : skorch.NeuralNetClassifier
         The trained network (``net_.module_`` is the :class:`ContinuousNet`).
-    history_ : list of dict
-        skorch's history: one entry per epoch (``train_loss``, ``dur``, batches).
+    history_ : dict of list
+        One entry per finished epoch: ``"epoch"``, ``"train_loss"``, ``"dur"`` (seconds)
+        and skorch's ``*_best`` flags.
     n_iter_ : int
         Epochs run.
     stopped_ : str or None
@@ -267,7 +273,7 @@ class ContinuousNetClassifier(ClassifierMixin, BaseEstimator):
     >>> from physml import ContinuousNetClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> est = ContinuousNetClassifier(image_shape=(1, 8, 8), n_basis=4, n_steps=2,
-    ...                               max_epochs=3, random_state=0).fit(X[:600], y[:600])
+    ...                               max_iter=3, random_state=0).fit(X[:600], y[:600])
     >>> est.score(X[600:900], y[600:900]) > 0.8
     True
     >>> before = est.predict_proba(X[:5])
@@ -279,8 +285,25 @@ class ContinuousNetClassifier(ClassifierMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints = {
+        "basis": [StrOptions(set(BASES))],
+        "n_basis": [integers(1)],
+        "n_steps": [integers(1)],
+        "integrator": integrator_constraint(),
+        "channels": [integers(1)],
+        "image_shape": [tuple, list, None],
+        "max_iter": [integers(0)],
+        "batch_size": [integers(1)],
+        "learning_rate": [reals(0, closed="neither")],
+        "weight_decay": [reals(0)],
+        "dtype": DTYPE,
+        "device": DEVICE,
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
     def __init__(self, *, basis="piecewise_constant", n_basis=8, n_steps=8, integrator="rk4",
-                 channels=8, image_shape=None, max_epochs=15, batch_size=32,
+                 channels=8, image_shape=None, max_iter=15, batch_size=32,
                  learning_rate=3e-3, weight_decay=1e-4, dtype="float32", device="cpu",
                  random_state=None, verbose=0):
         self.basis = basis
@@ -289,7 +312,7 @@ class ContinuousNetClassifier(ClassifierMixin, BaseEstimator):
         self.integrator = integrator
         self.channels = channels
         self.image_shape = image_shape
-        self.max_epochs = max_epochs
+        self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -307,9 +330,10 @@ class ContinuousNetClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : ContinuousNetClassifier
         """
+        validate_params(self)
+        check_basis(self.basis, self.n_basis)
         X, y = validate_data(self, X, y, allow_nd=True, dtype=np.float64)
         check_classification_targets(y)
-        self._validate_hyperparameters()
         self._encoder = LabelEncoder().fit(y)
         self.classes_ = self._encoder.classes_
         targets = self._encoder.transform(y).astype(np.int64)
@@ -328,27 +352,18 @@ class ContinuousNetClassifier(ClassifierMixin, BaseEstimator):
             self.net_ = NeuralNetClassifier(
                 module, criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.AdamW,
                 lr=self.learning_rate, optimizer__weight_decay=self.weight_decay,
-                max_epochs=self.max_epochs, batch_size=self.batch_size, train_split=None,
+                max_epochs=self.max_iter, batch_size=self.batch_size, train_split=None,
                 iterator_train__shuffle=True, device=str(device), verbose=self.verbose,
                 callbacks=[("cosine", LRScheduler("CosineAnnealingLR",
-                                                  T_max=max(self.max_epochs, 1))),
+                                                  T_max=max(self.max_iter, 1))),
                            ("guard", guard)],
                 classes=np.arange(len(self.classes_)),
             )
             self.net_.initialize()
             self._configure()
             self.net_.partial_fit(self._standardized(X, dtype), targets)
-        finish_training(self, guard, self.max_epochs)
+        finish_training(self, guard, self.max_iter)
         return self
-
-    def _validate_hyperparameters(self):
-        check_basis(self.basis, self.n_basis)
-        for name in ("n_steps", "channels", "batch_size"):
-            check_integer(name, getattr(self, name), 1)
-        check_integer("max_epochs", self.max_epochs, 0)
-        check_positive("learning_rate", self.learning_rate)
-        check_positive("weight_decay", self.weight_decay, allow_zero=True)
-        resolve_integrator(self.integrator)
 
     def _shaped(self, X):
         if X.ndim == 4:

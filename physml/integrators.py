@@ -63,6 +63,13 @@ INTEGRATORS = {t.name: t for t in (EULER, MIDPOINT, HEUN, RK4, RK4_38, SSPRK3)}
 INTEGRATORS["rk2"] = HEUN
 
 
+def integrator_constraint():
+    """``_parameter_constraints`` of an ``integrator`` parameter: a name or a tableau."""
+    from sklearn.utils._param_validation import StrOptions
+
+    return [StrOptions(set(INTEGRATORS)), ButcherTableau]
+
+
 def resolve_integrator(integrator):
     """A :class:`ButcherTableau` from a name or a tableau; ValueError listing the names."""
     if isinstance(integrator, ButcherTableau):

@@ -4,22 +4,26 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import (
+    DEVICE,
+    DTYPE,
     TorchPickleMixin,
     check_hidden_layer_sizes,
-    check_integer,
-    check_positive,
+    integers,
+    reals,
     resolve_device,
     resolve_dtype,
     seeded,
     thread_budget,
     torch_seed,
+    validate_params,
 )
-from ._mlp import MLP, resolve_activation
+from ._mlp import ACTIVATIONS, MLP, Activation
 from ._trainer import minimize
-from .integrators import integrate, resolve_integrator, rk_step
+from .integrators import integrate, integrator_constraint, resolve_integrator, rk_step
 
 
 def _as_trajectories(X):
@@ -148,6 +152,20 @@ class ODENetForecaster(TorchPickleMixin, _Forecasting, BaseEstimator):
     (3, 2)
     """
 
+    _parameter_constraints = {
+        "integrator": integrator_constraint(),
+        "dt": [reals(0, closed="neither")],
+        "hidden_layer_sizes": [tuple, list],
+        "activation": [StrOptions(set(ACTIVATIONS)), Activation],
+        "learning_rate": [reals(0, closed="neither")],
+        "max_iter": [integers(0)],
+        "rollout_steps": [integers(1)],
+        "dtype": DTYPE,
+        "device": DEVICE,
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
     def __init__(self, *, integrator="rk4", dt=0.1, hidden_layer_sizes=(50,), activation="tanh",
                  learning_rate=1e-3, max_iter=5000, rollout_steps=1, dtype="float64",
                  device="cpu", random_state=None, verbose=0):
@@ -177,8 +195,9 @@ class ODENetForecaster(TorchPickleMixin, _Forecasting, BaseEstimator):
         -------
         self : ODENetForecaster
         """
+        validate_params(self)
+        check_hidden_layer_sizes(self.hidden_layer_sizes)
         tableau = resolve_integrator(self.integrator)
-        self._validate_hyperparameters()
         X = _as_trajectories(X)
         self.n_features_in_ = X.shape[2]
         r = min(int(self.rollout_steps), X.shape[1] - 1)
@@ -264,14 +283,6 @@ class ODENetForecaster(TorchPickleMixin, _Forecasting, BaseEstimator):
         X = _as_trajectories(X)
         starts = X[:, :-1].reshape(-1, X.shape[2])
         return r2_score(X[:, 1:].reshape(-1, X.shape[2]), self.predict(starts))
-
-    def _validate_hyperparameters(self):
-        check_positive("dt", self.dt)
-        check_hidden_layer_sizes(self.hidden_layer_sizes)
-        resolve_activation(self.activation)
-        check_integer("max_iter", self.max_iter, 0)
-        check_integer("rollout_steps", self.rollout_steps, 1)
-        check_positive("learning_rate", self.learning_rate)
 
     def _field(self):
         check_is_fitted(self, "network_")

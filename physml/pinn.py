@@ -4,30 +4,38 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_array, check_consistent_length
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
+    AUTO_OPTION,
+    DEVICE,
+    DTYPE,
     TorchPickleMixin,
     check_hidden_layer_sizes,
     dtype_name,
-    check_integer,
-    check_positive,
+    integers,
+    reals,
     resolve_device,
     resolve_dtype,
     seeded,
     thread_budget,
     torch_seed,
+    validate_params,
 )
-from ._mlp import MLP, Rescaled, resolve_activation
 from ._constraints import ExactModel, exact_plan
+from ._mlp import ACTIVATIONS, MLP, Activation, Rescaled
 from ._problem import PiecewiseInTime, PINNProblem, ProblemConfig, _transformed
-from ._trainer import validate_optimizer
+from ._trainer import OPTIMIZERS
 from .pde import PDE
 from .strategies import (
+    SAMPLING,
+    STRATEGIES,
     Standard,
+    Strategy,
     TrainingSettings,
-    check_training_settings,
     resolve_strategy,
+    validate_strategy,
 )
 
 
@@ -219,6 +227,36 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints = {
+        "pde": [PDE, None],
+        "strategy": [StrOptions(set(STRATEGIES)), Strategy],
+        "hidden_layer_sizes": [tuple, list],
+        "activation": [StrOptions(set(ACTIVATIONS)), Activation],
+        "optimizer": [StrOptions({"auto", *OPTIMIZERS})],
+        "learning_rate": [reals(0, closed="neither"), None],
+        "max_iter": [AUTO_OPTION, integers(0)],
+        "warmup_iter": [AUTO_OPTION, integers(0)],
+        "tol": [AUTO_OPTION, reals(0)],
+        "lbfgs_history_size": [AUTO_OPTION, integers(1)],
+        "n_collocation": [AUTO_OPTION, integers(1)],
+        "n_boundary": [integers(1)],
+        "residual_weight": [reals(0)],
+        "dtype": [StrOptions({"auto", *DTYPE[0].options}), DTYPE[1]],
+        "device": DEVICE,
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "compile": ["boolean"],
+        "learn_coefficients": [tuple, list],
+        "output_transform": [callable, None],
+        "input_scale": [AUTO_OPTION, "boolean"],
+        "output_scale": [AUTO_OPTION, "boolean"],
+        "constraints": [StrOptions({"soft", "exact"})],
+        "sampling": [StrOptions({"auto", *SAMPLING})],
+        "resample_every": [AUTO_OPTION, integers(1), None],
+        "time_features": [AUTO_OPTION, integers(0)],
+        "harmonics": [AUTO_OPTION, integers(1)],
+    }
+
     def __init__(self, *, pde=None, strategy="standard", hidden_layer_sizes=(50, 50, 50, 50),
                  activation="tanh", optimizer="auto", learning_rate=None, max_iter="auto",
                  warmup_iter="auto", tol="auto", lbfgs_history_size="auto",
@@ -271,8 +309,13 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         -------
         self : PINNRegressor
         """
-        pde = self._validated_pde()
-        self._validate_hyperparameters()
+        validate_params(self)
+        if self.pde is not None:
+            validate_params(self.pde)
+        if not isinstance(self.strategy, str):
+            validate_strategy(self.strategy)
+        check_hidden_layer_sizes(self.hidden_layer_sizes)
+        pde = None if self.pde is None else self.pde.validate()
         self._validate_learned(pde)
         strategy = resolve_strategy(self.strategy)
         X, y = self._validated_data(X, y, pde)
@@ -450,7 +493,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
             ``loss()`` returns a scalar tensor (the sum of the loss terms).
         """
         check_is_fitted(self, "network_")
-        pde = self._validated_pde()
+        pde = None if self.pde is None else self.pde.validate()
         X, y = self._validated_data(X, y, pde, reset=False)
         parameter = next(self.network_.parameters())
         settings = self._training_settings(resolve_strategy(self.strategy))
@@ -468,20 +511,8 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
 
     # ----------------------------------------------------------------------------------
 
-    def _validated_pde(self):
-        if self.pde is None:
-            return None
-        if not isinstance(self.pde, PDE):
-            raise TypeError(
-                f"pde must be a physml.pde.PDE instance or None, got {type(self.pde).__name__}"
-            )
-        return self.pde.validate()
-
     def _validate_learned(self, pde):
         names = self.learn_coefficients
-        if isinstance(names, str) or not isinstance(names, (tuple, list)):
-            raise TypeError(f"learn_coefficients must be a tuple of coefficient names, got "
-                            f"{names!r}")
         if names and pde is None:
             raise ValueError("learn_coefficients needs a pde")
         for name in names:
@@ -493,34 +524,6 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
             if name in pde.positive_coefficients and not value > 0:
                 raise ValueError(f"learn_coefficients: {name} starts at {value!r}, but it is "
                                  "positive by its physics; start from a positive guess")
-        if self.output_transform is not None and not callable(self.output_transform):
-            raise TypeError(f"output_transform must be a callable (X, u) -> u or None, got "
-                            f"{type(self.output_transform).__name__}")
-
-    def _validate_hyperparameters(self):
-        check_hidden_layer_sizes(self.hidden_layer_sizes)
-        resolve_activation(self.activation)
-        if self.optimizer != "auto":
-            validate_optimizer(self.optimizer)
-        check_training_settings(**self._given_training())
-        if self.dtype != "auto":
-            resolve_dtype(self.dtype)
-        check_integer("n_boundary", self.n_boundary, 1)
-        check_positive("residual_weight", self.residual_weight, allow_zero=True)
-        if self.learning_rate is not None:
-            check_positive("learning_rate", self.learning_rate)
-        if self.constraints not in ("soft", "exact"):
-            raise ValueError(f"constraints={self.constraints!r} is not supported; choose "
-                             "'soft' or 'exact'")
-        if not (isinstance(self.time_features, str) and self.time_features == "auto"):
-            check_integer("time_features", self.time_features, 0)
-        if not (isinstance(self.harmonics, str) and self.harmonics == "auto"):
-            check_integer("harmonics", self.harmonics, 1)
-        for name in ("input_scale", "output_scale"):
-            value = getattr(self, name)
-            if not (value is None or isinstance(value, bool)
-                    or (isinstance(value, str) and value == "auto")):
-                raise ValueError(f"{name}={value!r}; choose 'auto', True or False")
 
     def _given_training(self):
         return {name: getattr(self, name)

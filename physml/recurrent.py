@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_array,
@@ -29,15 +30,20 @@ from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler, P
 from skorch.dataset import ValidSplit
 
 from ._base import (
-    check_integer,
-    check_positive,
+    AUTO_OPTION,
+    DEVICE,
+    DTYPE,
+    integers,
+    reals,
     resolve_device,
+    resolve_dtype,
     seeded,
     thread_budget,
     torch_seed,
+    validate_params,
 )
 from ._skorch import DivergenceGuard, finish_training
-from .integrators import euler_maruyama_step, resolve_integrator, rk_step
+from .integrators import euler_maruyama_step, integrator_constraint, resolve_integrator, rk_step
 
 # ------------------------------------------------------------------------------------------
 # Cells: each maps the inputs (T, B, F), through the network's input projection to k*H,
@@ -206,18 +212,18 @@ def _lipschitz_matrix(M, beta, gamma):
 
 
 class LipschitzCell(torch.nn.Module):
-    """Lipschitz RNN ``h' = A h + tanh(W h + U x + b)``, one ``scheme`` step of size ``dt``
+    """Lipschitz RNN ``h' = A h + tanh(W h + U x + b)``, one ``integrator`` step of size ``dt``
     per input; Euler-Maruyama with ``sigma = additive + multiplicative * f`` when noisy
     (the Noisy RNN of Lim et al., NeurIPS 2021; noise only while training)."""
 
     n_projections = 1
 
-    def __init__(self, hidden_size, dt, beta, gamma_a, gamma_w, scheme="euler",
+    def __init__(self, hidden_size, dt, beta, gamma_a, gamma_w, integrator="euler",
                  additive_noise=0.0, multiplicative_noise=0.0):
         super().__init__()
         self.hidden_size, self.dt = hidden_size, dt
         self.beta, self.gamma_a, self.gamma_w = beta, gamma_a, gamma_w
-        self.tableau = resolve_integrator(scheme)
+        self.tableau = resolve_integrator(integrator)
         self.additive_noise, self.multiplicative_noise = additive_noise, multiplicative_noise
         # The published initialization, N(0, 1/H) entries: A and W start close to -gamma I.
         # Exploratory runs on digits by rows (128 units, dt 1, 40 epochs, cosine schedule;
@@ -319,39 +325,39 @@ class _RecurrentEstimator(BaseEstimator):
     """What the recurrent estimators share: validation, the skorch net, prediction."""
 
     _sequence_output = False
+    _parameter_constraints = {
+        "hidden_size": [integers(1)],
+        "dt": [reals(0, closed="neither")],
+        "max_iter": [integers(0)],
+        "batch_size": [integers(1)],
+        "learning_rate": [reals(0, closed="neither")],
+        "lr_schedule": [StrOptions(set(_LR_SCHEDULES))],
+        "gradient_clip": [reals(0, closed="neither"), None],
+        "early_stopping": [integers(1), Options(bool, {False}), None],
+        "callbacks": [list, None],
+        "dtype": DTYPE,
+        "device": DEVICE,
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
 
     def _make_cell(self, n_timesteps):
         """The cell for sequences of ``n_timesteps`` steps (its ``dt`` may depend on it)."""
         raise NotImplementedError
 
-    def _check_common(self):
-        check_integer("hidden_size", self.hidden_size, 1)
-        if self.dt != "auto":
-            check_positive("dt", self.dt)
-        check_integer("max_epochs", self.max_epochs, 0)
-        check_integer("batch_size", self.batch_size, 1)
-        check_positive("learning_rate", self.learning_rate)
-        if self.gradient_clip is not None:
-            check_positive("gradient_clip", self.gradient_clip)
-        if self.lr_schedule not in _LR_SCHEDULES:
-            raise ValueError(f"lr_schedule={self.lr_schedule!r} is not supported; choose one "
-                             f"of {_LR_SCHEDULES}")
-        if self.early_stopping not in (False, None):
-            check_integer("early_stopping", self.early_stopping, 1)
-
     def _fit_net(self, net_class, X, y, n_outputs, criterion):
-        self._check_common()
-        device = resolve_device(self.device)
+        device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
+        seed = torch_seed(self.random_state)
         callbacks = list(self.callbacks or [])
         if self.lr_schedule == "cosine":
             callbacks.append(("lr_schedule", LRScheduler(
-                "CosineAnnealingLR", T_max=max(int(self.max_epochs), 1))))
+                "CosineAnnealingLR", T_max=max(int(self.max_iter), 1))))
         if self.gradient_clip is not None:
             callbacks.append(("clip", GradientNormClipping(self.gradient_clip)))
         train_split = None
         if self.early_stopping:
             train_split = ValidSplit(0.1, stratified=net_class is NeuralNetClassifier,
-                                     random_state=0)
+                                     random_state=seed)
             callbacks.append(("early_stopping", EarlyStopping(
                 patience=int(self.early_stopping), load_best=True)))
         if self.verbose:
@@ -359,18 +365,21 @@ class _RecurrentEstimator(BaseEstimator):
         guard = DivergenceGuard()
         callbacks.append(("divergence_guard", guard))
         extra = {"classes": np.arange(n_outputs)} if net_class is NeuralNetClassifier else {}
-        with seeded(torch_seed(self.random_state), device), thread_budget():
+        with seeded(seed, device), thread_budget():
             cell = self._make_cell(X.shape[1])
             module = SequenceNetwork(cell, X.shape[2], n_outputs, self._sequence_output)
+            module = module.to(dtype=dtype)
             self.net_ = net_class(
                 module, criterion=criterion, optimizer=torch.optim.Adam,
-                lr=self.learning_rate, max_epochs=self.max_epochs,
+                lr=self.learning_rate, max_epochs=self.max_iter,
                 batch_size=self.batch_size, train_split=train_split,
                 iterator_train__shuffle=True, device=str(device), callbacks=callbacks,
                 verbose=self.verbose, **extra)
-            self.net_.fit(torch.tensor(X, dtype=torch.float32), y)
+            if net_class is NeuralNetRegressor:
+                y = torch.tensor(y, dtype=dtype)
+            self.net_.fit(torch.tensor(X, dtype=dtype), y)
         self.dt_ = getattr(cell, "dt", None)
-        return finish_training(self, guard, self.max_epochs)
+        return finish_training(self, guard, self.max_iter)
 
     def _net_input(self, X):
         check_is_fitted(self, "net_")
@@ -385,7 +394,7 @@ class _RecurrentEstimator(BaseEstimator):
         if X.shape[2] != per_step:
             raise ValueError(f"X has {X.shape[2]} features per time step, but {name} is "
                              f"expecting {per_step}")
-        return torch.tensor(X, dtype=torch.float32)
+        return torch.tensor(X, dtype=resolve_dtype(self.dtype))
 
     def _forward64(self, X, batch_size=4096):
         """The trained network's outputs in float64 (eval mode: no training noise), so a
@@ -415,6 +424,9 @@ class _RecurrentEstimator(BaseEstimator):
         return tags
 
 
+_REGRESSOR_CONSTRAINTS = {"sequence_output": ["boolean"]}
+
+
 def _require_y(estimator, y):
     if y is None:
         raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the "
@@ -423,7 +435,7 @@ def _require_y(estimator, y):
 
 def _common_doc(batch_size):
     return f"""
-    max_epochs : int, default=60
+    max_iter : int, default=60
         Passes over the data. The defaults (128 units, 60 epochs) reach 97-98 % on
         sklearn's digits read by rows and 95-98 % read pixel by pixel, in one to two
         minutes on two cores (``benchmarks/bench_recurrent.py defaults``).
@@ -431,7 +443,7 @@ def _common_doc(batch_size):
     learning_rate : float, default=3e-3
         Adam's initial step size.
     lr_schedule : {{"cosine", "constant"}}, default="cosine"
-        ``"cosine"`` anneals the step size to 0 over ``max_epochs`` (the final weights
+        ``"cosine"`` anneals the step size to 0 over ``max_iter`` (the final weights
         stop drifting with the last mini-batches); ``"constant"`` keeps it.
     gradient_clip : float or None, default=1.0
         Largest gradient norm (skorch's ``GradientNormClipping``); None turns it off.
@@ -440,9 +452,12 @@ def _common_doc(batch_size):
         improved for that many epochs, restoring the best epoch's parameters.
     callbacks : list or None, default=None
         Extra skorch callbacks.
+    dtype : {{"float32", "float64"}}, default="float32"
+        Precision of the network and of training (predictions are computed in float64).
     device : str, default="cpu"
     random_state : int, RandomState instance or None, default=None
-        Seeds the initialization, the mini-batch order and the training noise.
+        Seeds the initialization, the mini-batch order, the validation split of
+        ``early_stopping`` and the training noise.
     verbose : int, default=0
         ``1`` shows skorch's progress bar and epoch table.
 """
@@ -461,6 +476,7 @@ class _Classifier(ClassifierMixin, _RecurrentEstimator):
         -------
         self
         """
+        validate_params(self)
         _require_y(self, y)
         X = self._validate_X(X)
         y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"),
@@ -500,6 +516,7 @@ class _Regressor(RegressorMixin, _RecurrentEstimator):
         -------
         self
         """
+        validate_params(self)
         _require_y(self, y)
         X = self._validate_X(X)
         y = check_array(y, ensure_2d=False, allow_nd=True, dtype=np.float64, input_name="y")
@@ -516,8 +533,7 @@ class _Regressor(RegressorMixin, _RecurrentEstimator):
         else:
             target = y.reshape(len(y), -1)
         n_outputs = target.shape[-1]
-        return self._fit_net(NeuralNetRegressor, X, target.astype(np.float32), n_outputs,
-                             torch.nn.MSELoss)
+        return self._fit_net(NeuralNetRegressor, X, target, n_outputs, torch.nn.MSELoss)
 
     def predict(self, X):
         """Predictions shaped like the ``y`` the estimator was fitted on."""
@@ -541,8 +557,9 @@ class LEMClassifier(_Classifier):
     ----------
     classes_ : ndarray
     net_ : skorch.NeuralNetClassifier
-    history_ : list of dict
-        skorch's history, one entry per epoch.
+    history_ : dict of list
+        One entry per finished epoch: ``"epoch"``, ``"train_loss"``, ``"dur"`` (seconds),
+        ``"valid_loss"`` with ``early_stopping``, and skorch's ``*_best`` flags.
     n_iter_ : int
         Epochs completed.
     stopped_ : str or None
@@ -573,19 +590,20 @@ class LEMClassifier(_Classifier):
     True
     """
 
-    def __init__(self, *, hidden_size=128, dt=1.0, max_epochs=60, batch_size=64,
+    def __init__(self, *, hidden_size=128, dt=1.0, max_iter=60, batch_size=64,
                  learning_rate=3e-3, lr_schedule="cosine", gradient_clip=1.0,
-                 early_stopping=False, callbacks=None, device="cpu", random_state=None,
-                 verbose=0):
+                 early_stopping=False, callbacks=None, dtype="float32", device="cpu",
+                 random_state=None, verbose=0):
         self.hidden_size = hidden_size
         self.dt = dt
-        self.max_epochs = max_epochs
+        self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
         self.gradient_clip = gradient_clip
         self.early_stopping = early_stopping
         self.callbacks = callbacks
+        self.dtype = dtype
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -610,25 +628,29 @@ class LEMRegressor(_Regressor):
     >>> from physml import LEMRegressor
     >>> from physml.datasets import make_adding_problem
     >>> X, y = make_adding_problem(n_samples=512, n_timesteps=20, random_state=0)
-    >>> est = LEMRegressor(hidden_size=32, max_epochs=3, random_state=0).fit(X, y)
+    >>> est = LEMRegressor(hidden_size=32, max_iter=3, random_state=0).fit(X, y)
     >>> est.predict(X[:4]).shape
     (4,)
     """
 
-    def __init__(self, *, hidden_size=128, dt=1.0, sequence_output=False, max_epochs=60,
+    _parameter_constraints = {**_RecurrentEstimator._parameter_constraints,
+                              **_REGRESSOR_CONSTRAINTS}
+
+    def __init__(self, *, hidden_size=128, dt=1.0, sequence_output=False, max_iter=60,
                  batch_size=64, learning_rate=3e-3, lr_schedule="cosine", gradient_clip=1.0,
-                 early_stopping=False, callbacks=None, device="cpu", random_state=None,
-                 verbose=0):
+                 early_stopping=False, callbacks=None, dtype="float32", device="cpu",
+                 random_state=None, verbose=0):
         self.hidden_size = hidden_size
         self.dt = dt
         self.sequence_output = sequence_output
-        self.max_epochs = max_epochs
+        self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
         self.gradient_clip = gradient_clip
         self.early_stopping = early_stopping
         self.callbacks = callbacks
+        self.dtype = dtype
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -648,8 +670,8 @@ _LIPSCHITZ_DOC = """
         Mix of the skew-symmetric and symmetric parts of ``A`` and ``W``.
     gamma_a, gamma_w : float, default=0.001
         Diagonal shifts of ``A`` and ``W``.
-    scheme : {"euler", "rk2"}, default="euler"
-        The step (any :mod:`physml.integrators` scheme name works)."""
+    integrator : {"euler", "rk2"}, default="euler"
+        The step (any name of :mod:`physml.integrators`, or a ``ButcherTableau``)."""
 
 
 #: ``dt="auto"``: the sequence spans this much time, whatever its length.
@@ -665,19 +687,31 @@ def _lipschitz_step(dt, n_timesteps):
     return min(_LIPSCHITZ_SPAN / max(int(n_timesteps), 1), 2.0)
 
 
-def _check_lipschitz(est):
-    check_positive("gamma_a", est.gamma_a, allow_zero=True)
-    check_positive("gamma_w", est.gamma_w, allow_zero=True)
-    if not 0 <= est.beta <= 1:
-        raise ValueError(f"beta must be in [0, 1], got {est.beta!r}")
-    resolve_integrator(est.scheme)
+class _LipschitzRNN:
+    """The cell of the Lipschitz and Noisy RNN estimators, and their parameters."""
+
+    _parameter_constraints = {
+        **_RecurrentEstimator._parameter_constraints,
+        "dt": [AUTO_OPTION, reals(0, closed="neither")],
+        "beta": [reals(0, 1, closed="both")],
+        "gamma_a": [reals(0)],
+        "gamma_w": [reals(0)],
+        "integrator": integrator_constraint(),
+    }
+
+    def _make_cell(self, n_timesteps):
+        return LipschitzCell(int(self.hidden_size), _lipschitz_step(self.dt, n_timesteps),
+                             self.beta, self.gamma_a, self.gamma_w, self.integrator,
+                             getattr(self, "additive_noise", 0.0),
+                             getattr(self, "multiplicative_noise", 0.0))
 
 
-class LipschitzRNNClassifier(_Classifier):
+_NOISE_CONSTRAINTS = {"additive_noise": [reals(0)], "multiplicative_noise": [reals(0)]}
+class LipschitzRNNClassifier(_LipschitzRNN, _Classifier):
     __doc__ = """Lipschitz RNN classifier (Erichson et al., ICLR 2021).
 
     ``h' = A h + tanh(W h + U x + b)`` with ``A``, ``W`` built from a skew-symmetric and a
-    symmetric part (well-behaved eigenvalues), one ``scheme`` step per input.
+    symmetric part (well-behaved eigenvalues), one ``integrator`` step per input.
 
     Parameters
     ----------""" + _LIPSCHITZ_DOC + _LIPSCHITZ_COMMON_DOC + """
@@ -690,7 +724,7 @@ class LipschitzRNNClassifier(_Classifier):
     >>> from physml import LipschitzRNNClassifier
     >>> from physml.datasets import load_sequential_digits
     >>> X, y = load_sequential_digits(by_rows=True)
-    >>> est = LipschitzRNNClassifier(max_epochs=20, random_state=0).fit(X[:1200], y[:1200])
+    >>> est = LipschitzRNNClassifier(max_iter=20, random_state=0).fit(X[:1200], y[:1200])
     >>> est.dt_  # "auto": 16 / 8 steps
     2.0
     >>> est.score(X[1200:], y[1200:]) > 0.9
@@ -698,33 +732,30 @@ class LipschitzRNNClassifier(_Classifier):
     """
 
     def __init__(self, *, hidden_size=128, dt="auto", beta=0.75, gamma_a=0.001,
-                 gamma_w=0.001, scheme="euler", max_epochs=60, batch_size=32, learning_rate=3e-3,
-                 lr_schedule="cosine", gradient_clip=1.0, early_stopping=False, callbacks=None,
-                 device="cpu", random_state=None, verbose=0):
+                 gamma_w=0.001, integrator="euler",
+                 max_iter=60, batch_size=32, learning_rate=3e-3, lr_schedule="cosine",
+                 gradient_clip=1.0, early_stopping=False, callbacks=None,
+                 dtype="float32", device="cpu", random_state=None, verbose=0):
         self.hidden_size = hidden_size
         self.dt = dt
         self.beta = beta
         self.gamma_a = gamma_a
         self.gamma_w = gamma_w
-        self.scheme = scheme
-        self.max_epochs = max_epochs
+        self.integrator = integrator
+        self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
         self.gradient_clip = gradient_clip
         self.early_stopping = early_stopping
         self.callbacks = callbacks
+        self.dtype = dtype
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
-    def _make_cell(self, n_timesteps):
-        _check_lipschitz(self)
-        return LipschitzCell(int(self.hidden_size), _lipschitz_step(self.dt, n_timesteps),
-                             self.beta, self.gamma_a, self.gamma_w, self.scheme)
 
-
-class LipschitzRNNRegressor(_Regressor):
+class LipschitzRNNRegressor(_LipschitzRNN, _Regressor):
     __doc__ = """Lipschitz RNN regressor: sequence to one or sequence to sequence.
 
     Parameters
@@ -736,41 +767,39 @@ class LipschitzRNNRegressor(_Regressor):
     >>> from physml import LipschitzRNNRegressor
     >>> from physml.datasets import make_adding_problem
     >>> X, y = make_adding_problem(n_samples=256, n_timesteps=10, random_state=0)
-    >>> LipschitzRNNRegressor(max_epochs=2, random_state=0).fit(X, y).predict(X[:3]).shape
+    >>> LipschitzRNNRegressor(max_iter=2, random_state=0).fit(X, y).predict(X[:3]).shape
     (3,)
     """
 
+    _parameter_constraints = {**_LipschitzRNN._parameter_constraints,
+                              **_REGRESSOR_CONSTRAINTS}
+
     def __init__(self, *, hidden_size=128, dt="auto", beta=0.75, gamma_a=0.001,
-                 gamma_w=0.001, scheme="euler", sequence_output=False, max_epochs=60,
-                 batch_size=32,
-                 learning_rate=3e-3, lr_schedule="cosine", gradient_clip=1.0,
-                 early_stopping=False, callbacks=None, device="cpu", random_state=None,
-                 verbose=0):
+                 gamma_w=0.001, integrator="euler", sequence_output=False,
+                 max_iter=60, batch_size=32, learning_rate=3e-3, lr_schedule="cosine",
+                 gradient_clip=1.0, early_stopping=False, callbacks=None,
+                 dtype="float32", device="cpu", random_state=None, verbose=0):
         self.hidden_size = hidden_size
         self.dt = dt
         self.beta = beta
         self.gamma_a = gamma_a
         self.gamma_w = gamma_w
-        self.scheme = scheme
+        self.integrator = integrator
         self.sequence_output = sequence_output
-        self.max_epochs = max_epochs
+        self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
         self.gradient_clip = gradient_clip
         self.early_stopping = early_stopping
         self.callbacks = callbacks
+        self.dtype = dtype
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
-    def _make_cell(self, n_timesteps):
-        _check_lipschitz(self)
-        return LipschitzCell(int(self.hidden_size), _lipschitz_step(self.dt, n_timesteps),
-                             self.beta, self.gamma_a, self.gamma_w, self.scheme)
 
-
-class NoisyRNNClassifier(_Classifier):
+class NoisyRNNClassifier(_LipschitzRNN, _Classifier):
     __doc__ = """Noisy RNN classifier (Lim, Erichson, Hodgkinson, Mahoney, NeurIPS 2021).
 
     The Lipschitz RNN's field ``f`` driven by noise while training,
@@ -792,39 +821,85 @@ class NoisyRNNClassifier(_Classifier):
     >>> from physml import NoisyRNNClassifier
     >>> from physml.datasets import load_sequential_digits
     >>> X, y = load_sequential_digits(by_rows=True)
-    >>> est = NoisyRNNClassifier(max_epochs=20, random_state=0).fit(X[:1200], y[:1200])
+    >>> est = NoisyRNNClassifier(max_iter=20, random_state=0).fit(X[:1200], y[:1200])
     >>> est.score(X[1200:], y[1200:]) > 0.9
     True
     """
 
+    _parameter_constraints = {**_LipschitzRNN._parameter_constraints, **_NOISE_CONSTRAINTS}
+
     def __init__(self, *, hidden_size=128, dt="auto", beta=0.75, gamma_a=0.001,
-                 gamma_w=0.001, scheme="euler", additive_noise=0.05, multiplicative_noise=0.02,
-                 max_epochs=60, batch_size=32, learning_rate=3e-3, lr_schedule="cosine",
-                 gradient_clip=1.0, early_stopping=False, callbacks=None, device="cpu",
-                 random_state=None, verbose=0):
+                 gamma_w=0.001, integrator="euler", additive_noise=0.05,
+                 multiplicative_noise=0.02,
+                 max_iter=60, batch_size=32, learning_rate=3e-3, lr_schedule="cosine",
+                 gradient_clip=1.0, early_stopping=False, callbacks=None,
+                 dtype="float32", device="cpu", random_state=None, verbose=0):
         self.hidden_size = hidden_size
         self.dt = dt
         self.beta = beta
         self.gamma_a = gamma_a
         self.gamma_w = gamma_w
-        self.scheme = scheme
+        self.integrator = integrator
         self.additive_noise = additive_noise
         self.multiplicative_noise = multiplicative_noise
-        self.max_epochs = max_epochs
+        self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
         self.gradient_clip = gradient_clip
         self.early_stopping = early_stopping
         self.callbacks = callbacks
+        self.dtype = dtype
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
-    def _make_cell(self, n_timesteps):
-        _check_lipschitz(self)
-        check_positive("additive_noise", self.additive_noise, allow_zero=True)
-        check_positive("multiplicative_noise", self.multiplicative_noise, allow_zero=True)
-        return LipschitzCell(int(self.hidden_size), _lipschitz_step(self.dt, n_timesteps),
-                             self.beta, self.gamma_a, self.gamma_w, self.scheme,
-                             self.additive_noise, self.multiplicative_noise)
+
+class NoisyRNNRegressor(_LipschitzRNN, _Regressor):
+    __doc__ = """Noisy RNN regressor: sequence to one or sequence to sequence, trained with
+    the noise of :class:`NoisyRNNClassifier` (off at prediction).
+
+    Parameters
+    ----------""" + _LIPSCHITZ_DOC + """
+    additive_noise : float, default=0.05
+    multiplicative_noise : float, default=0.02
+    sequence_output : bool, default=False
+        See :class:`LEMRegressor`.""" + _LIPSCHITZ_COMMON_DOC + """
+    Examples
+    --------
+    >>> from physml import NoisyRNNRegressor
+    >>> from physml.datasets import make_adding_problem
+    >>> X, y = make_adding_problem(n_samples=256, n_timesteps=10, random_state=0)
+    >>> NoisyRNNRegressor(max_iter=2, random_state=0).fit(X, y).predict(X[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints = {**_LipschitzRNN._parameter_constraints, **_NOISE_CONSTRAINTS,
+                              **_REGRESSOR_CONSTRAINTS}
+
+    def __init__(self, *, hidden_size=128, dt="auto", beta=0.75, gamma_a=0.001,
+                 gamma_w=0.001, integrator="euler", additive_noise=0.05,
+                 multiplicative_noise=0.02, sequence_output=False,
+                 max_iter=60, batch_size=32, learning_rate=3e-3, lr_schedule="cosine",
+                 gradient_clip=1.0, early_stopping=False, callbacks=None,
+                 dtype="float32", device="cpu", random_state=None, verbose=0):
+        self.hidden_size = hidden_size
+        self.dt = dt
+        self.beta = beta
+        self.gamma_a = gamma_a
+        self.gamma_w = gamma_w
+        self.integrator = integrator
+        self.additive_noise = additive_noise
+        self.multiplicative_noise = multiplicative_noise
+        self.sequence_output = sequence_output
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.gradient_clip = gradient_clip
+        self.early_stopping = early_stopping
+        self.callbacks = callbacks
+        self.dtype = dtype
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose

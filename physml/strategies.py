@@ -13,8 +13,9 @@ import dataclasses
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import StrOptions
 
-from ._base import check_integer, check_positive, dtype_name
+from ._base import AUTO_OPTION, DTYPE, dtype_name, integers, reals, validate_params
 from ._problem import PiecewiseInTime
 
 AUTO = "auto"
@@ -66,29 +67,12 @@ class TrainingSettings:
         return dataclasses.asdict(self)
 
 
+#: The names ``strategy=`` takes (:data:`STRATEGIES` maps them to the classes).
+STRATEGY_NAMES = {"standard", "curriculum", "seq2seq", "causal"}
+
+
 def _is_auto(value):
     return isinstance(value, str) and value == AUTO
-
-
-def check_training_settings(**values):
-    """ValueError naming the parameter for an iteration count or tolerance that is
-    neither ``"auto"`` nor valid (optimizer and dtype names are checked where they are
-    resolved)."""
-    for name in ("max_iter", "warmup_iter"):
-        if not _is_auto(values[name]):
-            check_integer(name, values[name], 0)
-    if not _is_auto(values["lbfgs_history_size"]):
-        check_integer("lbfgs_history_size", values["lbfgs_history_size"], 1)
-    if not _is_auto(values["tol"]):
-        check_positive("tol", values["tol"], allow_zero=True)
-    if not _is_auto(values["sampling"]) and values["sampling"] not in SAMPLING:
-        raise ValueError(f"sampling={values['sampling']!r} is not supported; choose one of "
-                         f"{SAMPLING} or 'auto'")
-    every = values["resample_every"]
-    if every is not None and not _is_auto(every):
-        check_integer("resample_every", every, 1)
-    if not _is_auto(values["n_collocation"]):
-        check_integer("n_collocation", values["n_collocation"], 1)
 
 
 #: Where the collocation points are: drawn uniformly, or by residual-based adaptive
@@ -167,6 +151,11 @@ class Standard(Strategy):
                                          warmup_iter=500, tol=0.0, lbfgs_history_size=100,
                                          dtype="float64")
 
+    _parameter_constraints = {
+        "early_dtype": [*DTYPE, None],
+        "early_fraction": [reals(0, 1, closed="both")],
+    }
+
     def __init__(self, early_dtype="float32", early_fraction=0.8):
         self.early_dtype = early_dtype
         self.early_fraction = early_fraction
@@ -174,12 +163,8 @@ class Standard(Strategy):
     def run(self, problem, pde, **train):
         label = train.pop("desc", "")
         desc = f"{label}standard {_describe(pde)}"
-        if not (np.isfinite(self.early_fraction) and 0 <= self.early_fraction <= 1):
-            raise ValueError(f"Standard early_fraction must be in [0, 1], got "
-                             f"{self.early_fraction!r}")
         settings = problem.settings.scaled(train.get("iter_factor", 1.0))
-        early = None if self.early_dtype is None else _stage_dtype("Standard", "early_dtype",
-                                                                  self.early_dtype)
+        early = None if self.early_dtype is None else dtype_name(self.early_dtype)
         if early is None or early == settings.dtype or settings.optimizer == "adam":
             return problem.network, [problem.train(pde, desc=desc, **train)]
         budget = settings.max_iter
@@ -252,6 +237,17 @@ class Curriculum(Strategy):
                                          warmup_iter=500, tol=0.0, lbfgs_history_size=100,
                                          dtype="float64")
 
+    _parameter_constraints = {
+        "coefficient": [str, None],
+        "start": [reals()],
+        "step": [reals(0, closed="neither")],
+        "stages": ["array-like", None],
+        "accept_loss": [reals(0, closed="neither"), None],
+        "max_splits": [integers(0)],
+        "stage_dtype": [*DTYPE, None],
+        "final_stage_factor": [reals(0, closed="neither")],
+    }
+
     def __init__(self, coefficient=None, start=1.0, step=5.0, stages=None, accept_loss=None,
                  max_splits=2, stage_dtype="float32", final_stage_factor=6.0):
         self.coefficient = coefficient
@@ -265,11 +261,10 @@ class Curriculum(Strategy):
 
     def schedule(self, target):
         """The coefficient values to train at, in order, ending at ``target``."""
+        validate_params(self)
         if self.stages is not None:
             values = [float(v) for v in self.stages]
         else:
-            if not (np.isfinite(self.step) and self.step > 0):
-                raise ValueError(f"Curriculum step must be > 0, got {self.step!r}")
             first = np.floor(self.start / self.step) + 1
             values = [float(self.start)] + [
                 float(k * self.step) for k in np.arange(first, np.ceil(target / self.step))]
@@ -285,15 +280,7 @@ class Curriculum(Strategy):
             raise ValueError(
                 f"Curriculum coefficient={name!r} is not a coefficient of {type(pde).__name__} "
                 f"{pde.coefficient_names}")
-        if self.accept_loss is not None and not self.accept_loss > 0:
-            raise ValueError(f"Curriculum accept_loss must be > 0 or None, got "
-                             f"{self.accept_loss!r}")
-        if not (np.isfinite(self.final_stage_factor) and self.final_stage_factor > 0):
-            raise ValueError(f"Curriculum final_stage_factor must be > 0, got "
-                             f"{self.final_stage_factor!r}")
-        stage_dtype = None
-        if self.stage_dtype is not None:
-            stage_dtype = _stage_dtype("Curriculum", "stage_dtype", self.stage_dtype)
+        stage_dtype = None if self.stage_dtype is None else dtype_name(self.stage_dtype)
         reports, accepted = [], None
         target = float(pde.coefficients[name])
         # (value, how many times the step into it was halved)
@@ -374,6 +361,13 @@ class TimeMarching(Strategy):
                                          warmup_iter=500, tol=1e-10, lbfgs_history_size=100,
                                          dtype="float64")
 
+    _parameter_constraints = {
+        "dt": [AUTO_OPTION, reals(0, closed="neither")],
+        "n_points": [integers(1)],
+        "first_block_factor": [reals(0, closed="neither")],
+        "within": [StrOptions(STRATEGY_NAMES - {"seq2seq"}), Strategy, None],
+    }
+
     def __init__(self, dt="auto", n_points=256, first_block_factor=5.0, within=None):
         self.dt = dt
         self.n_points = n_points
@@ -388,8 +382,6 @@ class TimeMarching(Strategy):
     def edges(self, t_range):
         t0, t1 = map(float, t_range)
         dt = (t1 - t0) / 10 if isinstance(self.dt, str) and self.dt == "auto" else self.dt
-        if isinstance(dt, str) or not (np.isfinite(dt) and dt > 0):
-            raise ValueError(f"TimeMarching dt must be > 0 or 'auto', got {self.dt!r}")
         n = max(int(np.ceil((t1 - t0) / dt - 1e-9)), 1)
         edges = [t0 + k * dt for k in range(n)] + [t1]
         return [float(e) for e in edges]
@@ -405,9 +397,6 @@ class TimeMarching(Strategy):
                 f"TimeMarching needs a time coordinate 't': {type(pde).__name__} is steady "
                 f"(coordinates {tuple(pde.coordinates)}); use strategy='standard' or "
                 "'curriculum'")
-        if not (np.isfinite(self.first_block_factor) and self.first_block_factor > 0):
-            raise ValueError(f"TimeMarching first_block_factor must be > 0, got "
-                             f"{self.first_block_factor!r}")
         inner = None if self.within is None else resolve_strategy(self.within)
         if isinstance(inner, TimeMarching):
             raise ValueError("TimeMarching within= must train one block (e.g. Curriculum()), "
@@ -527,6 +516,14 @@ class Causal(Strategy):
                                          dtype="float64", sampling="rad", resample_every=100,
                                          n_collocation=2000)
 
+    _parameter_constraints = {
+        "n_chunks": [integers(1)],
+        "tolerances": ["array-like"],
+        "update_every": [integers(1)],
+        "advance_at": [reals(0, 1, closed="right")],
+        "final_iter": [integers(0)],
+    }
+
     def __init__(self, n_chunks=32, tolerances=(1.0, 10.0, 100.0), update_every=100,
                  advance_at=0.99, final_iter=700):
         self.n_chunks = n_chunks
@@ -539,15 +536,10 @@ class Causal(Strategy):
         """A fresh :class:`physml._problem.CausalWeights` with these settings."""
         from ._problem import CausalWeights
 
-        check_integer("Causal n_chunks", self.n_chunks, 1)
-        check_integer("Causal update_every", self.update_every, 1)
-        check_integer("Causal final_iter", self.final_iter, 0)
         tolerances = [float(t) for t in np.atleast_1d(self.tolerances)]
         if not tolerances or not all(np.isfinite(t) and t >= 0 for t in tolerances):
             raise ValueError(f"Causal tolerances must be a non-empty sequence of numbers "
                              f">= 0, got {self.tolerances!r}")
-        if not 0 < self.advance_at <= 1:
-            raise ValueError(f"Causal advance_at must be in (0, 1], got {self.advance_at!r}")
         return CausalWeights(self.n_chunks, tolerances, self.update_every, self.advance_at)
 
     def run(self, problem, pde, **train):
@@ -573,6 +565,18 @@ STRATEGIES = {"standard": Standard, "curriculum": Curriculum, "seq2seq": TimeMar
               "causal": Causal}
 
 
+assert set(STRATEGIES) == STRATEGY_NAMES
+
+
+def validate_strategy(strategy):
+    """Check a strategy object's parameters, and those of a strategy it holds
+    (``TimeMarching(within=Causal(...))``), against their ``_parameter_constraints``."""
+    validate_params(strategy)
+    for value in strategy.get_params(deep=False).values():
+        if isinstance(value, Strategy):
+            validate_strategy(value)
+
+
 def resolve_strategy(strategy):
     """A strategy object from a name or an object; ValueError naming the valid names."""
     if isinstance(strategy, str):
@@ -589,15 +593,6 @@ def resolve_strategy(strategy):
         f"strategy must be a name ({sorted(STRATEGIES)}) or a strategy object, "
         f"got {type(strategy).__name__}"
     )
-
-
-def _stage_dtype(owner, name, value):
-    """A dtype parameter's name (``"float32"``/``"float64"``) or a ValueError naming it."""
-    try:
-        return dtype_name(value)
-    except ValueError:
-        raise ValueError(f"{owner} {name}={value!r} is not supported; choose 'float32', "
-                         "'float64' or None") from None
 
 
 def _describe(pde):

@@ -44,13 +44,13 @@ def _cases():
                                      random_state=0), (X, None), X[0, :3]
     rows, labels = load_sequential_digits(by_rows=True)
     rows, labels = rows[:300], labels[:300]
-    yield "continuousnet", ContinuousNetClassifier(max_epochs=2, random_state=0), \
+    yield "continuousnet", ContinuousNetClassifier(max_iter=2, random_state=0), \
         (rows.reshape(len(rows), -1), labels), rows[:20].reshape(20, -1)
     for name, cls in (("lem", LEMClassifier), ("lipschitz", LipschitzRNNClassifier),
                       ("noisy", NoisyRNNClassifier)):
-        yield name, cls(hidden_size=16, max_epochs=2, random_state=0), (rows, labels), rows[:20]
+        yield name, cls(hidden_size=16, max_iter=2, random_state=0), (rows, labels), rows[:20]
     X, y = make_adding_problem(128, 10, random_state=0)
-    yield "lem_regressor", LEMRegressor(hidden_size=16, max_epochs=2, random_state=0), \
+    yield "lem_regressor", LEMRegressor(hidden_size=16, max_iter=2, random_state=0), \
         (X, y), X[:20]
 
 

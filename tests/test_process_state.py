@@ -50,7 +50,7 @@ def test_fit_leaves_the_process_as_it_found_it(estimator):
         before = _snapshot()
         X, y = _data(estimator)
         estimator.set_params(**({"max_iter": 3} if "max_iter" in estimator.get_params()
-                                else {"max_epochs": 2}))
+                                else {"max_iter": 2}))
         estimator.fit(X, y)
         assert _snapshot() == before
     finally:

@@ -82,13 +82,13 @@ def test_lipschitz_matrices_and_steps():
     A = _lipschitz_matrix(M, 1.0, 0.1)
     # beta = 1: skew-symmetric minus gamma I, so every eigenvalue has real part -gamma.
     np.testing.assert_allclose(torch.linalg.eigvals(A).real.numpy(), -0.1, atol=1e-6)
-    cell = LipschitzCell(4, 0.1, 0.75, 0.001, 0.001, scheme="euler")
+    cell = LipschitzCell(4, 0.1, 0.75, 0.001, 0.001, integrator="euler")
     u = torch.randn(1, 2, 4)
     A = _lipschitz_matrix(cell.M_A, 0.75, 0.001)
     W = _lipschitz_matrix(cell.M_W, 0.75, 0.001)
     expected = 0.1 * torch.tanh(u[0])  # one Euler step from h = 0
     torch.testing.assert_close(cell(u, IDENTITY)[0], expected)
-    rk2 = LipschitzCell(4, 0.1, 0.75, 0.001, 0.001, scheme="rk2")
+    rk2 = LipschitzCell(4, 0.1, 0.75, 0.001, 0.001, integrator="rk2")
     rk2.load_state_dict(cell.state_dict())
     k1 = torch.tanh(u[0])
     h1 = 0.1 * k1
@@ -131,7 +131,7 @@ def test_datasets():
 def test_lipschitz_step_auto_spans_the_same_time_whatever_the_length():
     X8, y = load_sequential_digits(by_rows=True)
     X64, _ = load_sequential_digits()
-    cheap = dict(hidden_size=8, max_epochs=1, random_state=0)
+    cheap = dict(hidden_size=8, max_iter=1, random_state=0)
     for cls in (LipschitzRNNClassifier, NoisyRNNClassifier):
         assert cls().dt == "auto"
         assert cls(**cheap).fit(X8[:64], y[:64]).dt_ == 2.0  # 16 / 8
@@ -147,7 +147,7 @@ def rows():
     return X[:600], y[:600], X[600:800], y[600:800]
 
 
-CHEAP = dict(hidden_size=16, max_epochs=3, learning_rate=1e-2, random_state=0)
+CHEAP = dict(hidden_size=16, max_iter=3, learning_rate=1e-2, random_state=0)
 
 
 @pytest.mark.parametrize("cls", [LEMClassifier, LipschitzRNNClassifier, NoisyRNNClassifier])
@@ -160,7 +160,7 @@ def test_classifiers_learn_and_are_deterministic(cls, rows):
     np.testing.assert_array_equal(again.predict_proba(X_test), est.predict_proba(X_test))
     restored = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(restored.predict_proba(X_test), est.predict_proba(X_test))
-    assert len(est.history_) == 3 and "train_loss" in est.history_[0]
+    assert est.history_["epoch"] == [1, 2, 3] and len(est.history_["train_loss"]) == 3
 
 
 def test_any_label_type_and_shapes(rows):
@@ -189,9 +189,9 @@ def test_regressors_sequence_to_one_and_to_sequence():
 
 def test_early_stopping_and_gradient_clip(rows):
     X, y, _, _ = rows
-    est = LEMClassifier(hidden_size=8, max_epochs=50, early_stopping=2, learning_rate=0.3,
+    est = LEMClassifier(hidden_size=8, max_iter=50, early_stopping=2, learning_rate=0.3,
                         gradient_clip=0.5, random_state=0).fit(X, y)
-    assert est.n_iter_ < 50 and "valid_loss" in est.history_[-1]
+    assert est.n_iter_ < 50 and len(est.history_["valid_loss"]) == est.n_iter_
     assert est.stopped_ is None  # early stopping is not an interruption
 
 
@@ -215,12 +215,12 @@ class _Sabotage(Callback):
 
 def test_divergence_stops_with_a_warning_and_keeps_the_best_epoch(rows):
     X, y, X_test, _ = rows
-    est = LEMClassifier(**dict(CHEAP, max_epochs=5, callbacks=[_Sabotage(at_batch=25)]))
+    est = LEMClassifier(**dict(CHEAP, max_iter=5, callbacks=[_Sabotage(at_batch=25)]))
     with pytest.warns(RuntimeWarning, match="NaN or infinite"):
         est.fit(X, y)  # 10 batches per epoch: poisoned during the third epoch
     assert est.stopped_ == "diverged" and est.n_iter_ == 2
     assert np.isfinite(est.predict_proba(X_test)).all()
-    first = LEMClassifier(**dict(CHEAP, max_epochs=1, callbacks=[_Sabotage(at_batch=3)]))
+    first = LEMClassifier(**dict(CHEAP, max_iter=1, callbacks=[_Sabotage(at_batch=3)]))
     with pytest.warns(RuntimeWarning, match="initial parameters"):
         first.fit(X, y)
     assert np.isfinite(first.predict_proba(X_test)).all()
@@ -228,7 +228,7 @@ def test_divergence_stops_with_a_warning_and_keeps_the_best_epoch(rows):
 
 def test_ctrl_c_leaves_a_usable_estimator(rows):
     X, y, X_test, y_test = rows
-    est = LEMClassifier(**dict(CHEAP, max_epochs=8,
+    est = LEMClassifier(**dict(CHEAP, max_iter=8,
                                callbacks=[_Sabotage(interrupt_after_epoch=2)]))
     with pytest.warns(RuntimeWarning, match="KeyboardInterrupt"):
         est.fit(X, y)
@@ -241,7 +241,7 @@ def test_ctrl_c_leaves_a_usable_estimator(rows):
 @pytest.mark.parametrize("params, match", [
     (dict(hidden_size=0), "hidden_size"), (dict(dt=-1.0), "dt"), (dict(dt="fast"), "dt"),
     (dict(gradient_clip=0.0), "gradient_clip"), (dict(beta=2.0), "beta"),
-    (dict(scheme="rk9"), "integrator"), (dict(lr_schedule="step"), "lr_schedule")])
+    (dict(integrator="rk9"), "integrator"), (dict(lr_schedule="step"), "lr_schedule")])
 def test_bad_parameters_name_themselves(params, match, rows):
     X, y, _, _ = rows
     with pytest.raises(ValueError, match=match):

@@ -1,9 +1,11 @@
 """What an equation is: coordinates, outputs, coefficients, domain, residual, conditions."""
 
 import math
+from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
+from sklearn.utils._param_validation import StrOptions
 
 #: The boundary kinds a spatial coordinate may have (None: no boundary condition).
 BOUNDARIES = ("periodic", "dirichlet", "neumann", None)
@@ -382,6 +384,20 @@ class CustomPDE(PDE):
     >>> pde.set_params(kappa=0.5).coefficients
     {'kappa': 0.5}
     """
+
+    _parameter_constraints = {
+        "residual": [callable, None],
+        "derivatives": ["array-like"],
+        "initial_condition": [callable, "array-like", Real, None],
+        "coefficients": [dict, None],
+        "domain": ["array-like"],
+        "boundary": [StrOptions({b for b in BOUNDARIES if b}), dict, None],
+        "solution": [callable, None],
+        "coordinates": ["array-like"],
+        "outputs": ["array-like"],
+        "boundary_condition": [callable, None],
+        "positive_coefficients": ["array-like"],
+    }
 
     _RENAMED = {"residual": "residual_function",
                 "initial_condition": "initial_condition_function",

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from .._base import reals
 from . import reference
 from ._base import PDE
 
@@ -42,6 +43,8 @@ class Convection(PDE):
 
     derivatives = ("u_t", "u_x")
     coefficient_names = ("beta",)
+
+    _parameter_constraints = {"beta": [reals()], "initial_condition": [callable]}
 
     def __init__(self, beta=1.0, initial_condition=np.sin):
         self.beta = beta
@@ -102,6 +105,8 @@ class Reaction(PDE):
     derivatives = ("u_t",)
     coefficient_names = ("rho",)
 
+    _parameter_constraints = {"rho": [reals()]}
+
     def __init__(self, rho=1.0):
         self.rho = rho
 
@@ -149,6 +154,8 @@ class ReactionDiffusion(PDE):
     derivatives = ("u_t", "u_xx")
     coefficient_names = ("nu", "rho")
     positive_coefficients = ("nu",)
+
+    _parameter_constraints = {"nu": [reals(0)], "rho": [reals()]}
 
     def __init__(self, nu=1.0, rho=1.0):
         self.nu = nu
@@ -199,6 +206,8 @@ class Burgers(PDE):
     positive_coefficients = ("nu",)
     domain = ((-1.0, 1.0), (0.0, 1.0))
     boundary = "dirichlet"
+
+    _parameter_constraints = {"nu": [reals(0)]}
 
     def __init__(self, nu=0.01 / math.pi):
         self.nu = nu
@@ -258,6 +267,8 @@ class AllenCahn(PDE):
     coefficient_names = ("d", "rho")
     positive_coefficients = ("d",)
     domain = ((-1.0, 1.0), (0.0, 1.0))
+
+    _parameter_constraints = {"d": [reals(0)], "rho": [reals()]}
 
     def __init__(self, d=1e-4, rho=5.0):
         self.d = d

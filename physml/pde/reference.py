@@ -156,7 +156,7 @@ def method_of_lines(diffusion, reaction, initial_condition, X, *, x_range, left,
     """
     from scipy.integrate import solve_ivp
     from scipy.interpolate import CubicSpline
-    from scipy.sparse import diags, kron, identity
+    from scipy.sparse import diags, identity, kron
 
     diffusion = np.asarray(diffusion, dtype=float)
     k = diffusion.size

@@ -1,0 +1,89 @@
+"""Every estimator and parameter object declares its parameters (scikit-learn's
+``_parameter_constraints``) and rejects a wrong one at the start of ``fit`` with sklearn's
+``InvalidParameterError`` naming it; every estimator speaks one vocabulary."""
+
+import inspect
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.utils._param_validation import (
+    InvalidParameterError,
+    generate_invalid_param_val,
+    make_constraint,
+)
+from sklearn.utils.estimator_checks import check_param_validation
+
+import physml
+from physml import PINNRegressor
+from physml.pde import AllenCahn, Burgers, Convection, CustomPDE, Reaction, ReactionDiffusion
+from physml.strategies import Causal, Curriculum, Standard, TimeMarching
+
+ESTIMATORS = [getattr(physml, name) for name in physml.__all__]
+
+
+def _heat(X, u, d, c):
+    return d["u_t"] - c["kappa"] * d["u_xx"]
+
+
+PARAMETER_OBJECTS = [
+    Convection(), Reaction(), ReactionDiffusion(), Burgers(), AllenCahn(),
+    CustomPDE(_heat, derivatives=("u_t", "u_xx"), initial_condition=np.sin,
+              coefficients={"kappa": 1.0}),
+    Standard(), Curriculum(), TimeMarching(), Causal(),
+]
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: e.__name__)
+def test_every_estimator_parameter_is_declared_and_checked_first(estimator):
+    # sklearn's own check: one constraint per __init__ parameter, and a wrong type or
+    # value of each raises InvalidParameterError naming it, before any data work.
+    check_param_validation(estimator.__name__, estimator())
+
+
+def _bad_values(constraints):
+    yield type("BadType", (), {})()
+    for constraint in map(make_constraint, constraints):
+        try:
+            yield generate_invalid_param_val(constraint)
+        except NotImplementedError:
+            pass
+
+
+@pytest.mark.parametrize("obj", PARAMETER_OBJECTS, ids=lambda o: type(o).__name__)
+def test_every_parameter_object_parameter_is_declared_and_checked_at_fit(obj):
+    name = type(obj).__name__
+    params = obj.get_params(deep=False)
+    assert set(obj._parameter_constraints) == set(params), name
+    is_pde = isinstance(obj, physml.pde.PDE)
+    X0, u0 = Convection().initial_data(8)
+    for param, constraints in obj._parameter_constraints.items():
+        for bad in _bad_values(constraints):
+            broken = clone(obj).set_params(**{param: bad})
+            est = (PINNRegressor(pde=broken, max_iter=1) if is_pde
+                   else PINNRegressor(pde=Convection(), strategy=broken, max_iter=1))
+            with pytest.raises(InvalidParameterError,
+                               match=rf"The '{param}' parameter of {name} must be"):
+                est.fit(X0, u0)
+
+
+def test_a_strategy_inside_a_strategy_is_checked_too():
+    X0, u0 = Convection().initial_data(8)
+    est = PINNRegressor(pde=Convection(), strategy=TimeMarching(within=Causal(n_chunks=0)))
+    with pytest.raises(InvalidParameterError, match="'n_chunks' parameter of Causal"):
+        est.fit(X0, u0)
+
+
+# One word per concept, scikit-learn's where it has one.
+SHARED = ("max_iter", "dtype", "random_state", "verbose", "device")
+RETIRED = ("max_epochs", "scheme", "n_epochs", "epochs", "seed")
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: e.__name__)
+def test_every_estimator_uses_the_same_names_for_the_same_concepts(estimator):
+    params = inspect.signature(estimator).parameters
+    assert all(name in params for name in SHARED), estimator.__name__
+    assert not any(name in params for name in RETIRED), estimator.__name__
+    # every estimator that steps an ODE names the step rule `integrator`
+    if any(word in (estimator.__doc__ or "") for word in ("Runge-Kutta", "Lipschitz")):
+        assert "integrator" in params
