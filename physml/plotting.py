@@ -24,6 +24,10 @@ def _finished(fig, path=None):
 def plot_solutions(cases, n_x, n_t, path=None):
     """Exact solution, prediction and absolute error on a grid, one row per case.
 
+    The exact solution and the prediction share one colour range (the exact solution's),
+    so equal colours mean equal values; a prediction beyond it shows as the end colours
+    (the colour bar's arrows).
+
     Parameters
     ----------
     cases : list of (title, X, u_exact, u_pred)
@@ -42,11 +46,13 @@ def plot_solutions(cases, n_x, n_t, path=None):
     for row, (title, X, u, u_hat) in zip(axes, cases):
         x = X[:, 0].reshape(n_t, n_x)
         t = X[:, 1].reshape(n_t, n_x)
-        panels = [(u, "exact"), (u_hat, "prediction"), (np.abs(u - u_hat), "|error|")]
-        for ax, (values, name) in zip(row, panels):
-            image = ax.pcolormesh(t, x, values.reshape(n_t, n_x), shading="auto",
-                                  cmap="magma" if name == "|error|" else "RdBu_r")
-            fig.colorbar(image, ax=ax)
+        u, u_hat = np.ravel(u), np.ravel(u_hat)
+        field = dict(cmap="RdBu_r", vmin=float(np.min(u)), vmax=float(np.max(u)))
+        panels = [(u, "exact", field), (u_hat, "prediction", field),
+                  (np.abs(u - u_hat), "|error|", dict(cmap="magma"))]
+        for ax, (values, name, colours) in zip(row, panels):
+            image = ax.pcolormesh(t, x, values.reshape(n_t, n_x), shading="auto", **colours)
+            fig.colorbar(image, ax=ax, extend="both" if colours is field else "neither")
             ax.set_title(f"{title}: {name}", fontsize=9)
             ax.set_xlabel("t")
             ax.set_ylabel("x")
