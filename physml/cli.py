@@ -7,6 +7,9 @@ import sys
 import time
 from pathlib import Path
 
+__all__ = ["main", "demo", "reproduce_continuity", "reproduce_failure_modes",
+           "reproduce_hard_cases"]
+
 
 def demo(out="physml_out", budget=0.5, verbose=1):
     """Convection at beta = 30: the standard PINN fails, curriculum regularization fixes it.

@@ -36,6 +36,8 @@ from ._base import (
 from ._skorch import DivergenceGuard, finish_training
 from .integrators import integrate, integrator_constraint, resolve_integrator
 
+__all__ = ["ContinuousNetClassifier", "ContinuousNet"]
+
 BASES = ("piecewise_constant", "piecewise_linear")
 
 

@@ -5,6 +5,10 @@ from sklearn.utils import check_random_state
 
 from .pde import PDE
 
+__all__ = ["make_pde_data", "make_harmonic_oscillator", "make_pendulum", "make_lotka_volterra",
+           "load_sequential_digits", "make_adding_problem", "make_event_order",
+           "make_fitzhugh_nagumo"]
+
 
 def make_pde_data(pde, n_x=256, n_t=100):
     """The paper's evaluation grid and the reference solution on it.

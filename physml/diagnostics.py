@@ -4,6 +4,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+__all__ = ["ConvergenceTest", "convergence_test", "depth_convergence_test", "LossLandscape",
+           "loss_landscape"]
+
 
 @dataclass
 class ConvergenceTest:

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 import torch
 
+__all__ = ["ButcherTableau", "INTEGRATORS", "resolve_integrator", "rk_step", "integrate",
+           "euler_maruyama_step"]
+
 
 @dataclass(frozen=True)
 class ButcherTableau:

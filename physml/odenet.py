@@ -25,6 +25,8 @@ from ._mlp import ACTIVATIONS, MLP, Activation
 from ._trainer import minimize
 from .integrators import integrate, integrator_constraint, resolve_integrator, rk_step
 
+__all__ = ["ODENetForecaster", "KnownVectorField"]
+
 
 def _as_trajectories(X):
     """``(n_timepoints, n_features)`` or ``(n_trajectories, n_timepoints, n_features)`` -> 3-D."""

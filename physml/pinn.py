@@ -38,6 +38,8 @@ from .strategies import (
     validate_strategy,
 )
 
+__all__ = ["PINNRegressor"]
+
 
 class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     """Physics-informed neural network regressor (Raissi et al. 2019).

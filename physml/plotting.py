@@ -2,6 +2,8 @@
 
 import numpy as np
 
+__all__ = ["plot_solutions"]
+
 
 def _pyplot():
     try:

@@ -45,6 +45,9 @@ from ._base import (
 from ._skorch import DivergenceGuard, finish_training
 from .integrators import euler_maruyama_step, integrator_constraint, resolve_integrator, rk_step
 
+__all__ = ["LEMClassifier", "LEMRegressor", "LipschitzRNNClassifier", "LipschitzRNNRegressor",
+           "NoisyRNNClassifier", "NoisyRNNRegressor", "from_sktime"]
+
 # ------------------------------------------------------------------------------------------
 # Cells: each maps the inputs (T, B, F), through the network's input projection to k*H,
 # to the hidden states (T, B, H), or to the last one

@@ -12,6 +12,11 @@ from .metrics import check_continuity
 from .odenet import KnownVectorField, ODENetForecaster
 from .strategies import Causal
 
+__all__ = ["continuity_study", "continuity_table", "plot_continuity", "FAILURE_MODES",
+           "failure_mode_runs", "failure_mode_table", "plot_failure_modes", "HARD_CASES",
+           "ABLATIONS", "hard_case_fit", "hard_case_table", "published_table", "ablation_table",
+           "plot_ablation", "plot_causal_weights"]
+
 
 def _oscillator_field(x):
     return torch.stack([x[:, 1], -x[:, 0]], 1)

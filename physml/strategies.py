@@ -18,6 +18,9 @@ from sklearn.utils._param_validation import StrOptions
 from ._base import AUTO_OPTION, DTYPE, dtype_name, integers, reals, validate_params
 from ._problem import PiecewiseInTime
 
+__all__ = ["Strategy", "Standard", "Curriculum", "TimeMarching", "Causal", "TrainingSettings",
+           "PAPER_SETTINGS", "STRATEGIES", "SAMPLING", "resolve_strategy"]
+
 AUTO = "auto"
 
 

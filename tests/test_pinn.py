@@ -17,7 +17,7 @@ from physml import PINNRegressor
 from physml.datasets import make_pde_data
 from physml.metrics import relative_l2_error
 from physml.pde import Burgers, Convection, CustomPDE, Reaction, ReactionDiffusion
-from physml.pinn import PINNProblem
+from physml._problem import PINNProblem
 from physml.strategies import PAPER_SETTINGS, Standard
 
 # The paper's optimizer settings at a small budget: these tests are about the estimator's

@@ -77,7 +77,7 @@ def test_curriculum_names_a_coefficient_the_equation_has():
 
 
 def test_time_marching_hands_each_block_end_state_to_the_next(monkeypatch):
-    from physml.pinn import PiecewiseInTime, PINNProblem
+    from physml._problem import PiecewiseInTime, PINNProblem
 
     seen = []
     real_train = PINNProblem.train
@@ -113,7 +113,7 @@ def test_time_marching_hands_each_block_end_state_to_the_next(monkeypatch):
 
 def _recording_train(monkeypatch):
     """Record the network's parameters when each training stage starts and ends."""
-    from physml.pinn import PINNProblem
+    from physml._problem import PINNProblem
 
     record = []
     real_train = PINNProblem.train
@@ -161,7 +161,7 @@ def test_adaptive_curriculum_accepts_a_converged_stage_as_it_is():
 
 
 def test_curriculum_stages_share_one_set_of_collocation_points(monkeypatch):
-    from physml.pinn import PINNProblem
+    from physml._problem import PINNProblem
 
     drawn = []
     real_draw = PINNProblem._draw
@@ -214,7 +214,7 @@ def test_curriculum_runs_inside_each_time_block(monkeypatch):
 
 
 def test_curriculum_stages_in_float32_end_in_the_estimators_dtype(monkeypatch):
-    from physml.pinn import PINNProblem
+    from physml._problem import PINNProblem
 
     dtypes = []
     real_train = PINNProblem.train
