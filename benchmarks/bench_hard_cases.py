@@ -34,7 +34,7 @@ def main(argv=None):
     for run in runs:
         if run["variant"] != "causal + exact":
             continue
-        _, _, target, limit, _ = HARD_CASES[run["case"]]
+        target, limit = HARD_CASES[run["case"]].target, HARD_CASES[run["case"]].time_limit
         entry = results.setdefault(run["case"], {"errors": [], "seconds": []})
         entry["errors"].append(run["error"])
         entry["seconds"].append(run["seconds"])

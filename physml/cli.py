@@ -104,7 +104,7 @@ def reproduce_failure_modes(out="physml_out", quick=False, seeds=None, systems=N
     tables = {}
     for system in systems or FAILURE_MODES:
         start = time.perf_counter()
-        values = QUICK_CASES[system] if quick else list(FAILURE_MODES[system][3])
+        values = QUICK_CASES[system] if quick else list(FAILURE_MODES[system].paper)
         parallel = effective_n_jobs(n_jobs) > 1
         bar = progress(len(values) * seeds * 2, verbose if parallel else 0,
                        f"{system}: fits")

@@ -2,6 +2,7 @@
 
 import statistics
 import time
+from typing import Callable, NamedTuple
 
 import torch
 
@@ -12,7 +13,8 @@ from .metrics import check_continuity
 from .odenet import KnownVectorField, ODENetForecaster
 from .strategies import Causal
 
-__all__ = ["continuity_study", "continuity_table", "plot_continuity", "FAILURE_MODES",
+__all__ = ["continuity_study", "continuity_table", "plot_continuity", "FailureMode", "PaperErrors",
+           "HardCase", "FAILURE_MODES",
            "failure_mode_runs", "failure_mode_table", "plot_failure_modes", "HARD_CASES",
            "ABLATIONS", "hard_case_fit", "hard_case_table", "published_table", "ablation_table",
            "plot_ablation", "plot_causal_weights"]
@@ -125,21 +127,39 @@ def _reaction_diffusion(value):
     return ReactionDiffusion(nu=value, rho=5.0)
 
 
-#: name: (equation from the swept value, swept coefficient, the fix (a strategy name:
-#:        the fix cells are ``PINNRegressor(pde=..., strategy=fix, random_state=seed)``
-#:        and nothing else), the paper's relative L2 errors {value: (standard, fix)})
-#: The standard cells use the paper's own settings, ``physml.strategies.PAPER_SETTINGS``.
+class PaperErrors(NamedTuple):
+    """One row of a paper's table: the relative L2 errors it reports."""
+
+    standard: float
+    fix: float
+
+
+class FailureMode(NamedTuple):
+    """One of Krishnapriyan et al.'s (2021) tables.
+
+    The fix cells are ``PINNRegressor(pde=make(value), strategy=fix, random_state=seed)``
+    and nothing else; the standard cells use the paper's own settings,
+    :data:`physml.strategies.PAPER_SETTINGS`."""
+
+    make: Callable  #: the equation at a value of the swept coefficient
+    coefficient: str  #: the swept coefficient
+    fix: str  #: the paper's fix, a strategy name
+    paper: dict  #: {value: PaperErrors}
+
+
+def _rows(table):
+    return {value: PaperErrors(*errors) for value, errors in table.items()}
+
+
 FAILURE_MODES = {
-    "convection": (_convection, "beta", "curriculum",
-                   {20.0: (7.50e-1, 9.84e-3), 30.0: (8.97e-1, 2.02e-2),
-                    40.0: (9.61e-1, 5.33e-2)}),
-    "reaction": (_reaction, "rho", "seq2seq",
-                 {5.0: (9.79e-1, 7.09e-2), 6.0: (9.88e-1, 7.78e-2), 7.0: (9.92e-1, 7.56e-2),
-                  8.0: (9.94e-1, 7.44e-2), 9.0: (9.95e-1, 8.63e-2), 10.0: (9.96e-1, 7.47e-2)}),
-    "reaction-diffusion": (_reaction_diffusion, "nu", "seq2seq",
-                           {2.0: (5.07e-1, 1.18e-2), 3.0: (7.98e-1, 1.56e-2),
-                            4.0: (8.84e-1, 1.59e-2), 5.0: (9.35e-1, 2.39e-2),
-                            6.0: (9.60e-1, 2.69e-2)}),
+    "convection": FailureMode(_convection, "beta", "curriculum", _rows(
+        {20.0: (7.50e-1, 9.84e-3), 30.0: (8.97e-1, 2.02e-2), 40.0: (9.61e-1, 5.33e-2)})),
+    "reaction": FailureMode(_reaction, "rho", "seq2seq", _rows(
+        {5.0: (9.79e-1, 7.09e-2), 6.0: (9.88e-1, 7.78e-2), 7.0: (9.92e-1, 7.56e-2),
+         8.0: (9.94e-1, 7.44e-2), 9.0: (9.95e-1, 8.63e-2), 10.0: (9.96e-1, 7.47e-2)})),
+    "reaction-diffusion": FailureMode(_reaction_diffusion, "nu", "seq2seq", _rows(
+        {2.0: (5.07e-1, 1.18e-2), 3.0: (7.98e-1, 1.56e-2), 4.0: (8.84e-1, 1.59e-2),
+         5.0: (9.35e-1, 2.39e-2), 6.0: (9.60e-1, 2.69e-2)})),
 }
 
 #: ``--quick``: one case per system, a quarter of the iterations.
@@ -185,7 +205,7 @@ def failure_mode_runs(system, values=None, seeds=1, strategies=("standard", "fix
 
     if system not in FAILURE_MODES:
         raise ValueError(f"system={system!r}; choose one of {sorted(FAILURE_MODES)}")
-    paper = FAILURE_MODES[system][3]
+    paper = FAILURE_MODES[system].paper
     values = [float(v) for v in (values if values is not None else paper)]
     # Seed-major, so that an interrupted sweep has whole seeds.
     jobs = [(system, value, strategy, seed, budget, threads, verbose)
@@ -226,7 +246,8 @@ def _failure_mode_fit_in(system, value, strategy, seed, budget, verbose):
     from .pinn import PINNRegressor
     from .strategies import PAPER_SETTINGS, resolve_strategy
 
-    make, _, fix_name, _ = FAILURE_MODES[system]
+    mode = FAILURE_MODES[system]
+    make, fix_name = mode.make, mode.fix
     if strategy == "standard":
         chosen, settings = "standard", dict(PAPER_SETTINGS)
         settings["max_iter"] = max(int(round(settings["max_iter"] * budget)), 1)
@@ -252,13 +273,15 @@ def _failure_mode_fit_in(system, value, strategy, seed, budget, verbose):
 def failure_mode_table(runs):
     """Markdown: mean relative L2 error (spread over seeds) beside the paper's, per case."""
     system = runs[0]["system"]
-    _, name, fix_name, paper = FAILURE_MODES[system]
+    mode = FAILURE_MODES[system]
+    name, paper = mode.coefficient, mode.paper
     lines = [f"| {name} | strategy | physml mean | min - max (seeds) | paper | met | "
              "seconds per fit |", "|---|---|---|---|---|---|---|"]
     for (value, strategy), group in _grouped(runs).items():
         errors = [r["error"] for r in group]
         mean = statistics.mean(errors)
-        target = paper.get(value, (None, None))[0 if strategy == "standard" else 1]
+        row = paper.get(value, PaperErrors(None, None))
+        target = row.standard if strategy == "standard" else row.fix
         if target is None:
             met = "-"
         elif strategy == "standard":
@@ -285,15 +308,15 @@ def plot_failure_modes(runs, path=None):
 
     plt = _pyplot()
     system = runs[0]["system"]
-    _, name, _, paper = FAILURE_MODES[system]
+    name, paper = FAILURE_MODES[system].coefficient, FAILURE_MODES[system].paper
     fig, ax = plt.subplots(figsize=(5.5, 4))
     groups = _grouped(runs)
     for strategy in dict.fromkeys(s for _, s in groups):
         values = sorted(v for v, s in groups if s == strategy)
         means = [statistics.mean(r["error"] for r in groups[(v, strategy)]) for v in values]
         line, = ax.semilogy(values, means, "o-", label=f"physml {strategy}")
-        published = [(v, paper[v][0 if strategy == "standard" else 1]) for v in values
-                     if v in paper]
+        published = [(v, paper[v].standard if strategy == "standard" else paper[v].fix)
+                     for v in values if v in paper]
         if published:
             ax.semilogy(*zip(*published), "x--", color=line.get_color(),
                         label=f"paper {strategy}")
@@ -307,7 +330,7 @@ def plot_failure_modes(runs, path=None):
 def hardest_cases(runs):
     """For :func:`physml.plotting.plot_solutions`: the standard PINN and the fix at the
     largest coefficient value (seed 0)."""
-    name = FAILURE_MODES[runs[0]["system"]][1]
+    name = FAILURE_MODES[runs[0]["system"]].coefficient
     top = max(r["value"] for r in runs)
     return [(f"{r['system']} {name}={top:g}, {r['strategy']}", r["X"], r["u"], r["u_hat"])
             for r in runs if r["value"] == top and r["seed"] == 0]
@@ -322,21 +345,28 @@ def _allen_cahn(_=None):
     return AllenCahn(d=1e-4)
 
 
-#: name: (equation, the paper's fix (a strategy name), target relative L2 error of the
-#:        causal cell, time limit per fit in seconds on 2 cores, published numbers
-#:        {source: error})
+class HardCase(NamedTuple):
+    """One row of the hard-cases table (issue 16)."""
+
+    make: Callable  #: the equation
+    fix: str  #: the paper's fix, a strategy name
+    target: float  #: the relative L2 error the causal cell must reach
+    time_limit: float  #: seconds per fit on 2 cores
+    published: dict  #: {source: relative L2 error}
+
+
 HARD_CASES = {
-    "convection beta=30": (lambda: _convection(30.0), "curriculum", 1e-3, 60, {
+    "convection beta=30": HardCase(lambda: _convection(30.0), "curriculum", 1e-3, 60, {
         "Krishnapriyan et al. 2021, curriculum": 2.02e-2}),
-    "convection beta=50": (lambda: _convection(50.0), "curriculum", 5e-3, 300, {
+    "convection beta=50": HardCase(lambda: _convection(50.0), "curriculum", 5e-3, 300, {
         "PINNsFormer (ICLR 2024)": 2.7e-2,
         "Xu et al. 2025, float64 PINN": 7.2e-3,
         "Rathore et al. 2024 (beta=40), Adam+L-BFGS+NNCG": 1.94e-3}),
-    "reaction rho=5": (lambda: _reaction(5.0), "seq2seq", 1e-2, 300, {
+    "reaction rho=5": HardCase(lambda: _reaction(5.0), "seq2seq", 1e-2, 300, {
         "Krishnapriyan et al. 2021, seq2seq": 7.09e-2,
         "PINNsFormer (ICLR 2024)": 3.0e-2,
         "Rathore et al. 2024, Adam+L-BFGS+NNCG": 9.92e-3}),
-    "allen-cahn d=1e-4": (_allen_cahn, "seq2seq", 1e-2, 300, {
+    "allen-cahn d=1e-4": HardCase(_allen_cahn, "seq2seq", 1e-2, 300, {
         "Wang, Sankaran & Perdikaris 2022 (causal, GPU)": 1.43e-3,
         "jaxpi (hours on a GPU)": 5e-5}),
 }
@@ -365,7 +395,7 @@ def hard_case_fit(case, variant, seed=0, budget=1.0, verbose=0, changes=None, th
     ``"ablation"`` with ``changes`` (a value of :data:`ABLATIONS`) applied to the causal +
     exact cell. Returns a dict with the ``error`` (relative L2 on the 256 x 100 grid),
     ``seconds``, ``n_iter``, the grid, the prediction and the estimator."""
-    make, fix, *_ = HARD_CASES[case]
+    make, fix = HARD_CASES[case].make, HARD_CASES[case].fix
     with torch_threads(threads):
         return _hard_case_fit(make(), case, fix, variant, seed, budget, verbose, changes)
 
@@ -404,7 +434,7 @@ def hard_case_table(runs):
     for run in runs:
         groups.setdefault((run["case"], run["variant"]), []).append(run)
     for (case, variant), group in groups.items():
-        _, _, target, limit, _ = HARD_CASES[case]
+        target, limit = HARD_CASES[case].target, HARD_CASES[case].time_limit
         errors = [r["error"] for r in group]
         seconds = [r["seconds"] for r in group]
         main = variant == "causal + exact"
@@ -423,8 +453,8 @@ def hard_case_table(runs):
 def published_table():
     """Markdown: the published numbers the hard cases are compared with."""
     lines = ["| case | source | relative L2 error |", "|---|---|---|"]
-    for case, (*_, published) in HARD_CASES.items():
-        for source, value in published.items():
+    for case, record in HARD_CASES.items():
+        for source, value in record.published.items():
             lines.append(f"| {case} | {source} | {value:.2e} |")
     return "\n".join(lines)
 
@@ -451,7 +481,7 @@ def plot_ablation(runs, path=None):
         ax.set_xticks(range(len(group)), [r["removed"] for r in group], rotation=35,
                       ha="right", fontsize=8)
         ax.set_yscale("log")
-        ax.axhline(HARD_CASES[case][2], color="C3", ls="--", lw=1, label="target")
+        ax.axhline(HARD_CASES[case].target, color="C3", ls="--", lw=1, label="target")
         ax.set_ylabel("relative L2 error")
         ax.set_title(case)
         ax.legend(fontsize=8)

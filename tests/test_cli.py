@@ -59,7 +59,7 @@ def test_the_tables_fix_cells_are_the_one_line_call(system, strategy, monkeypatc
         raise _Captured(self)
 
     monkeypatch.setattr(PINNRegressor, "fit", capture)
-    value = next(iter(FAILURE_MODES[system][3]))
+    value = next(iter(FAILURE_MODES[system].paper))
     with pytest.raises(_Captured) as fix:
         _failure_mode_fit(system, value, "fix", 0, 1.0, None, 0)
     est = fix.value.args[0]
