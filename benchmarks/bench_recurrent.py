@@ -39,7 +39,8 @@ from physml.datasets import (
     make_event_order,
     make_fitzhugh_nagumo,
 )
-from physml.recurrent import LEMCell, _Classifier, _Regressor
+from physml.recurrent._estimator import _Classifier, _Regressor
+from physml.recurrent._lem import LEMCell
 
 
 class _LSTMCell(torch.nn.Module):

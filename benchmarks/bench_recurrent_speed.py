@@ -15,7 +15,8 @@ import time
 
 import torch
 
-from physml.recurrent import LEMCell, LipschitzCell, SequenceNetwork
+from physml.recurrent._cells import LipschitzCell, SequenceNetwork
+from physml.recurrent._lem import LEMCell
 
 
 class LSTMNet(torch.nn.Module):

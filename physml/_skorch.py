@@ -1,4 +1,5 @@
-"""What the skorch-trained estimators share: stopping on divergence, surviving Ctrl-C.
+"""What the skorch-trained estimators share: their training parameters and the skorch
+net built from them (:class:`SkorchEstimator`), stopping on divergence, surviving Ctrl-C.
 
 skorch ends ``fit`` quietly on a ``KeyboardInterrupt`` (its own ``EarlyStopping`` raises one
 too), so an estimator cannot tell from the outside whether training finished, diverged or
@@ -8,9 +9,103 @@ and the best parameters seen — never a silent half-trained model.
 """
 
 import numpy as np
-from skorch.callbacks import Callback, EarlyStopping
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Options, StrOptions
+from skorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    GradientNormClipping,
+    LRScheduler,
+    ProgressBar,
+)
+from skorch.dataset import ValidSplit
 
-from ._base import BestParameters, warn_stopped
+from ._base import DEVICE, DTYPE, BestParameters, integers, reals, resolve_device, warn_stopped
+
+LR_SCHEDULES = ("cosine", "constant")
+
+#: The parameters every skorch-trained estimator has, and what each may be.
+TRAINING_CONSTRAINTS = {
+    "max_iter": [integers(0)],
+    "batch_size": [integers(1)],
+    "learning_rate": [reals(0, closed="neither")],
+    "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
+    "gradient_clip": [reals(0, closed="neither"), None],
+    "early_stopping": [integers(1), Options(bool, {False}), None],
+    "validation_fraction": [reals(0, 1, closed="neither")],
+    "callbacks": [list, None],
+    "dtype": DTYPE,
+    "device": DEVICE,
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
+def training_doc(max_iter, batch_size, learning_rate, gradient_clip, max_iter_doc=""):
+    """The numpydoc entries of :data:`TRAINING_CONSTRAINTS` with these defaults."""
+    return f"""
+    max_iter : int, default={max_iter}
+        Passes over the data (epochs).{max_iter_doc}
+    batch_size : int, default={batch_size}
+    learning_rate : float, default={learning_rate:g}
+        The optimizer's initial step size.
+    lr_schedule : {{"cosine", "constant"}}, default="cosine"
+        ``"cosine"`` anneals the step size to 0 over ``max_iter`` (the final weights
+        stop drifting with the last mini-batches); ``"constant"`` keeps it.
+    gradient_clip : float or None, default={gradient_clip}
+        Largest gradient norm (skorch's ``GradientNormClipping``); None turns it off.
+    early_stopping : int or False, default=False
+        Patience in epochs: hold out ``validation_fraction`` of the data and stop when
+        its loss has not improved for that many epochs, restoring the best epoch's
+        parameters.
+    validation_fraction : float, default=0.1
+        The share held out by ``early_stopping`` (stratified for a classifier).
+    callbacks : list or None, default=None
+        Extra skorch callbacks, ``[(name, callback), ...]``.
+    dtype : {{"float32", "float64"}}, default="float32"
+        Precision of the network and of training.
+    device : str, default="cpu"
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialization, the mini-batch order, the validation split of
+        ``early_stopping`` and any training noise.
+    verbose : int, default=0
+        ``1`` shows skorch's progress bar and epoch table.
+"""
+
+
+class SkorchEstimator(BaseEstimator):
+    """The base of the estimators trained through skorch (the recurrent ones and
+    ContinuousNet): one set of training parameters (:data:`TRAINING_CONSTRAINTS`) and
+    one way to turn them into a skorch net (:meth:`_skorch_net`)."""
+
+    def _skorch_net(self, net_class, module, seed, *, stratified=False,
+                    optimizer=torch.optim.Adam, **extra):
+        """``(net, guard)``: a skorch ``net_class`` around ``module`` with this estimator's
+        schedule, clipping, early stopping (a validation split seeded by ``seed``),
+        progress bar, user callbacks and a :class:`DivergenceGuard`."""
+        callbacks = list(self.callbacks or [])
+        if self.lr_schedule == "cosine":
+            callbacks.append(("lr_schedule", LRScheduler(
+                "CosineAnnealingLR", T_max=max(int(self.max_iter), 1))))
+        if self.gradient_clip is not None:
+            callbacks.append(("clip", GradientNormClipping(self.gradient_clip)))
+        train_split = None
+        if self.early_stopping:
+            train_split = ValidSplit(float(self.validation_fraction), stratified=stratified,
+                                     random_state=seed)
+            callbacks.append(("early_stopping", EarlyStopping(
+                patience=int(self.early_stopping), load_best=True)))
+        if self.verbose:
+            callbacks.append(("progress", ProgressBar()))
+        guard = DivergenceGuard()
+        callbacks.append(("divergence_guard", guard))
+        net = net_class(module, optimizer=optimizer, lr=self.learning_rate,
+                        max_epochs=self.max_iter, batch_size=self.batch_size,
+                        train_split=train_split, iterator_train__shuffle=True,
+                        device=str(resolve_device(self.device)), callbacks=callbacks,
+                        verbose=self.verbose, **extra)
+        return net, guard
 
 _STARTING_POINT = np.finfo(np.float64).max
 

@@ -12,17 +12,14 @@ projection) fewer basis functions, without retraining.
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNetClassifier
-from skorch.callbacks import LRScheduler
 
 from ._base import (
-    DEVICE,
-    DTYPE,
     check_integer,
     integers,
     reals,
@@ -33,7 +30,7 @@ from ._base import (
     torch_seed,
     validate_params,
 )
-from ._skorch import DivergenceGuard, finish_training
+from ._skorch import TRAINING_CONSTRAINTS, SkorchEstimator, finish_training, training_doc
 from .integrators import integrate, integrator_constraint, resolve_integrator
 
 __all__ = ["ContinuousNetClassifier", "ContinuousNet"]
@@ -205,8 +202,8 @@ class ContinuousNet(torch.nn.Module):
 # The estimator
 
 
-class ContinuousNetClassifier(ClassifierMixin, BaseEstimator):
-    """Continuous-in-depth residual network classifier (ContinuousNet).
+class ContinuousNetClassifier(ClassifierMixin, SkorchEstimator):
+    __doc__ = """Continuous-in-depth residual network classifier (ContinuousNet).
 
     The network is a stem (a 3 x 3 convolution for images, a linear layer for tabular
     data), one continuous block ``dh/dt = f(h, theta(t))`` on depth ``t in [0, 1]`` whose
@@ -239,17 +236,8 @@ class ContinuousNetClassifier(ClassifierMixin, BaseEstimator):
         ``(C, H, W)`` to read flat rows of ``X`` as images (convolutional blocks). Four-
         dimensional ``X`` of shape ``(n, C, H, W)`` is read as images without it; otherwise
         ``X`` is tabular (dense blocks).
-    max_iter : int, default=15
-    batch_size : int, default=32
-    learning_rate : float, default=3e-3
     weight_decay : float, default=1e-4
-    dtype : {"float32", "float64"}, default="float32"
-    device : str, default="cpu"
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initialization and the mini-batch order.
-    verbose : int, default=0
-        ``1`` shows skorch's progress bar and epoch table.
-
+        AdamW's weight decay.""" + training_doc(15, 32, 3e-3, None) + """
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -294,20 +282,16 @@ class ContinuousNetClassifier(ClassifierMixin, BaseEstimator):
         "integrator": integrator_constraint(),
         "channels": [integers(1)],
         "image_shape": [tuple, list, None],
-        "max_iter": [integers(0)],
-        "batch_size": [integers(1)],
-        "learning_rate": [reals(0, closed="neither")],
         "weight_decay": [reals(0)],
-        "dtype": DTYPE,
-        "device": DEVICE,
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        **TRAINING_CONSTRAINTS,
     }
 
     def __init__(self, *, basis="piecewise_constant", n_basis=8, n_steps=8, integrator="rk4",
                  channels=8, image_shape=None, max_iter=15, batch_size=32,
-                 learning_rate=3e-3, weight_decay=1e-4, dtype="float32", device="cpu",
-                 random_state=None, verbose=0):
+                 learning_rate=3e-3, weight_decay=1e-4, lr_schedule="cosine",
+                 gradient_clip=None, early_stopping=False, validation_fraction=0.1,
+                 callbacks=None, dtype="float32", device="cpu", random_state=None,
+                 verbose=0):
         self.basis = basis
         self.n_basis = n_basis
         self.n_steps = n_steps
@@ -318,6 +302,11 @@ class ContinuousNetClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.gradient_clip = gradient_clip
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.callbacks = callbacks
         self.dtype = dtype
         self.device = device
         self.random_state = random_state
@@ -336,31 +325,25 @@ class ContinuousNetClassifier(ClassifierMixin, BaseEstimator):
         check_basis(self.basis, self.n_basis)
         X, y = validate_data(self, X, y, allow_nd=True, dtype=np.float64)
         check_classification_targets(y)
-        self._encoder = LabelEncoder().fit(y)
-        self.classes_ = self._encoder.classes_
-        targets = self._encoder.transform(y).astype(np.int64)
+        self._encoder_ = LabelEncoder().fit(y)
+        self.classes_ = self._encoder_.classes_
+        targets = self._encoder_.transform(y).astype(np.int64)
         X = self._shaped(X)
-        self._sample_shape = X.shape[1:]
+        self._sample_shape_ = X.shape[1:]
         axes = (0, 2, 3) if X.ndim == 4 else (0,)
-        self._center = X.mean(axis=axes, keepdims=True)[0]
-        self._scale = X.std(axis=axes, keepdims=True)[0]
-        self._scale[self._scale < 1e-12] = 1.0
+        self._center_ = X.mean(axis=axes, keepdims=True)[0]
+        self._scale_ = X.std(axis=axes, keepdims=True)[0]
+        self._scale_[self._scale_ < 1e-12] = 1.0
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
-        guard = DivergenceGuard()
         seed = torch_seed(self.random_state)
         with seeded(seed, device), thread_budget():
             module = ContinuousNet(X.shape[1:], len(self.classes_), self.channels, self.basis,
                                    self.n_basis).to(dtype=dtype)
-            self.net_ = NeuralNetClassifier(
-                module, criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.AdamW,
-                lr=self.learning_rate, optimizer__weight_decay=self.weight_decay,
-                max_epochs=self.max_iter, batch_size=self.batch_size, train_split=None,
-                iterator_train__shuffle=True, device=str(device), verbose=self.verbose,
-                callbacks=[("cosine", LRScheduler("CosineAnnealingLR",
-                                                  T_max=max(self.max_iter, 1))),
-                           ("guard", guard)],
-                classes=np.arange(len(self.classes_)),
-            )
+            self.net_, guard = self._skorch_net(
+                NeuralNetClassifier, module, seed, stratified=True,
+                optimizer=torch.optim.AdamW, criterion=torch.nn.CrossEntropyLoss,
+                optimizer__weight_decay=self.weight_decay,
+                classes=np.arange(len(self.classes_)))
             self.net_.initialize()
             self._configure()
             self.net_.partial_fit(self._standardized(X, dtype), targets)
@@ -382,7 +365,7 @@ class ContinuousNetClassifier(ClassifierMixin, BaseEstimator):
         return X.reshape((X.shape[0],) + shape)
 
     def _standardized(self, X, dtype):
-        return torch.as_tensor((X - self._center) / self._scale, dtype=dtype)
+        return torch.as_tensor((X - self._center_) / self._scale_, dtype=dtype)
 
     def _configure(self):
         """Put ``n_steps`` and ``integrator`` (which may change after fit) on the module."""
@@ -411,9 +394,9 @@ class ContinuousNetClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "net_")
         X = validate_data(self, X, reset=False, allow_nd=True, dtype=np.float64)
         X = self._shaped(X)
-        if X.shape[1:] != self._sample_shape:
+        if X.shape[1:] != self._sample_shape_:
             raise ValueError(f"X has samples of shape {X.shape[1:]}, the fit had "
-                             f"{self._sample_shape}")
+                             f"{self._sample_shape_}")
         module = self._configure()
         dtype = next(module.parameters()).dtype
         p = self.net_.predict_proba(self._standardized(X, dtype)).astype(np.float64)

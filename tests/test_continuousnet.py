@@ -159,3 +159,14 @@ def test_divergence_keeps_the_best_epoch(digits):
     assert est.stopped_ == "diverged"
     # The best epoch's parameters, or the initial ones when the first epoch diverged.
     assert all(torch.isfinite(p.detach()).all() for p in est.net_.module_.parameters())
+
+
+def test_early_stopping_holds_out_a_seeded_validation_split_and_stops(digits):
+    X, y, _, _ = digits
+    kwargs = dict(n_basis=2, n_steps=1, channels=4, max_iter=40, learning_rate=0.5,
+                  early_stopping=2, validation_fraction=0.2, random_state=0)
+    est = ContinuousNetClassifier(**kwargs).fit(X, y)
+    assert est.n_iter_ < 40 and est.stopped_ is None
+    assert len(est.history_["valid_loss"]) == est.n_iter_
+    again = ContinuousNetClassifier(**kwargs).fit(X, y)
+    assert again.history_["valid_loss"] == est.history_["valid_loss"]

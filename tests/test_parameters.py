@@ -87,3 +87,14 @@ def test_every_estimator_uses_the_same_names_for_the_same_concepts(estimator):
     # every estimator that steps an ODE names the step rule `integrator`
     if any(word in (estimator.__doc__ or "") for word in ("Runge-Kutta", "Lipschitz")):
         assert "integrator" in params
+
+
+def test_every_skorch_trained_estimator_has_the_same_training_parameters():
+    from physml._skorch import TRAINING_CONSTRAINTS, SkorchEstimator
+
+    trained = [e for e in ESTIMATORS if issubclass(e, SkorchEstimator)]
+    assert {e.__name__ for e in trained} >= {"ContinuousNetClassifier", "LEMClassifier",
+                                              "NoisyRNNRegressor"}
+    for estimator in trained:
+        params = estimator().get_params()
+        assert set(TRAINING_CONSTRAINTS) <= set(params), estimator.__name__

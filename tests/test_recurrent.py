@@ -25,13 +25,9 @@ from physml.datasets import (
     make_event_order,
     make_fitzhugh_nagumo,
 )
-from physml.recurrent import (
-    LEMCell,
-    LipschitzCell,
-    _LEMSequence,
-    _lipschitz_matrix,
-    from_sktime,
-)
+from physml.recurrent import from_sktime
+from physml.recurrent._cells import LipschitzCell, _lipschitz_matrix
+from physml.recurrent._lem import LEMCell, _LEMSequence
 
 
 def test_lem_cell_follows_its_equations():

@@ -1,0 +1,81 @@
+"""The Lipschitz (and Noisy) RNN cell, and the network around any cell."""
+
+import torch
+
+from ..integrators import euler_maruyama_step, resolve_integrator, rk_step
+
+
+def _lipschitz_matrix(M, beta, gamma):
+    """``beta (M - M^T) + (1 - beta)(M + M^T) - gamma I`` (Erichson et al., ICLR 2021)."""
+    eye = torch.eye(M.shape[0], dtype=M.dtype, device=M.device)
+    return beta * (M - M.T) + (1 - beta) * (M + M.T) - gamma * eye
+
+
+class LipschitzCell(torch.nn.Module):
+    """Lipschitz RNN ``h' = A h + tanh(W h + U x + b)``, one ``integrator`` step of size ``dt``
+    per input; Euler-Maruyama with ``sigma = additive + multiplicative * f`` when noisy
+    (the Noisy RNN of Lim et al., NeurIPS 2021; noise only while training)."""
+
+    n_projections = 1
+
+    def __init__(self, hidden_size, dt, beta, gamma_a, gamma_w, integrator="euler",
+                 additive_noise=0.0, multiplicative_noise=0.0):
+        super().__init__()
+        self.hidden_size, self.dt = hidden_size, dt
+        self.beta, self.gamma_a, self.gamma_w = beta, gamma_a, gamma_w
+        self.tableau = resolve_integrator(integrator)
+        self.additive_noise, self.multiplicative_noise = additive_noise, multiplicative_noise
+        # The published initialization, N(0, 1/H) entries: A and W start close to -gamma I.
+        # Exploratory runs on digits by rows (128 units, dt 1, 40 epochs, cosine schedule;
+        # not a committed command): seed 0 gave 97.6 % with it, 96.0 % with PyTorch's
+        # uniform(+-1/sqrt(H)) default.
+        std = 1.0 / hidden_size
+        self.M_A = torch.nn.Parameter(torch.randn(hidden_size, hidden_size) * std)
+        self.M_W = torch.nn.Parameter(torch.randn(hidden_size, hidden_size) * std)
+
+    @property
+    def noisy(self):
+        return self.training and (self.additive_noise > 0 or self.multiplicative_noise > 0)
+
+    def forward(self, inputs, project, all_states=True):
+        """Hidden states ``(T, B, H)`` of ``inputs`` ``(T, B, F)`` (the last one,
+        ``(B, H)``, when not ``all_states``)."""
+        projected = project(inputs)  # (T, B, H), one matrix product
+        T, B, H = projected.shape
+        A = _lipschitz_matrix(self.M_A, self.beta, self.gamma_a)
+        W = _lipschitz_matrix(self.M_W, self.beta, self.gamma_w)
+        h = projected.new_zeros((B, H))
+        states = []
+        for u in projected.unbind(0):
+            def field(t, h, u=u):
+                return h @ A.T + torch.tanh(h @ W.T + u)
+
+            if self.noisy:
+                drift = field(0.0, h)
+                noise = torch.randn_like(h)
+                h = euler_maruyama_step(
+                    lambda _, f=drift: f,
+                    lambda _, f=drift: self.additive_noise + self.multiplicative_noise * f,
+                    h, self.dt, noise)
+            else:
+                h = rk_step(field, h, self.dt, self.tableau)
+            states.append(h)
+        return torch.stack(states) if all_states else h
+
+
+class SequenceNetwork(torch.nn.Module):
+    """Input projection for all steps at once, a cell, and a linear read-out of the last
+    hidden state (``sequence_output=False``) or of every one."""
+
+    def __init__(self, cell, n_features, n_outputs, sequence_output=False):
+        super().__init__()
+        self.cell = cell
+        self.sequence_output = sequence_output
+        self.project = torch.nn.Linear(n_features, cell.n_projections * cell.hidden_size)
+        self.readout = torch.nn.Linear(cell.hidden_size, n_outputs)
+
+    def forward(self, X):
+        states = self.cell(X.transpose(0, 1), self.project, self.sequence_output)
+        if self.sequence_output:
+            return self.readout(states).transpose(0, 1)  # (B, T, outputs)
+        return self.readout(states)  # the last state
