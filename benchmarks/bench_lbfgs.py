@@ -2,7 +2,7 @@
 
 A PINN training step allocates and frees the same few-hundred-kB buffers every time; with
 glibc's defaults those can come back as fresh pages (a page fault per 4 kB touched).
-``physml._base.keep_freed_memory`` (called by every physml fit) keeps freed memory for
+``physml._base.freed_memory_kept`` (every physml fit runs inside it) keeps freed memory for
 reuse. Each configuration runs in its own process (the setting is process-wide), the two
 settings interleaved, on the same closure (the convection PINN loss of ``PINNRegressor``:
 4 x 50 tanh, 1000 collocation points) and starting point, with Adam and ``torch.optim.LBFGS``
@@ -35,13 +35,14 @@ def worker(dtype, phase, history, iterations, threads):
     sys.path.insert(0, str(HERE))
     from bench_speed import ours_closure, problem_for
 
-    from physml._base import keep_freed_memory
+    from physml._base import freed_memory_kept
     from physml.pde import Convection
 
     torch.set_num_threads(threads)
-    # Every physml fit calls this; PHYSML_MALLOC_TUNING=0 (the default-malloc runs) makes
-    # it a no-op, so fitting the estimator below cannot switch the setting on.
-    assert keep_freed_memory() == (os.environ["PHYSML_MALLOC_TUNING"] == "1")
+    # Every physml fit runs inside this; PHYSML_MALLOC_TUNING=0 (the default-malloc runs)
+    # makes it a no-op. Held for the whole worker: the timed steps run outside a fit.
+    setting = freed_memory_kept()
+    assert setting.__enter__() == (os.environ["PHYSML_MALLOC_TUNING"] == "1")
     pde = Convection(beta=30.0)
     _, problem = problem_for(pde, dtype)
     closure, _ = ours_closure(problem, pde)

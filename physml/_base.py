@@ -11,6 +11,7 @@ import functools
 import numbers
 import os
 import sys
+import threading
 import warnings
 
 import numpy as np
@@ -116,36 +117,74 @@ class _Silent:
         pass
 
 
-@functools.cache
-def keep_freed_memory():
-    """Ask glibc to keep freed memory for reuse instead of handing it back to the OS.
+#: glibc's trim and mmap thresholds as a process starts (128 kB each).
+_GLIBC_THRESHOLD = 128 << 10
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_malloc_lock = threading.Lock()
+_malloc_depth = 0
 
-    A training step allocates and frees the same few-hundred-kB buffers every time. By
-    default glibc may serve them with fresh ``mmap`` pages or trim the heap when they
-    are freed, so a step can pay a page fault per 4 kB it touches. glibc's adaptive
-    threshold settles within a phase (``benchmarks/bench_lbfgs.py``: no difference after
-    a warm-up), but a curriculum fit changes precision and rebuilds its loss at every
-    stage: convection at beta = 40 (seed 0, 2 threads) took 282 s without this setting
-    and 241 s with it, the same error to the last digit. This sets the mmap threshold
-    to 32 MB and the trim threshold to 256 MB, once per process (PyTorch's CPU tuning
-    guide recommends jemalloc or tcmalloc for the same reason). It changes where memory
-    comes from, not any arithmetic (``tests/test_pinn.py`` checks the bits). Linux with
-    glibc only; the environment variable ``PHYSML_MALLOC_TUNING=0`` leaves malloc alone.
-    Returns whether glibc accepted both settings (the answer is cached: the work is done
-    once).
-    """
+
+@functools.cache
+def _mallopt():
+    """glibc's ``mallopt``, or None (not Linux with glibc, or ``PHYSML_MALLOC_TUNING=0``)."""
     if os.environ.get("PHYSML_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith(
             "linux"):
-        return False
+        return None
     import ctypes
 
     try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
+        return ctypes.CDLL("libc.so.6").mallopt
     except (OSError, AttributeError):  # not glibc (e.g. musl)
-        return False
-    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-    return (mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1
-            and mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1)
+        return None
+
+
+@functools.cache
+def _malloc_trim():
+    import ctypes
+
+    return ctypes.CDLL("libc.so.6").malloc_trim
+
+
+@contextlib.contextmanager
+def freed_memory_kept():
+    """Inside the block, glibc keeps freed memory for reuse instead of handing it back.
+
+    A training step allocates and frees the same few-hundred-kB buffers every time. By
+    default glibc may serve them with fresh ``mmap`` pages or trim the heap when they are
+    freed, so a step can pay a page fault per 4 kB it touches: a curriculum fit, which
+    changes precision and rebuilds its loss at every stage, took 282 s without this
+    setting and 241 s with it (convection at beta = 40, seed 0), the same error to the
+    last digit; ``benchmarks/bench_lbfgs.py`` measures it both ways. Inside the block
+    the mmap threshold is 32 MB and the trim threshold 256 MB; on leaving the outermost
+    block both go back to glibc's starting 128 kB, so the user's process is not left
+    with physml's setting (glibc has no call that reads them, and none that gives its
+    adaptive mmap threshold back once it is set: the values are put back, the adaptation
+    stays off). It changes where memory comes from, not any arithmetic
+    (``tests/test_pinn.py`` checks the bits). Linux with glibc only;
+    ``PHYSML_MALLOC_TUNING=0`` leaves malloc alone. Yields whether the setting is in
+    force. Every estimator's ``fit`` runs inside it.
+    """
+    global _malloc_depth
+    mallopt = _mallopt()
+    if mallopt is None:
+        yield False
+        return
+    with _malloc_lock:
+        if _malloc_depth == 0:
+            accepted = (mallopt(_M_TRIM_THRESHOLD, 256 << 20) == 1
+                        and mallopt(_M_MMAP_THRESHOLD, 32 << 20) == 1)
+        else:
+            accepted = True
+        _malloc_depth += 1
+    try:
+        yield accepted
+    finally:
+        with _malloc_lock:
+            _malloc_depth -= 1
+            if _malloc_depth == 0:
+                mallopt(_M_TRIM_THRESHOLD, _GLIBC_THRESHOLD)
+                mallopt(_M_MMAP_THRESHOLD, _GLIBC_THRESHOLD)
+                _malloc_trim()(0)  # hand back what the fit kept, as glibc would have
 
 
 class Diverged(RuntimeError):
@@ -224,19 +263,20 @@ def torch_threads(n):
 
 @contextlib.contextmanager
 def thread_budget():
-    """Cap torch's intra-op threads at the budget a parallel backend gave this process.
+    """What every ``fit`` runs inside: torch's intra-op threads capped at the budget a
+    parallel backend gave this process, and :func:`freed_memory_kept`.
 
     joblib's workers (and dask's, through joblib) get ``OMP_NUM_THREADS`` = their share of
     the cores; torch may have started with more. Without the cap, ``n_jobs=-1`` runs
     ``n_jobs`` x ``n_cores`` threads on ``n_cores`` cores and slows to a crawl. The
-    caller's count is restored on exit.
+    caller's count and glibc's thresholds are restored on exit.
     """
     try:
         budget = int(os.environ.get("OMP_NUM_THREADS", "0"))
     except ValueError:
         budget = 0
     before = torch.get_num_threads()
-    with torch_threads(budget if 0 < budget < before else None):
+    with torch_threads(budget if 0 < budget < before else None), freed_memory_kept():
         yield
 
 

@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from ._base import BestParameters, Diverged, keep_freed_memory, progress, warn_stopped
+from ._base import BestParameters, Diverged, progress, warn_stopped
 from ._lbfgs import LBFGS
 
 OPTIMIZERS = ("lbfgs", "adam", "adam+lbfgs")
@@ -44,7 +44,6 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
     convection beta = 30 it left 3.7e-3 where keeping the pairs gives 2.7e-3 (seed 0,
     development runs of ``physml.reproduce.hard_case_fit``).
     """
-    keep_freed_memory()
     parameters = [p for p in parameters if p.requires_grad]
     history = {} if history is None else history
     best = BestParameters(parameters)

@@ -14,10 +14,10 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 
 from physml import PINNRegressor
+from physml._problem import PINNProblem
 from physml.datasets import make_pde_data
 from physml.metrics import relative_l2_error
 from physml.pde import Burgers, Convection, CustomPDE, Reaction, ReactionDiffusion
-from physml._problem import PINNProblem
 from physml.strategies import PAPER_SETTINGS, Standard
 
 # The paper's optimizer settings at a small budget: these tests are about the estimator's
@@ -261,7 +261,7 @@ def test_compiled_loss_trains_like_the_eager_one():
 _FIT_AND_PRINT = """
 import torch
 from physml import PINNRegressor
-from physml._base import keep_freed_memory
+from physml._base import freed_memory_kept
 from physml.pde import ReactionDiffusion
 torch.set_num_threads(1)
 pde = ReactionDiffusion(nu=3.0, rho=5.0)
@@ -269,13 +269,15 @@ X0, u0 = pde.initial_data(64)
 est = PINNRegressor(pde=pde, dtype="float64", hidden_layer_sizes=(50, 50),
                     optimizer="adam+lbfgs", warmup_iter=20, max_iter=30,
                     n_collocation=2000, random_state=0).fit(X0, u0)
-print(keep_freed_memory(), est.predict(pde.grid(64, 16)).tobytes().hex())
+with freed_memory_kept() as on:
+    pass
+print(on, est.predict(pde.grid(64, 16)).tobytes().hex())
 """
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt only")
 def test_malloc_setting_changes_no_number():
-    # keep_freed_memory changes where buffers come from (heap instead of fresh pages),
+    # freed_memory_kept changes where buffers come from (heap instead of fresh pages),
     # never the arithmetic: a fit with it and one without give the same bits.
     # The two processes run at once (one thread each): the test pays one start-up.
     runs = {setting: subprocess.Popen([sys.executable, "-c", _FIT_AND_PRINT],

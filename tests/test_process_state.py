@@ -1,8 +1,8 @@
 """Importing or fitting physml leaves the user's process as it found it (torch's threads,
 default dtype, grad mode and global random state, NumPy's random state, the environment).
 
-glibc's malloc setting (``physml._base.keep_freed_memory``) is still process-wide and on by
-default: issue #17 asks for it to be opt-in or undone; that is not done yet."""
+glibc's malloc thresholds (``physml._base.freed_memory_kept``) are raised inside a fit only:
+after it, a block above glibc's starting threshold comes from ``mmap`` again."""
 
 import json
 import os
@@ -95,3 +95,48 @@ def test_reproduction_helpers_restore_the_thread_count():
         run = _failure_mode_fit("convection", 1.0, "standard", 0, 0.002, 1, 0)
         assert torch.get_num_threads() == 2
     assert run["n_iter"] > 0
+
+
+_MALLOC_AFTER_FIT = """
+import ctypes
+import numpy as np
+from physml import PINNRegressor
+
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+        "uordblks", "fordblks", "keepcost")]
+
+
+libc.mallinfo2.restype = MallInfo2
+
+
+def mmapped(size):
+    before = libc.mallinfo2().hblks
+    block = libc.malloc(size)
+    during = libc.mallinfo2().hblks
+    libc.free(block)
+    return during > before
+
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(64, 3))
+PINNRegressor(hidden_layer_sizes=(256, 256), max_iter=5, random_state=0).fit(X, X.sum(1))
+print(mmapped(16 << 20))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt only")
+def test_fit_leaves_glibc_malloc_thresholds_as_glibc_starts():
+    # Inside a fit the mmap threshold is 32 MB and freed memory stays in the heap (a
+    # 16 MB block would come from it); after the fit, glibc's 128 kB and the kept memory
+    # handed back: a 16 MB block is mmapped, as in a process physml never ran in.
+    run = subprocess.run([sys.executable, "-c", _MALLOC_AFTER_FIT], capture_output=True,
+                         text=True, env={**os.environ, "PHYSML_MALLOC_TUNING": "1"})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split()[-1] == "True"
