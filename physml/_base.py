@@ -33,6 +33,15 @@ DTYPE = [StrOptions(set(DTYPES)), Options(torch.dtype, set(DTYPES.values()))]
 DEVICE = [str, torch.device]
 
 
+def store_params(estimator, arguments):
+    """Set each constructor argument (``locals()`` of an ``__init__``) as the attribute of
+    the same name: scikit-learn's rule that ``__init__`` only stores its parameters, with
+    the signature (which ``get_params`` reads) written once."""
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
 def integers(minimum):
     """Integers ``>= minimum``."""
     return Interval(numbers.Integral, minimum, None, closed="left")

@@ -26,6 +26,7 @@ from ._base import (
     resolve_device,
     resolve_dtype,
     seeded,
+    store_params,
     thread_budget,
     torch_seed,
     validate_params,
@@ -292,25 +293,7 @@ class ContinuousNetClassifier(ClassifierMixin, SkorchEstimator):
                  gradient_clip=None, early_stopping=False, validation_fraction=0.1,
                  callbacks=None, dtype="float32", device="cpu", random_state=None,
                  verbose=0):
-        self.basis = basis
-        self.n_basis = n_basis
-        self.n_steps = n_steps
-        self.integrator = integrator
-        self.channels = channels
-        self.image_shape = image_shape
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.lr_schedule = lr_schedule
-        self.gradient_clip = gradient_clip
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.callbacks = callbacks
-        self.dtype = dtype
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        store_params(self, locals())
 
     # -- fitting ---------------------------------------------------------------------------
 

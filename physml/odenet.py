@@ -17,6 +17,7 @@ from ._base import (
     resolve_device,
     resolve_dtype,
     seeded,
+    store_params,
     thread_budget,
     torch_seed,
     validate_params,
@@ -171,17 +172,7 @@ class ODENetForecaster(TorchPickleMixin, _Forecasting, BaseEstimator):
     def __init__(self, *, integrator="rk4", dt=0.1, hidden_layer_sizes=(50,), activation="tanh",
                  learning_rate=1e-3, max_iter=5000, rollout_steps=1, dtype="float64",
                  device="cpu", random_state=None, verbose=0):
-        self.integrator = integrator
-        self.dt = dt
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-        self.rollout_steps = rollout_steps
-        self.dtype = dtype
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        store_params(self, locals())
 
     def fit(self, X, y=None):
         """Learn ``G`` from trajectories sampled every ``dt``.

@@ -19,6 +19,7 @@ from ._base import (
     resolve_device,
     resolve_dtype,
     seeded,
+    store_params,
     thread_budget,
     torch_seed,
     validate_params,
@@ -268,33 +269,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
                  output_transform=None, input_scale="auto", output_scale="auto",
                  constraints="soft", sampling="auto", resample_every="auto",
                  time_features="auto", harmonics="auto"):
-        self.pde = pde
-        self.strategy = strategy
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-        self.warmup_iter = warmup_iter
-        self.tol = tol
-        self.lbfgs_history_size = lbfgs_history_size
-        self.n_collocation = n_collocation
-        self.n_boundary = n_boundary
-        self.residual_weight = residual_weight
-        self.dtype = dtype
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.compile = compile
-        self.learn_coefficients = learn_coefficients
-        self.output_transform = output_transform
-        self.input_scale = input_scale
-        self.output_scale = output_scale
-        self.constraints = constraints
-        self.sampling = sampling
-        self.resample_every = resample_every
-        self.time_features = time_features
-        self.harmonics = harmonics
+        store_params(self, locals())
 
     def fit(self, X, y):
         """Fit the network to observations ``(X, y)`` and the equation.

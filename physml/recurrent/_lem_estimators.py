@@ -1,5 +1,6 @@
 """LEMClassifier and LEMRegressor."""
 
+from .._base import store_params
 from ._estimator import (
     _COMMON_DOC,
     _REGRESSOR_CONSTRAINTS,
@@ -64,20 +65,7 @@ class LEMClassifier(_Classifier):
                  early_stopping=False,
                  validation_fraction=0.1, callbacks=None, dtype="float32", device="cpu",
                  random_state=None, verbose=0):
-        self.hidden_size = hidden_size
-        self.dt = dt
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.gradient_clip = gradient_clip
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.callbacks = callbacks
-        self.dtype = dtype
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _make_cell(self, n_timesteps):
         return LEMCell(int(self.hidden_size), float(self.dt))
@@ -112,21 +100,7 @@ class LEMRegressor(_Regressor):
                  early_stopping=False,
                  validation_fraction=0.1, callbacks=None, dtype="float32", device="cpu",
                  random_state=None, verbose=0):
-        self.hidden_size = hidden_size
-        self.dt = dt
-        self.sequence_output = sequence_output
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.gradient_clip = gradient_clip
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.callbacks = callbacks
-        self.dtype = dtype
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _make_cell(self, n_timesteps):
         return LEMCell(int(self.hidden_size), float(self.dt))

@@ -3,6 +3,7 @@
 from .._base import (
     AUTO_OPTION,
     reals,
+    store_params,
 )
 from ..integrators import integrator_constraint
 from ._cells import LipschitzCell
@@ -92,24 +93,7 @@ class LipschitzRNNClassifier(_LipschitzRNN, _Classifier):
                  gradient_clip=1.0, early_stopping=False,
                  validation_fraction=0.1, callbacks=None,
                  dtype="float32", device="cpu", random_state=None, verbose=0):
-        self.hidden_size = hidden_size
-        self.dt = dt
-        self.beta = beta
-        self.gamma_a = gamma_a
-        self.gamma_w = gamma_w
-        self.integrator = integrator
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.gradient_clip = gradient_clip
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.callbacks = callbacks
-        self.dtype = dtype
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        store_params(self, locals())
 
 
 class LipschitzRNNRegressor(_LipschitzRNN, _Regressor):
@@ -137,22 +121,4 @@ class LipschitzRNNRegressor(_LipschitzRNN, _Regressor):
                  gradient_clip=1.0, early_stopping=False,
                  validation_fraction=0.1, callbacks=None,
                  dtype="float32", device="cpu", random_state=None, verbose=0):
-        self.hidden_size = hidden_size
-        self.dt = dt
-        self.beta = beta
-        self.gamma_a = gamma_a
-        self.gamma_w = gamma_w
-        self.integrator = integrator
-        self.sequence_output = sequence_output
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.gradient_clip = gradient_clip
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.callbacks = callbacks
-        self.dtype = dtype
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        store_params(self, locals())

@@ -1,5 +1,6 @@
 """The Noisy RNN estimators: the Lipschitz RNN trained with noise."""
 
+from .._base import store_params
 from ._estimator import _LIPSCHITZ_COMMON_DOC, _REGRESSOR_CONSTRAINTS, _Classifier, _Regressor
 from ._lipschitz_estimators import _LIPSCHITZ_DOC, _NOISE_CONSTRAINTS, _LipschitzRNN
 
@@ -40,26 +41,7 @@ class NoisyRNNClassifier(_LipschitzRNN, _Classifier):
                  gradient_clip=1.0, early_stopping=False,
                  validation_fraction=0.1, callbacks=None,
                  dtype="float32", device="cpu", random_state=None, verbose=0):
-        self.hidden_size = hidden_size
-        self.dt = dt
-        self.beta = beta
-        self.gamma_a = gamma_a
-        self.gamma_w = gamma_w
-        self.integrator = integrator
-        self.additive_noise = additive_noise
-        self.multiplicative_noise = multiplicative_noise
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.gradient_clip = gradient_clip
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.callbacks = callbacks
-        self.dtype = dtype
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        store_params(self, locals())
 
 
 class NoisyRNNRegressor(_LipschitzRNN, _Regressor):
@@ -91,24 +73,4 @@ class NoisyRNNRegressor(_LipschitzRNN, _Regressor):
                  gradient_clip=1.0, early_stopping=False,
                  validation_fraction=0.1, callbacks=None,
                  dtype="float32", device="cpu", random_state=None, verbose=0):
-        self.hidden_size = hidden_size
-        self.dt = dt
-        self.beta = beta
-        self.gamma_a = gamma_a
-        self.gamma_w = gamma_w
-        self.integrator = integrator
-        self.additive_noise = additive_noise
-        self.multiplicative_noise = multiplicative_noise
-        self.sequence_output = sequence_output
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.gradient_clip = gradient_clip
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.callbacks = callbacks
-        self.dtype = dtype
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        store_params(self, locals())
