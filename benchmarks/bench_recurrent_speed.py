@@ -2,7 +2,7 @@
 
 Same hidden size, same batch, same sequence, same run: B = 128, H = 128, one input feature,
 T = 64 and T = 784 (sequential MNIST's length). The published LEM code took 2.45x
-nn.LSTM's time at T = 784 on 2 cores (REFERENCE.md: 1.45 s against 0.59 s); the target
+nn.LSTM's time at T = 784 on 2 cores (measured in this project: 1.45 s against 0.59 s); the target
 is <= 1.2x. "LEM, autograd loop" is the same cell written as plain PyTorch operations
 under autograd (``LEMCell(fused=False)``), the way without our hand-written backward.
 
