@@ -41,7 +41,8 @@ def continuity_study(system="harmonic_oscillator", integrators=("euler", "midpoi
     The setup of Queiruga et al. (2020, "Continuous-in-depth neural networks"): 8
     trajectories on ``t in [0, 20]`` sampled every ``dt``; ``G`` is 2 -> 50 -> 2 tanh in
     float64, trained with Adam (lr 1e-3) on the one-step loss; the test forecasts a new
-    initial state over ``t in [0, 10]``. The exact vector field, integrated with RK4, is the reference row.
+    initial state over ``t in [0, 10]``. The exact vector field, integrated with RK4, is
+    the reference row.
 
     Returns
     -------
