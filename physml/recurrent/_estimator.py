@@ -33,7 +33,7 @@ from ._data import as_sequences
 class _RecurrentEstimator(SkorchEstimator):
     """What the recurrent estimators share: validation, the skorch net, prediction."""
 
-    _sequence_output = False
+    _sequence_output_ = False
     _parameter_constraints = {
         "hidden_size": [integers(1)],
         "dt": [reals(0, closed="neither")],
@@ -51,7 +51,7 @@ class _RecurrentEstimator(SkorchEstimator):
         extra = {"classes": np.arange(n_outputs)} if classifier else {}
         with seeded(seed, device), thread_budget():
             cell = self._make_cell(X.shape[1])
-            module = SequenceNetwork(cell, X.shape[2], n_outputs, self._sequence_output)
+            module = SequenceNetwork(cell, X.shape[2], n_outputs, self._sequence_output_)
             module = module.to(dtype=dtype)
             self.net_, guard = self._skorch_net(net_class, module, seed, stratified=classifier,
                                                 criterion=criterion, **extra)
@@ -181,11 +181,11 @@ class _Regressor(RegressorMixin, _RecurrentEstimator):
             raise ValueError(f"y must have one row per sequence; got {y.shape} for "
                              f"{len(X)} sequences")
         self._y_shape_ = y.shape[1:]
-        self._sequence_output = y.ndim == 3 or (y.ndim == 2 and bool(self.sequence_output))
-        if self._sequence_output and y.shape[1] != X.shape[1]:
+        self._sequence_output_ = y.ndim == 3 or (y.ndim == 2 and bool(self.sequence_output))
+        if self._sequence_output_ and y.shape[1] != X.shape[1]:
             raise ValueError(f"sequence-to-sequence y has {y.shape[1]} steps, X has "
                              f"{X.shape[1]}")
-        if self._sequence_output:
+        if self._sequence_output_:
             target = y if y.ndim == 3 else y[:, :, None]
         else:
             target = y.reshape(len(y), -1)
