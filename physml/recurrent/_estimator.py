@@ -86,6 +86,15 @@ class _RecurrentEstimator(SkorchEstimator):
             return torch.cat([module(X[i:i + batch_size].to(device)).cpu()
                               for i in range(0, len(X), batch_size)])
 
+    def _start_fit(self, X, y):
+        """What every ``fit`` does first: the parameters, then ``y`` present, then ``X``
+        (validated, as sequences)."""
+        validate_params(self)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
+                             "target y is None")
+        return self._validate_X(X)
+
     def _validate_X(self, X):
         """Validate at fit; ``n_features_in_`` is the columns of a 2-D ``X`` (sequences of
         that length) or the features per step of a 3-D one (any length)."""
@@ -105,12 +114,6 @@ class _RecurrentEstimator(SkorchEstimator):
 
 
 _REGRESSOR_CONSTRAINTS = {"sequence_output": ["boolean"]}
-
-
-def _require_y(estimator, y):
-    if y is None:
-        raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the "
-                         "target y is None")
 
 
 def _common_doc(batch_size):
@@ -133,9 +136,7 @@ class _Classifier(ClassifierMixin, _RecurrentEstimator):
         -------
         self
         """
-        validate_params(self)
-        _require_y(self, y)
-        X = self._validate_X(X)
+        X = self._start_fit(X, y)
         y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"),
                          warn=True)
         if len(y) != len(X):
@@ -173,9 +174,7 @@ class _Regressor(RegressorMixin, _RecurrentEstimator):
         -------
         self
         """
-        validate_params(self)
-        _require_y(self, y)
-        X = self._validate_X(X)
+        X = self._start_fit(X, y)
         y = check_array(y, ensure_2d=False, allow_nd=True, dtype=np.float64, input_name="y")
         if len(y) != len(X) or y.ndim > 3:
             raise ValueError(f"y must have one row per sequence; got {y.shape} for "

@@ -11,7 +11,14 @@ from ._estimator import (
 from ._lem import LEMCell
 
 
-class LEMClassifier(_Classifier):
+class _LEM:
+    """The cell of the LEM estimators."""
+
+    def _make_cell(self, n_timesteps):
+        return LEMCell(int(self.hidden_size), float(self.dt))
+
+
+class LEMClassifier(_LEM, _Classifier):
     __doc__ = """Long Expressive Memory classifier (Rusch, Mishra, Erichson, Mahoney 2022).
 
     A multiscale ODE discretization with learned per-unit time steps; the class is read
@@ -67,11 +74,8 @@ class LEMClassifier(_Classifier):
                  random_state=None, verbose=0):
         store_params(self, locals())
 
-    def _make_cell(self, n_timesteps):
-        return LEMCell(int(self.hidden_size), float(self.dt))
 
-
-class LEMRegressor(_Regressor):
+class LEMRegressor(_LEM, _Regressor):
     __doc__ = """Long Expressive Memory regressor: sequence to one or sequence to sequence.
 
     Parameters
@@ -101,6 +105,3 @@ class LEMRegressor(_Regressor):
                  validation_fraction=0.1, callbacks=None, dtype="float32", device="cpu",
                  random_state=None, verbose=0):
         store_params(self, locals())
-
-    def _make_cell(self, n_timesteps):
-        return LEMCell(int(self.hidden_size), float(self.dt))
