@@ -248,15 +248,6 @@ def check_integer(name, value, minimum):
     return int(value)
 
 
-def check_positive(name, value, allow_zero=False):
-    """A finite real > 0 (or >= 0), or a ValueError naming the parameter."""
-    if (not isinstance(value, numbers.Real) or not np.isfinite(value)
-            or value < 0 or (value == 0 and not allow_zero)):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
-    return float(value)
-
-
 @contextlib.contextmanager
 def torch_threads(n):
     """``torch.set_num_threads(n)`` inside the block (nothing when ``n`` is None or 0),

@@ -20,12 +20,6 @@ OPTIMIZERS = ("lbfgs", "adam", "adam+lbfgs")
 _LBFGS_CHUNK = 50
 
 
-def validate_optimizer(optimizer):
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer={optimizer!r} is not supported; choose one of {OPTIMIZERS}")
-    return optimizer
-
-
 def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
              warmup_iter=0, tol=1e-7, history_size=50, verbose=0, desc="fit", history=None,
              owner=None, refresh=None, refresh_every=None):
