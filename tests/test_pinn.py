@@ -115,7 +115,7 @@ def test_grid_search_over_nested_pde_coefficients():
 
 
 @pytest.mark.parametrize("params, match", [
-    (dict(strategy="magic"), "'strategy' parameter .* 'causal'.* Got 'magic'"),
+    (dict(strategy="magic"), "'strategy' parameter .*'causal'.* Got 'magic'"),
     (dict(strategy=3), "'strategy' parameter"),
     (dict(optimizer="sgd"), "'optimizer' parameter .* Got 'sgd'"),
     (dict(activation="relu"), "'activation' parameter .*'tanh'.* Got 'relu'"),
