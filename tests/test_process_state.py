@@ -140,3 +140,45 @@ def test_fit_leaves_glibc_malloc_thresholds_as_glibc_starts():
                          text=True, env={**os.environ, "PHYSML_MALLOC_TUNING": "1"})
     assert run.returncode == 0, run.stderr
     assert run.stdout.split()[-1] == "True"
+
+
+_SPIN_AT_TORCH_IMPORT = """
+import importlib.abc, json, os, sys
+
+seen = []
+
+
+class Watch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch":
+            seen.append(os.environ.get("GOMP_SPINCOUNT"))
+        return None
+
+
+sys.meta_path.insert(0, Watch())
+if sys.argv[1] == "torch-first":
+    import torch
+import physml
+print(json.dumps({"at_torch_import": seen, "applied": physml._openmp.APPLIED,
+                  "after": os.environ.get("GOMP_SPINCOUNT")}))
+"""
+
+
+@pytest.mark.parametrize("case", ["physml-first", "torch-first", "user-policy"])
+def test_torch_loads_with_a_short_openmp_spin_unless_too_late_or_chosen(case):
+    # libgomp reads GOMP_SPINCOUNT once, as torch loads: physml sets it for that moment
+    # only, unless torch came first or the user chose a policy; os.environ is put back.
+    from physml._openmp import SPIN_COUNT
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    if case == "user-policy":
+        env["GOMP_SPINCOUNT"] = "300000"
+    run = subprocess.run([sys.executable, "-c", _SPIN_AT_TORCH_IMPORT, case], env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    expected = {"physml-first": ([str(SPIN_COUNT)], True, None),
+                "torch-first": ([None], False, None),
+                "user-policy": (["300000"], False, "300000")}[case]
+    assert (result["at_torch_import"], result["applied"], result["after"]) == expected
