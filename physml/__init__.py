@@ -1,10 +1,5 @@
 """physml: principled scientific and machine-learning models behind one sklearn interface."""
 
-# First, before anything imports torch: how torch's OpenMP threads wait (see _openmp).
-from . import _openmp  # noqa: F401
-
-# isort: split
-
 from .continuousnet import ContinuousNetClassifier
 from .odenet import ODENetForecaster
 from .pinn import PINNRegressor
