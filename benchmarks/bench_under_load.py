@@ -47,7 +47,7 @@ bounds for every estimator has been found yet. Session 11 (development runs):
   ContinuousNet 13.2-14.2 s against 13.2-13.6 s, Lipschitz RNN 4.0-4.3 s against 4.7-4.8
   s, ODE-Net 1.36-1.38 s against 1.40-1.78 s. So one intra-op thread inside ``fit`` is
   the candidate default. It is not adopted yet: the results change with the thread count
-  (bit for bit, not in accuracy; checked on LEM, Lipschitz, Noisy RNN and ContinuousNet
+  (bit for bit; checked on LEM, Lipschitz, Noisy RNN and ContinuousNet
   fits), so the benchmark tables measured on 2 threads must be re-run with it.
 """
 
