@@ -5,16 +5,15 @@ Queiruga et al. (2020) train a ResNet whose weights are functions of depth and s
 with, while an Euler-trained one need not, and (2) an L2 projection onto half the basis
 functions keeps the accuracy and halves the block's parameters (their CIFAR-10 result:
 16 -> 8 functions, 92.7 %). Here on sklearn's 8 x 8 digits (held-out 25 %, stratified),
-2 CPU cores, the estimator's defaults: 8 channels, 8 piecewise-constant basis functions,
-8 steps, AdamW lr 3e-3 with a cosine schedule, 15 epochs, batch 32.
+the estimator's defaults: 8 channels, 8 piecewise-constant basis functions, 8 steps,
+AdamW lr 3e-3 with a cosine schedule, 15 epochs, batch 32, one torch thread.
 
-    python benchmarks/bench_continuousnet.py [--threads 2]
+    python benchmarks/bench_continuousnet.py
 """
 
 import argparse
 import time
 
-import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
@@ -33,13 +32,11 @@ def timed_predict(est, X, repeats=5):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    parser.parse_args(argv)
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y,
                                                         random_state=0)
-    print(f"digits: {len(y_train)} train, {len(y_test)} test; torch threads {args.threads}\n")
+    print(f"digits: {len(y_train)} train, {len(y_test)} test; one torch thread per fit\n")
     n_steps = [4, 8, 16, 32]
     print("Convergence test: test accuracy (%) against the number of depth steps "
           "(trained with 8)\n")

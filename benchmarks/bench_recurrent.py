@@ -241,12 +241,10 @@ def main(argv=None):
                                                      "rows", "pixels", "permuted",
                                                      "robustness", "adding", "adding500",
                                                      "fitzhugh"])
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=1,
                         help="seeds per classifier on digits (the mean meets the target)")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    print(f"torch threads {args.threads}")
+    print("one torch thread per fit (the estimators' default, n_jobs=None)")
     for task in args.tasks:
         if task == "defaults":
             defaults()

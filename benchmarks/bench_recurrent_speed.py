@@ -6,7 +6,9 @@ nn.LSTM's time at T = 784 on 2 cores (measured in this project: 1.45 s against 0
 is <= 1.2x. "LEM, autograd loop" is the same cell written as plain PyTorch operations
 under autograd (``LEMCell(fused=False)``), the way without our hand-written backward.
 
-    python benchmarks/bench_recurrent_speed.py [--threads 2] [--lengths 64 784]
+    python benchmarks/bench_recurrent_speed.py [--threads 1] [--lengths 64 784]
+
+``--threads`` defaults to one, what a fit runs on by default (``n_jobs=None``).
 """
 
 import argparse
@@ -45,7 +47,7 @@ def step_time(model, X, y, repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--lengths", type=int, nargs="+", default=[64, 784])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)

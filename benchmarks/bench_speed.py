@@ -6,7 +6,9 @@ derivatives (twice for ``u_xx``), then ``loss.backward()``. Ours is the closure 
 ``PINNRegressor`` hands to L-BFGS. Both run on the same network, points and dtype in the
 same process, interleaved, and must agree on the loss and the gradient.
 
-    python benchmarks/bench_speed.py [--repeats 15] [--dtype float32]
+    python benchmarks/bench_speed.py [--repeats 15] [--dtype float32] [--threads 1]
+
+``--threads`` defaults to one, what a fit runs on by default (``n_jobs=None``).
 """
 
 import argparse
@@ -16,8 +18,8 @@ import time
 import torch
 
 from physml import PINNRegressor
-from physml.pde import Burgers, Convection, Reaction, ReactionDiffusion
 from physml._problem import _compiled
+from physml.pde import Burgers, Convection, Reaction, ReactionDiffusion
 from physml.strategies import Standard
 
 
@@ -165,7 +167,9 @@ def main(argv=None):
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--no-compile", action="store_true",
                         help="skip the torch.compile column (it needs a C++ compiler)")
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.dtype}, "
           "4 x 50 tanh, 1000 collocation + 256 initial + 2 x 100 boundary points\n")
     compile = not args.no_compile

@@ -14,6 +14,7 @@ import sys
 import threading
 import warnings
 
+import joblib
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
@@ -261,22 +262,56 @@ def torch_threads(n):
         torch.set_num_threads(before)
 
 
-@contextlib.contextmanager
-def thread_budget():
-    """What every ``fit`` runs inside: torch's intra-op threads capped at the budget a
-    parallel backend gave this process, and :func:`freed_memory_kept`.
+#: ``n_jobs``: a positive count, a negative one (-1 all cores, -2 all but one, ...) or None.
+N_JOBS = [Interval(numbers.Integral, None, -1, closed="right"), integers(1), None]
 
-    joblib's workers (and dask's, through joblib) get ``OMP_NUM_THREADS`` = their share of
-    the cores; torch may have started with more. Without the cap, ``n_jobs=-1`` runs
-    ``n_jobs`` x ``n_cores`` threads on ``n_cores`` cores and slows to a crawl. The
-    caller's count and glibc's thresholds are restored on exit.
-    """
+N_JOBS_DOC = """    n_jobs : int or None, default=None
+        CPU threads torch uses in ``fit`` and in prediction. None means 1: a fit then
+        takes a fair share of a loaded machine, gives the same bits on any machine, and
+        on two cores runs about as fast as on two threads for networks of this size.
+        ``-1`` means all cores (``-2`` all but one, ...). ``OMP_NUM_THREADS``, which
+        joblib and Dask workers set to their share of the cores, caps it. The caller's
+        thread count is restored afterwards.
+"""
+
+
+def n_threads(n_jobs):
+    """The torch intra-op threads for ``n_jobs`` (:data:`N_JOBS_DOC`)."""
+    if n_jobs is None:
+        threads = 1
+    elif n_jobs < 0:
+        threads = max(1, joblib.cpu_count() + 1 + int(n_jobs))
+    else:
+        threads = int(n_jobs)
     try:
         budget = int(os.environ.get("OMP_NUM_THREADS", "0"))
     except ValueError:
         budget = 0
-    before = torch.get_num_threads()
-    with torch_threads(budget if 0 < budget < before else None), freed_memory_kept():
+    return min(threads, budget) if budget > 0 else threads
+
+
+def estimator_threads(estimator):
+    """``torch_threads`` at the estimator's ``n_jobs`` (prediction; None outside an
+    estimator), the caller's count restored after."""
+    return torch_threads(n_threads(getattr(estimator, "n_jobs", None)))
+
+
+@contextlib.contextmanager
+def thread_budget(n_jobs=None):
+    """What every ``fit`` runs inside: torch's intra-op threads set from ``n_jobs``
+    (:func:`n_threads`: one by default, capped by ``OMP_NUM_THREADS``), and
+    :func:`freed_memory_kept`.
+
+    Why one thread by default: libgomp's waiting threads spin (300,000 rounds) on a core
+    that another process may hold; beside one busy process a 2-thread fit at lower
+    priority took 42x its idle time, and two 2-thread fits 3.3x each
+    (``benchmarks/bench_under_load.py``), while the small networks of these estimators
+    gain little from a second thread. joblib's workers (and dask's, through joblib) get
+    ``OMP_NUM_THREADS`` = their share of the cores, so ``n_jobs=-1`` inside a parallel
+    search does not oversubscribe. The caller's count and glibc's thresholds are
+    restored on exit.
+    """
+    with torch_threads(n_threads(n_jobs)), freed_memory_kept():
         yield
 
 

@@ -21,7 +21,17 @@ from skorch.callbacks import (
 )
 from skorch.dataset import ValidSplit
 
-from ._base import DEVICE, DTYPE, BestParameters, integers, reals, resolve_device, warn_stopped
+from ._base import (
+    DEVICE,
+    DTYPE,
+    N_JOBS,
+    N_JOBS_DOC,
+    BestParameters,
+    integers,
+    reals,
+    resolve_device,
+    warn_stopped,
+)
 
 LR_SCHEDULES = ("cosine", "constant")
 
@@ -37,6 +47,7 @@ TRAINING_CONSTRAINTS = {
     "callbacks": [list, None],
     "dtype": DTYPE,
     "device": DEVICE,
+    "n_jobs": N_JOBS,
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
@@ -66,7 +77,7 @@ def training_doc(max_iter, batch_size, learning_rate, gradient_clip, max_iter_do
     dtype : {{"float32", "float64"}}, default="float32"
         Precision of the network and of training.
     device : str, default="cpu"
-    random_state : int, RandomState instance or None, default=None
+""" + N_JOBS_DOC + """    random_state : int, RandomState instance or None, default=None
         Seeds the initialization, the mini-batch order, the validation split of
         ``early_stopping`` and any training noise.
     verbose : int, default=0

@@ -85,8 +85,9 @@ def reproduce_failure_modes(out="physml_out", quick=False, seeds=None, systems=N
     (convection) and seq2seq (reaction, reaction-diffusion), beside the paper's numbers,
     with figures (error against the coefficient; prediction at the hardest case).
 
-    The fits run in parallel, one per core by default (each with cores / n_jobs torch
-    threads): these networks are too small for threads to pay, so processes do. With one
+    The fits run in parallel, one per core by default (each on one torch thread, the
+    estimator's default): these networks are too small for threads to pay, so processes
+    do. With one
     job each fit shows its progress bar; with several, a bar counts the finished fits."""
     from joblib import effective_n_jobs
 
@@ -131,12 +132,12 @@ def reproduce_failure_modes(out="physml_out", quick=False, seeds=None, systems=N
     return tables
 
 
-def _hard_case_job(job, budget, verbose, threads):
+def _hard_case_job(job, budget, verbose):
     from .reproduce import ABLATIONS, hard_case_fit
 
     case, variant, seed, removed = job
     run = hard_case_fit(case, variant, seed, budget, verbose,
-                        ABLATIONS.get(removed), threads)
+                        ABLATIONS.get(removed))
     if removed is not None:
         run["removed"] = removed
     return run
@@ -177,11 +178,10 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
         jobs += [(case, "ablation", 0, removed) for case in ABLATION_CASES if case in cases
                  for removed in ABLATIONS if removed != "all fixes"]
     parallel = effective_n_jobs(n_jobs)
-    threads = max((os.cpu_count() or 1) // parallel, 1)
-    print(f"{len(jobs)} fits, {parallel} at a time with {threads} torch thread(s) each "
+    print(f"{len(jobs)} fits, {parallel} at a time with one torch thread each "
           "(these networks are too small for threads to pay)", flush=True)
     start = time.perf_counter()
-    calls = (delayed(_hard_case_job)(job, budget, 0 if parallel > 1 else verbose, threads)
+    calls = (delayed(_hard_case_job)(job, budget, 0 if parallel > 1 else verbose)
              for job in jobs)
     runs, ablations = [], []
     for run in Parallel(n_jobs=parallel, return_as="generator_unordered")(calls):

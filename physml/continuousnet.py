@@ -21,6 +21,7 @@ from skorch import NeuralNetClassifier
 
 from ._base import (
     check_integer,
+    estimator_threads,
     integers,
     reals,
     resolve_device,
@@ -291,7 +292,7 @@ class ContinuousNetClassifier(ClassifierMixin, SkorchEstimator):
                  channels=8, image_shape=None, max_iter=15, batch_size=32,
                  learning_rate=3e-3, weight_decay=1e-4, lr_schedule="cosine",
                  gradient_clip=None, early_stopping=False, validation_fraction=0.1,
-                 callbacks=None, dtype="float32", device="cpu", random_state=None,
+                 callbacks=None, dtype="float32", device="cpu", n_jobs=None, random_state=None,
                  verbose=0):
         store_params(self, locals())
 
@@ -319,7 +320,7 @@ class ContinuousNetClassifier(ClassifierMixin, SkorchEstimator):
         self._scale_[self._scale_ < 1e-12] = 1.0
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
         seed = torch_seed(self.random_state)
-        with seeded(seed, device), thread_budget():
+        with seeded(seed, device), thread_budget(self.n_jobs):
             module = ContinuousNet(X.shape[1:], len(self.classes_), self.channels, self.basis,
                                    self.n_basis).to(dtype=dtype)
             self.net_, guard = self._skorch_net(
@@ -382,7 +383,8 @@ class ContinuousNetClassifier(ClassifierMixin, SkorchEstimator):
                              f"{self._sample_shape_}")
         module = self._configure()
         dtype = next(module.parameters()).dtype
-        p = self.net_.predict_proba(self._standardized(X, dtype)).astype(np.float64)
+        with estimator_threads(self):
+            p = self.net_.predict_proba(self._standardized(X, dtype)).astype(np.float64)
         return p / p.sum(axis=1, keepdims=True)  # exact in float64 (the net may be float32)
 
     def predict(self, X):

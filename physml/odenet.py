@@ -10,8 +10,11 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._base import (
     DEVICE,
     DTYPE,
+    N_JOBS,
+    N_JOBS_DOC,
     TorchPickleMixin,
     check_hidden_layer_sizes,
+    estimator_threads,
     integers,
     reals,
     resolve_device,
@@ -92,7 +95,7 @@ class _Forecasting:
         if t.size == 0 or t[0] < 0 or np.any(np.diff(t) < 0) or not np.all(np.isfinite(t)):
             raise ValueError("t must be finite, non-decreasing and start at or after 0")
         out = np.empty((x0.shape[0], t.size, x0.shape[1]))
-        with torch.no_grad():
+        with torch.no_grad(), estimator_threads(self):
             x = torch.as_tensor(x0, dtype=dtype, device=device)
             now = 0.0
             for i, target in enumerate(t):
@@ -105,7 +108,7 @@ class _Forecasting:
 
 
 class ODENetForecaster(TorchPickleMixin, _Forecasting, BaseEstimator):
-    """ODE-Net: a vector field ``G`` learned so that one integrator step matches the data.
+    __doc__ = """ODE-Net: a vector field ``G`` learned so that one integrator step matches the data.
 
     ``x(t + dt) = x(t) + scheme[G, dt](x(t))``, ``G`` a small MLP, trained on one-step-ahead
     mean squared error (or on ``rollout_steps`` steps) with Adam at the sampling interval
@@ -132,7 +135,7 @@ class ODENetForecaster(TorchPickleMixin, _Forecasting, BaseEstimator):
         sample and compared with the data at each.
     dtype : {"float64", "float32"}, default="float64"
     device : str or torch.device, default="cpu"
-    random_state : int, RandomState instance or None, default=None
+""" + N_JOBS_DOC + """    random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
 
     Attributes
@@ -165,13 +168,14 @@ class ODENetForecaster(TorchPickleMixin, _Forecasting, BaseEstimator):
         "rollout_steps": [integers(1)],
         "dtype": DTYPE,
         "device": DEVICE,
+        "n_jobs": N_JOBS,
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
     def __init__(self, *, integrator="rk4", dt=0.1, hidden_layer_sizes=(50,), activation="tanh",
                  learning_rate=1e-3, max_iter=5000, rollout_steps=1, dtype="float64",
-                 device="cpu", random_state=None, verbose=0):
+                 device="cpu", n_jobs=None, random_state=None, verbose=0):
         store_params(self, locals())
 
     def fit(self, X, y=None):
@@ -213,7 +217,7 @@ class ODENetForecaster(TorchPickleMixin, _Forecasting, BaseEstimator):
             return {"one_step" if r == 1 else "rollout": total / r}
 
         self.history_ = {}
-        with thread_budget():
+        with thread_budget(self.n_jobs):
             report = minimize(loss_terms, network.parameters(), optimizer="adam",
                               max_iter=int(self.max_iter), learning_rate=self.learning_rate,
                               verbose=self.verbose, desc=f"ODE-Net ({tableau.name})",
@@ -253,7 +257,7 @@ class ODENetForecaster(TorchPickleMixin, _Forecasting, BaseEstimator):
         check_is_fitted(self, "network_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
         field, dtype, device = self._field()
-        with torch.no_grad():
+        with torch.no_grad(), estimator_threads(self):
             out = function(field, torch.as_tensor(np.ascontiguousarray(X), dtype=dtype,
                                                   device=device))
         return out.double().cpu().numpy()

@@ -11,9 +11,12 @@ from ._base import (
     AUTO_OPTION,
     DEVICE,
     DTYPE,
+    N_JOBS,
+    N_JOBS_DOC,
     TorchPickleMixin,
     check_hidden_layer_sizes,
     dtype_name,
+    estimator_threads,
     integers,
     reals,
     resolve_device,
@@ -43,7 +46,7 @@ __all__ = ["PINNRegressor"]
 
 
 class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
-    """Physics-informed neural network regressor (Raissi et al. 2019).
+    __doc__ = """Physics-informed neural network regressor (Raissi et al. 2019).
 
     Fits a network from the equation's coordinates to its outputs (``u(x, t)``, a system
     of ODEs ``y(t)``, a steady field ``u(x, y)``; see :class:`physml.pde.PDE` and the
@@ -103,7 +106,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         iterations or stages in float32 first, see ``Standard(early_dtype=)`` and
         ``Curriculum(stage_dtype=)``).
     device : str or torch.device, default="cpu"
-    random_state : int, RandomState instance or None, default=None
+""" + N_JOBS_DOC + """    random_state : int, RandomState instance or None, default=None
         Seeds the network initialization and the collocation points.
     verbose : int, default=0
         ``1`` shows a progress bar per training stage.
@@ -246,6 +249,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         "residual_weight": [reals(0)],
         "dtype": [StrOptions({"auto", *DTYPE[0].options}), DTYPE[1]],
         "device": DEVICE,
+        "n_jobs": N_JOBS,
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "compile": ["boolean"],
@@ -264,7 +268,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
                  activation="tanh", optimizer="auto", learning_rate=None, max_iter="auto",
                  warmup_iter="auto", tol="auto", lbfgs_history_size="auto",
                  n_collocation="auto", n_boundary=100, residual_weight=1.0, dtype="auto",
-                 device="cpu",
+                 device="cpu", n_jobs=None,
                  random_state=None, verbose=0, compile=False, learn_coefficients=(),
                  output_transform=None, input_scale="auto", output_scale="auto",
                  constraints="soft", sampling="auto", resample_every="auto",
@@ -298,7 +302,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         X, y = self._validated_data(X, y, pde)
         settings = self._training_settings(strategy)
         problem = self._problem(pde, X, y, settings)
-        with thread_budget():
+        with thread_budget(self.n_jobs):
             if pde is None:
                 model, reports = problem.network, [problem.train(None)]
             else:
@@ -447,7 +451,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         weights = {name: p.detach().double() for name, p in self.network_.named_parameters()}
         out = np.empty((X.shape[0], self.n_outputs_))
         transform = self.output_transform
-        with torch.no_grad():
+        with torch.no_grad(), estimator_threads(self):
             for start in range(0, X.shape[0], 65536):
                 part = torch.tensor(np.ascontiguousarray(X[start:start + 65536]),
                                     device=device)

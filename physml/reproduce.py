@@ -6,7 +6,6 @@ from typing import Callable, NamedTuple
 
 import torch
 
-from ._base import torch_threads
 from .datasets import make_harmonic_oscillator, make_pendulum
 from .diagnostics import convergence_test
 from .metrics import check_continuity
@@ -191,7 +190,8 @@ def failure_mode_runs(system, values=None, seeds=1, strategies=("standard", "fix
     n_jobs : int, default=1
         Fits run in parallel through joblib (-1: one per core).
     threads : int or None, default=None
-        Torch threads per fit (``None``: the machine's cores divided by ``n_jobs``).
+        Torch threads per fit, the estimator's ``n_jobs`` (``None``: its default, one
+        thread, so a table gives the same numbers whatever ``n_jobs``).
     on_run : callable, optional
         Called with each fit's result as soon as it is available (to print progress).
 
@@ -212,13 +212,6 @@ def failure_mode_runs(system, values=None, seeds=1, strategies=("standard", "fix
     jobs = [(system, value, strategy, seed, budget, threads, verbose)
             for seed in range(first_seed, first_seed + seeds) for value in values
             for strategy in strategies]
-    if threads is None:
-        import os
-
-        from joblib import effective_n_jobs
-
-        threads = max((os.cpu_count() or 1) // effective_n_jobs(n_jobs), 1)
-        jobs = [job[:5] + (threads, verbose) for job in jobs]
     if n_jobs == 1:
         results = (_failure_mode_fit(*job) for job in jobs)
     else:
@@ -235,11 +228,6 @@ def failure_mode_runs(system, values=None, seeds=1, strategies=("standard", "fix
 
 
 def _failure_mode_fit(system, value, strategy, seed, budget, threads, verbose):
-    with torch_threads(threads):
-        return _failure_mode_fit_in(system, value, strategy, seed, budget, verbose)
-
-
-def _failure_mode_fit_in(system, value, strategy, seed, budget, verbose):
     from sklearn.metrics import mean_absolute_error
 
     from .datasets import make_pde_data
@@ -262,7 +250,7 @@ def _failure_mode_fit_in(system, value, strategy, seed, budget, verbose):
     X, u = make_pde_data(pde)
     start = time.perf_counter()
     est = PINNRegressor(pde=pde, strategy=chosen, random_state=seed, verbose=verbose,
-                        **settings).fit(X0, u0)
+                        n_jobs=threads, **settings).fit(X0, u0)
     seconds = time.perf_counter() - start
     u_hat = est.predict(X)
     return dict(system=system, value=value, seed=seed,
@@ -397,11 +385,10 @@ def hard_case_fit(case, variant, seed=0, budget=1.0, verbose=0, changes=None, th
     exact cell. Returns a dict with the ``error`` (relative L2 on the 256 x 100 grid),
     ``seconds``, ``n_iter``, the grid, the prediction and the estimator."""
     make, fix = HARD_CASES[case].make, HARD_CASES[case].fix
-    with torch_threads(threads):
-        return _hard_case_fit(make(), case, fix, variant, seed, budget, verbose, changes)
+    return _hard_case_fit(make(), case, fix, variant, seed, budget, verbose, changes, threads)
 
 
-def _hard_case_fit(pde, case, fix, variant, seed, budget, verbose, changes):
+def _hard_case_fit(pde, case, fix, variant, seed, budget, verbose, changes, threads):
     from .datasets import make_pde_data
     from .metrics import relative_l2_error
     from .pinn import PINNRegressor
@@ -419,7 +406,8 @@ def _hard_case_fit(pde, case, fix, variant, seed, budget, verbose, changes):
     X0, u0 = pde.initial_data(256)
     X, u = make_pde_data(pde)
     start = time.perf_counter()
-    est = PINNRegressor(pde=pde, random_state=seed, verbose=verbose, **params).fit(X0, u0)
+    est = PINNRegressor(pde=pde, random_state=seed, verbose=verbose, n_jobs=threads,
+                        **params).fit(X0, u0)
     seconds = time.perf_counter() - start
     u_hat = est.predict(X)
     return dict(case=case, variant=variant, seed=seed, error=relative_l2_error(u, u_hat),

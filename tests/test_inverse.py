@@ -123,8 +123,8 @@ def test_a_joblib_worker_uses_its_thread_budget():
 
     from physml._base import thread_budget
 
-    def threads_in_fit():
-        with thread_budget():
+    def threads_in_fit():  # n_jobs=-1 asks for every core; the worker's share caps it
+        with thread_budget(-1):
             return torch.get_num_threads()
 
     inner = Parallel(n_jobs=2)(delayed(threads_in_fit)() for _ in range(2))

@@ -75,7 +75,7 @@ def test_a_strategy_inside_a_strategy_is_checked_too():
 
 
 # One word per concept, scikit-learn's where it has one.
-SHARED = ("max_iter", "dtype", "random_state", "verbose", "device")
+SHARED = ("max_iter", "dtype", "random_state", "verbose", "device", "n_jobs")
 RETIRED = ("max_epochs", "scheme", "n_epochs", "epochs", "seed")
 
 

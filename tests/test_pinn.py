@@ -263,7 +263,6 @@ import torch
 from physml import PINNRegressor
 from physml._base import freed_memory_kept
 from physml.pde import ReactionDiffusion
-torch.set_num_threads(1)
 pde = ReactionDiffusion(nu=3.0, rho=5.0)
 X0, u0 = pde.initial_data(64)
 est = PINNRegressor(pde=pde, dtype="float64", hidden_layer_sizes=(50, 50),

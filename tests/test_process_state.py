@@ -74,15 +74,74 @@ def test_import_leaves_the_process_as_it_found_it():
     assert json.loads(run.stdout.strip().splitlines()[-1]) is True
 
 
+def _threads_inside_fit(estimator, monkeypatch, **params):
+    """The torch thread count the fit's work ran with (seen where ``thread_budget``
+    enters its inner block), and the count after the fit."""
+    import contextlib
+
+    import physml._base
+
+    seen = []
+
+    @contextlib.contextmanager
+    def spy():
+        seen.append(torch.get_num_threads())
+        yield
+
+    monkeypatch.setattr(physml._base, "freed_memory_kept", spy)
+    X, y = _data(estimator)
+    estimator.set_params(max_iter=2, **params).fit(X, y)
+    return seen, torch.get_num_threads()
+
+
+@pytest.mark.parametrize("estimator", list(estimators()), ids=lambda e: type(e).__name__)
+def test_a_fit_runs_on_n_jobs_threads_one_by_default(estimator, monkeypatch):
+    import joblib
+
+    from physml._base import torch_threads
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    with torch_threads(3):
+        assert _threads_inside_fit(estimator, monkeypatch) == ([1], 3)
+        assert _threads_inside_fit(estimator, monkeypatch, n_jobs=2) == ([2], 3)
+        all_cores = joblib.cpu_count()
+        assert _threads_inside_fit(estimator, monkeypatch, n_jobs=-1) == ([all_cores], 3)
+        # a joblib or Dask worker's share (OMP_NUM_THREADS) caps what was asked for
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")
+        assert _threads_inside_fit(estimator, monkeypatch, n_jobs=2) == ([1], 3)
+
+
+def test_prediction_runs_on_n_jobs_threads_and_restores():
+    from physml import PINNRegressor
+    from physml._base import torch_threads
+
+    X = np.random.default_rng(0).normal(size=(32, 2))
+    est = PINNRegressor(max_iter=2, random_state=0).fit(X, X.sum(1))
+    seen = []
+    real = torch.nn.Module.__call__
+
+    def spy(module, *args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(module, *args, **kwargs)
+
+    with torch_threads(3), pytest.MonkeyPatch.context() as patch:
+        patch.delenv("OMP_NUM_THREADS", raising=False)
+        patch.setattr(torch.nn.Module, "__call__", spy)
+        first = est.predict(X)
+        np.testing.assert_array_equal(est.set_params(n_jobs=2).predict(X), first)
+        assert torch.get_num_threads() == 3
+    assert set(seen) == {1, 2}
+
+
 def test_thread_budget_caps_at_omp_num_threads_and_restores(monkeypatch):
     from physml._base import thread_budget, torch_threads
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     with torch_threads(2):
-        with thread_budget():
+        with thread_budget(-1):
             assert torch.get_num_threads() == 1
         assert torch.get_num_threads() == 2
-        with pytest.raises(RuntimeError), thread_budget():
+        with pytest.raises(RuntimeError), thread_budget(2):
             raise RuntimeError("a fit that fails")
         assert torch.get_num_threads() == 2
 

@@ -16,6 +16,7 @@ from sklearn.utils.validation import (
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 
 from .._base import (
+    estimator_threads,
     integers,
     reals,
     resolve_device,
@@ -49,7 +50,7 @@ class _RecurrentEstimator(SkorchEstimator):
         seed = torch_seed(self.random_state)
         classifier = net_class is NeuralNetClassifier
         extra = {"classes": np.arange(n_outputs)} if classifier else {}
-        with seeded(seed, device), thread_budget():
+        with seeded(seed, device), thread_budget(self.n_jobs):
             cell = self._make_cell(X.shape[1])
             module = SequenceNetwork(cell, X.shape[2], n_outputs, self._sequence_output_)
             module = module.to(dtype=dtype)
@@ -82,7 +83,7 @@ class _RecurrentEstimator(SkorchEstimator):
         X = self._net_input(X).double()
         module = copy.deepcopy(self.net_.module_).double().eval()
         device = next(module.parameters()).device
-        with torch.no_grad():
+        with torch.no_grad(), estimator_threads(self):
             return torch.cat([module(X[i:i + batch_size].to(device)).cpu()
                               for i in range(0, len(X), batch_size)])
 

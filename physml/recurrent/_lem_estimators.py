@@ -71,7 +71,7 @@ class LEMClassifier(_LEM, _Classifier):
                  learning_rate=3e-3, lr_schedule="cosine", gradient_clip=1.0,
                  early_stopping=False,
                  validation_fraction=0.1, callbacks=None, dtype="float32", device="cpu",
-                 random_state=None, verbose=0):
+                 n_jobs=None, random_state=None, verbose=0):
         store_params(self, locals())
 
 
@@ -103,5 +103,5 @@ class LEMRegressor(_LEM, _Regressor):
                  batch_size=64, learning_rate=3e-3, lr_schedule="cosine", gradient_clip=1.0,
                  early_stopping=False,
                  validation_fraction=0.1, callbacks=None, dtype="float32", device="cpu",
-                 random_state=None, verbose=0):
+                 n_jobs=None, random_state=None, verbose=0):
         store_params(self, locals())

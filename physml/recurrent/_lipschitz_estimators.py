@@ -92,7 +92,7 @@ class LipschitzRNNClassifier(_LipschitzRNN, _Classifier):
                  max_iter=60, batch_size=32, learning_rate=3e-3, lr_schedule="cosine",
                  gradient_clip=1.0, early_stopping=False,
                  validation_fraction=0.1, callbacks=None,
-                 dtype="float32", device="cpu", random_state=None, verbose=0):
+                 dtype="float32", device="cpu", n_jobs=None, random_state=None, verbose=0):
         store_params(self, locals())
 
 
@@ -120,5 +120,5 @@ class LipschitzRNNRegressor(_LipschitzRNN, _Regressor):
                  max_iter=60, batch_size=32, learning_rate=3e-3, lr_schedule="cosine",
                  gradient_clip=1.0, early_stopping=False,
                  validation_fraction=0.1, callbacks=None,
-                 dtype="float32", device="cpu", random_state=None, verbose=0):
+                 dtype="float32", device="cpu", n_jobs=None, random_state=None, verbose=0):
         store_params(self, locals())
