@@ -13,42 +13,39 @@ The fit (``--workload``): ``pinn``, convection at beta = 1 with the standard str
 400 L-BFGS iterations (``PINNRegressor(pde=Convection(beta=1.0), max_iter=400,
 random_state=0)``), or ``readme``, the README's first example shortened to 200 iterations.
 Each time is the fit's own wall time (``fit`` alone, imports excluded), as reported by the
-fitting process, the median over ``--repeats`` interleaved rounds. The policy under test
-is given by ``--threads`` (``OMP_NUM_THREADS``) and ``--spin`` (``GOMP_SPINCOUNT``: how
-many rounds a waiting OpenMP thread of torch's busy-waits before it sleeps); a fourth
-scenario, ``alone, torch's defaults``, runs the idle fit without them, so the idle cost
-of a policy is measured in the same run (bound: 5 %).
+fitting process, the median over ``--repeats`` interleaved rounds. The fits run with the
+estimator's ``n_jobs`` (``--n-jobs``; default None: physml's default, one torch thread);
+``--threads`` (``OMP_NUM_THREADS``) and ``--spin`` (``GOMP_SPINCOUNT``: how many rounds a
+waiting OpenMP thread of torch's busy-waits before it sleeps) try other policies. A
+fourth scenario, ``alone, n_jobs=-1``, runs the idle fit with torch's defaults (one
+thread per core, libgomp's spin), which every fit ran with before ``n_jobs``, so the idle
+cost of the policy is measured in the same run (bound: 5 %).
 
-    python benchmarks/bench_under_load.py [--workload pinn] [--repeats 3] [--threads N]
-                                          [--spin N]
+    python benchmarks/bench_under_load.py [--workload pinn] [--repeats 3] [--n-jobs N]
+                                          [--threads N] [--spin N]
 
-Measured on this project's 2-core machine with torch's defaults (2 threads, libgomp's
-300,000-round spin; session 9, ``--repeats 1``): alone 9.3 s, two fits 3.3x, nice beside
-busy 42x (393 s: a thread sharing its core at low priority holds the other spinning at
-torch's OpenMP barrier after every operation). No policy that meets issue #17's three
-bounds for every estimator has been found yet. Session 11 (development runs):
+Measured on this project's 2-core machine:
 
-* ``--spin 1000`` (``--repeats 5``): alone 8.76 s against 8.84 s with the defaults
-  (0.99x), two fits 1.76x, nice beside busy 1.70x: all three bounds met for this PINN.
-  But the spin is read once per process, as torch loads, and it slows every other
-  fine-grained workload on 2 threads: a ``LEMClassifier(max_iter=2)`` fit on sequential
-  digits 9.5-10.4 s against 6.6-7.3 s, ``ContinuousNetClassifier(max_iter=2)`` on 8 x 8
-  digits 20.8-30.5 s against 13.2-13.6 s. Not adopted.
-* Other spins for this PINN (median of 10 idle fits against 10 with the defaults, best of
-  2 loaded rounds): 100 rounds about 20 % slower idle (loaded 1.1x / 1.0x); 3,000 rounds
-  2.1x / 2.0x; 10,000 rounds 4.9x / 5.0x.
-* ``--threads 1 --repeats 5`` (this script, session 11): alone 10.54 s against 10.25 s
-  with the defaults (1.03x), two fits 11.01 / 10.82 s (1.04x), nice beside busy 11.05 s
-  (1.05x): all three bounds met. Earlier development runs the same day put one thread's
-  idle cost at up to 20 % (medians of 5 to 10 fresh fits, 9.3 s against 7.7 s, when the
-  defaults ran faster than in this run): how much the second thread gains depends on how
-  busy the host behind this virtual machine is. The other estimators' fits are as fast on
-  one thread as on two (development runs, 2 each): LEM 7.3 s against 6.6-7.3 s,
-  ContinuousNet 13.2-14.2 s against 13.2-13.6 s, Lipschitz RNN 4.0-4.3 s against 4.7-4.8
-  s, ODE-Net 1.36-1.38 s against 1.40-1.78 s. So one intra-op thread inside ``fit`` is
-  the candidate default. It is not adopted yet: the results change with the thread count
-  (bit for bit; checked on LEM, Lipschitz, Noisy RNN and ContinuousNet
-  fits), so the benchmark tables measured on 2 threads must be re-run with it.
+* Torch's defaults (2 threads, libgomp's 300,000-round spin; session 9, ``--repeats 1``):
+  alone 9.3 s, two fits 3.3x, nice beside busy 42x (393 s: a thread sharing its core at
+  low priority holds the other spinning at torch's OpenMP barrier after every operation).
+* One thread, physml's default since session 12 (``--repeats 5``): alone 10.14 s against
+  9.45 s with ``n_jobs=-1`` (1.07x), two fits 10.41 / 10.07 s (1.03x), nice beside busy
+  10.94 s (1.08x). The same comparison through ``OMP_NUM_THREADS=1`` in session 11: alone
+  1.03x, two fits 1.04x, nice 1.05x. A profile of this fit puts the second thread's gain
+  in ``tanh`` over the collocation points (0.80 s against 0.47 s of 9.3 s); matrix
+  products and L-BFGS's history products gain little. The recurrent networks and
+  ContinuousNet train as fast on one thread as on two (session 11, development runs of
+  2 fits each: LEM 7.3 s against 6.6-7.3 s, ContinuousNet 13.2-14.2 s against 13.2-13.6
+  s, Lipschitz RNN 4.0-4.3 s against 4.7-4.8 s, ODE-Net 1.36-1.38 s against 1.40-1.78 s).
+* ``--spin 1000`` (session 11, ``--repeats 5``, 2 threads): alone 0.99x, two fits 1.76x,
+  nice beside busy 1.70x for this PINN. But the spin is read once per process, as torch
+  loads, and it slows every other fine-grained workload on 2 threads: a
+  ``LEMClassifier(max_iter=2)`` fit on sequential digits 9.5-10.4 s against 6.6-7.3 s,
+  ``ContinuousNetClassifier(max_iter=2)`` on 8 x 8 digits 20.8-30.5 s against 13.2-13.6
+  s. Not adopted. Other spins for this PINN (median of 10 idle fits against 10 with the
+  defaults, best of 2 loaded rounds): 100 rounds about 20 % slower idle (loaded 1.1x /
+  1.0x); 3,000 rounds 2.1x / 2.0x; 10,000 rounds 4.9x / 5.0x.
 """
 
 import argparse

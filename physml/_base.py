@@ -251,15 +251,19 @@ def check_integer(name, value, minimum):
 
 @contextlib.contextmanager
 def torch_threads(n):
-    """``torch.set_num_threads(n)`` inside the block (nothing when ``n`` is None or 0),
-    the caller's count restored after, whatever happens inside."""
+    """``torch.set_num_threads(n)`` inside the block (nothing when ``n`` is None or 0, or
+    already the count), the caller's count restored after, whatever happens inside.
+    Touching the count only when it changes keeps fits in threads of one process (a
+    threading backend) from restoring each other's counts out of order."""
     before = torch.get_num_threads()
-    if n:
+    change = bool(n) and int(n) != before
+    if change:
         torch.set_num_threads(int(n))
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        if change:
+            torch.set_num_threads(before)
 
 
 #: ``n_jobs``: a positive count, a negative one (-1 all cores, -2 all but one, ...) or None.
