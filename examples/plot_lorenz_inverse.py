@@ -7,7 +7,7 @@ An ODE system is an equation in ``t`` alone with several outputs. Here the Loren
 ``y(0) = (-8, 7, 27)`` on ``t in [0, 3]``, observed at 25 times, with its three
 coefficients unknown (truth 10, 15, 8/3; the fit starts them at 1). DeepXDE's example
 of the same problem reaches 0.13 % after 20,000 Adam steps; with the defaults physml
-reaches better than 0.1 % in under a minute on two cores
+reaches better than 0.1 % in about a minute on one thread
 (``benchmarks/bench_equations.py lorenz``).
 """
 
