@@ -23,6 +23,7 @@ import torch
 from scipy.integrate import solve_ivp
 
 from physml import PINNRegressor
+from physml._base import n_threads
 from physml.metrics import relative_l2_error
 from physml.pde import CustomPDE
 from physml.pde.reference import method_of_lines
@@ -343,7 +344,8 @@ def main(argv=None):
                         metavar="case", help="cases to run (default: all)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, seed {args.seed}\n")
+    print(f"torch {torch.__version__}, each fit on {n_threads(None)} torch thread "
+          f"(n_jobs=None, the default), seed {args.seed}\n")
     print("| case | error | field rel. L2 | s | target | met | detail |")
     print("|---|---|---|---|---|---|---|")
     results = {}
