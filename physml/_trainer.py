@@ -70,9 +70,14 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
         best.offer(value)
         loss.backward()
         state["n_eval"] += 1
-        history.setdefault("loss", []).append(value)
+        n_before = len(history.setdefault("loss", []))
+        history["loss"].append(value)
         for name, term in terms.items():
-            history.setdefault(name, []).append(float(term.detach()))
+            # A term first computed now (the boundary after an inverse problem's data-only
+            # phase) is NaN at the evaluations before, so that it lines up with "loss".
+            values = history.setdefault(name, [])
+            values.extend([math.nan] * (n_before - len(values)))
+            values.append(float(term.detach()))
         history.setdefault("optimizer", []).append(state["phase"])
         return loss
 

@@ -41,6 +41,22 @@ def test_learned_coefficient_moves_to_the_truth_and_is_recorded():
     assert est.pde.beta == 1.0
 
 
+
+def test_each_term_of_the_history_lines_up_with_the_loss():
+    """An inverse fit fits the observations alone first: the residual and boundary terms
+    are NaN at those evaluations, and each evaluation's terms sum to its loss."""
+    X, u = sensors(Convection(beta=3.0))
+    est = PINNRegressor(pde=Convection(beta=1.0), learn_coefficients=("beta",),
+                        **{**FAST, "max_iter": 40}).fit(X, u)
+    h = {k: np.asarray(v) for k, v in est.history_.items()}
+    assert len({len(v) for v in h.values()}) == 1
+    data_only = h["optimizer"] == "adam"  # the observations-first phase starts with Adam
+    assert data_only[0] and np.isnan(h["boundary"][0]) and np.isnan(h["residual"][0])
+    joint = ~np.isnan(h["boundary"]) & ~np.isnan(h["residual"]) & ~np.isnan(h["data"])
+    assert joint[-1] and joint.sum() > 10
+    np.testing.assert_allclose(h["loss"][joint],
+                               (h["data"] + h["residual"] + h["boundary"])[joint], rtol=1e-5)
+
 def test_positive_coefficients_stay_positive():
     X, u = sensors(Burgers(), n=200)
     est = PINNRegressor(pde=Burgers(nu=0.05), learn_coefficients=("nu",),
