@@ -129,8 +129,9 @@ class Standard(Strategy):
     need"): the float32 phase ends there if that comes first (a loss change under 1e-10
     between iterations), and the float64 phase finishes the job. The two phases are two
     entries of ``stages_``. A fit on 1000 collocation points takes about a minute on one
-    thread; Burgers' equation on 10,000 points (Raissi et al.'s setting) about 14 minutes
-    on one thread (8 with ``n_jobs=-1`` on two idle cores), to a relative error of 3e-3
+    thread; Burgers' equation on 10,000 points (Raissi et al.'s setting) 9 to 14 minutes
+    on one thread beside another job (8 with ``n_jobs=-1`` on two idle cores), to a
+    relative error of 3e-3
     (``benchmarks/bench_standard_pinn.py``). The paper's own
     settings, which reproduce its failures, are :data:`PAPER_SETTINGS`.
 
