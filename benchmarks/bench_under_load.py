@@ -35,8 +35,8 @@ Measured on this project's 2-core machine:
   9.45 s with ``n_jobs=-1`` (1.07x), two fits 10.41 / 10.07 s (1.03x), nice beside busy
   10.94 s (1.08x). Session 13 (after the L-BFGS fix, which leaves this fit's number of
   loss evaluations as it was): alone 6.05 s against 5.18 s (1.17x), two fits 6.40 / 6.42
-  s (1.06x), nice beside busy 6.17 s (1.02x); the old code took 6.6 s that session, so
-  the VM, not the code, moved the seconds. The same comparison through ``OMP_NUM_THREADS=1`` in session 11: alone
+  s (1.06x), nice beside busy 6.17 s (1.02x); the old code took 6.6 s that session (a
+  development run beside CI), so the VM, not the code, moved the seconds. The same comparison through ``OMP_NUM_THREADS=1`` in session 11: alone
   1.03x, two fits 1.04x, nice 1.05x. A profile of this fit puts the second thread's gain
   in ``tanh`` over the collocation points (0.80 s against 0.47 s of 9.3 s); matrix
   products and L-BFGS's history products gain little. ``--workload large``: one thread

@@ -273,7 +273,7 @@ N_JOBS_DOC = """    n_jobs : int or None, default=None
         CPU threads torch uses in ``fit`` and in prediction. None means 1: a fit then
         takes a fair share of a loaded machine, and its bits do not depend on the
         number of cores; on an idle machine small fits lose little (a 1000-point PINN
-        about 7 %, the recurrent networks nothing) and large ones more (a 10,000-point
+        7 to 17 % in our runs, the recurrent networks nothing) and large ones more (a 10,000-point
         PINN 1.43x on two cores), where ``-1`` pays. ``-1`` means all cores (``-2``
         all but one, ...). ``OMP_NUM_THREADS``, which joblib and Dask workers set to
         their share of the cores, caps it. The caller's thread count is restored

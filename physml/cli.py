@@ -20,7 +20,7 @@ def demo(out="physml_out", budget=1.0, verbose=1):
     near 1600); the curriculum (beta = 1, 5, ..., 30) is ``strategy="curriculum"`` with
     its own defaults: the README's call. Both get ``budget`` times their iterations (the
     full recipes by default: at half of them the curriculum does not learn beta = 30,
-    error 0.75). The two fits run side by side, one core each, about 6 minutes on 2 cores.
+    error 0.75). The two fits run side by side, one core each, 4 to 6 minutes on 2 cores.
     """
     from joblib import Parallel, cpu_count, delayed
 
@@ -301,12 +301,12 @@ def _parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     run_demo = commands.add_parser(
         "demo", formatter_class=formatter,
-        help="convection beta = 30: standard PINN against curriculum (about 6 minutes)",
+        help="convection beta = 30: standard PINN against curriculum (4 to 6 minutes)",
         description="Convection at beta = 30 with the paper's network (4 x 50 tanh) and "
                     "1000 collocation points:\nthe standard PINN (the paper's float32 "
                     "L-BFGS settings) fails, curriculum regularization\n(beta = 1, 5, "
                     "..., 30) fixes it. Prints both errors beside the paper's and writes "
-                    "a figure\nof the two predictions and the exact solution. About 6 "
+                    "a figure\nof the two predictions and the exact solution. About 4 to 6 "
                     "minutes on 2 cores at the\ndefault budget (the two fits side by side).")
     run_demo.add_argument("--out", default=os.environ.get("PHYSML_OUT", "physml_out"),
                           help="folder for the figure (default: physml_out, or $PHYSML_OUT)")
