@@ -16,7 +16,8 @@ random_state=0)``), ``readme``, the README's first example shortened to 200 iter
 100 iterations.
 Each time is the fit's own wall time (``fit`` alone, imports excluded), as reported by the
 fitting process, the median over ``--repeats`` interleaved rounds. The fits run with the
-estimator's ``n_jobs`` (``--n-jobs``; default None: physml's default, one torch thread);
+estimator's ``n_jobs`` (``--n-jobs``; default None: physml's default, which starts on one
+torch thread and takes the cores the rest of the machine leaves idle, MKL kept to one);
 ``--threads`` (``OMP_NUM_THREADS``) and ``--spin`` (``GOMP_SPINCOUNT``: how many rounds a
 waiting OpenMP thread of torch's busy-waits before it sleeps) try other policies. A
 fourth scenario, ``alone, n_jobs=-1``, runs the idle fit with torch's defaults (one
@@ -28,17 +29,26 @@ cost of the policy is measured in the same run (bound: 5 %).
 
 Measured on this project's 2-core machine:
 
+* Session 14, the default following the load (``--repeats 5``): alone 5.69 s against 5.20
+  s with ``n_jobs=-1`` (1.10x), two fits 6.93 / 6.57 s (1.22x), nice beside busy 6.44 s
+  (1.13x); ``--workload large --repeats 2``: alone 13.17 s against 10.65 s (1.24x), two
+  fits 17.42 / 17.24 s (1.32x), nice beside busy 15.26 s (1.16x). The idle cost left is
+  MKL kept to one thread (development runs, fresh processes: the same policy with MKL
+  following took 5.11 s and 11.06 s, against 5.45 s and 14.48 s with MKL on one thread
+  and 5.33 s and 10.75 s with ``n_jobs=-1``), which keeps a fit's bits the same on any
+  thread count. Before, one thread always:
+
 * Torch's defaults (2 threads, libgomp's 300,000-round spin; session 9, ``--repeats 1``):
   alone 9.3 s, two fits 3.3x, nice beside busy 42x (393 s: a thread sharing its core at
   low priority holds the other spinning at torch's OpenMP barrier after every operation).
-* One thread, physml's default since session 12 (``--repeats 5``): alone 10.14 s against
+* One thread, physml's default in sessions 12 and 13 (``--repeats 5``): alone 10.14 s against
   9.45 s with ``n_jobs=-1`` (1.07x), two fits 10.41 / 10.07 s (1.03x), nice beside busy
   10.94 s (1.08x). Session 13 (after the L-BFGS fix, which leaves this fit's number of
   loss evaluations as it was): alone 6.05 s against 5.18 s (1.17x), two fits 6.40 / 6.42
   s (1.06x), nice beside busy 6.17 s (1.02x); the old code took 6.6 s that session (a
-  development run beside CI), so the VM, not the code, moved the seconds. The same comparison through ``OMP_NUM_THREADS=1`` in session 11: alone
-  1.03x, two fits 1.04x, nice 1.05x. A profile of this fit puts the second thread's gain
-  in ``tanh`` over the collocation points (0.80 s against 0.47 s of 9.3 s); matrix
+  development run beside CI), so the VM, not the code, moved the seconds. The same
+  comparison through ``OMP_NUM_THREADS=1`` in session 11: alone 1.03x, two fits 1.04x,
+  nice 1.05x. A profile of this fit puts the second thread's gain in ``tanh`` over the collocation points (0.80 s against 0.47 s of 9.3 s); matrix
   products and L-BFGS's history products gain little. ``--workload large``: one thread
   (``--repeats 3``) alone 23.15 s against 16.22 s with ``n_jobs=-1`` (1.43x), two fits
   24.74 / 25.01 s (1.08x), nice beside busy 22.91 s (0.99x); two threads (``--n-jobs -1
@@ -142,7 +152,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--n-jobs", type=int, default=None,
                         help="the estimator's n_jobs (default: None, physml's default: "
-                             "one thread)")
+                             "the cores the machine leaves idle)")
     parser.add_argument("--threads", type=int, default=None,
                         help="OMP_NUM_THREADS for the fits (default: unset)")
     parser.add_argument("--spin", type=int, default=None,

@@ -5,10 +5,9 @@ Parameter search on a Dask cluster
 A grid search over a PDE coefficient is many independent fits: joblib runs them in
 parallel, and with ``dask.distributed`` on a cluster, the same code spreads them over
 machines. Point ``PHYSML_SCHEDULER`` at your scheduler (``tcp://host:8786``); without it
-this starts a local two-worker cluster. Each fit runs on one torch thread (the
-estimators' ``n_jobs=None``; one that asks for more is capped at the budget joblib gives
-a worker). The results are the same as with ``n_jobs=1``: every fit is seeded by
-``random_state`` and runs on the same number of threads.
+this starts a local two-worker cluster. Each fit takes at most the budget of threads
+joblib gives a worker (one each here). The results are the same as with ``n_jobs=1``:
+every fit is seeded by ``random_state``, and its bits do not depend on its thread count.
 
 (Not executed when the documentation is built: it needs a cluster.)
 """

@@ -7,11 +7,13 @@ training on a non-finite loss and keeps the best parameters found.
 
 import contextlib
 import copy
+import ctypes
 import functools
 import numbers
 import os
 import sys
 import threading
+import time
 import warnings
 
 import joblib
@@ -249,40 +251,98 @@ def check_integer(name, value, minimum):
     return int(value)
 
 
+#: torch sums up to this many elements on one thread; beyond, a sum to one number is
+#: split across the threads, and its last bits depend on how many there are.
+_SERIAL_SUM = 32768
+
+
+def total(x):
+    """``x.sum()`` with bits that do not depend on torch's thread count: ``x.sum()`` up to
+    :data:`_SERIAL_SUM` elements, beyond it a sum in rows of that length and then across
+    the rows (a sum along a dimension is split across threads by output, so each row
+    sums on one thread whatever their number). Differentiable."""
+    x = x.reshape(-1)
+    if x.numel() <= _SERIAL_SUM:
+        return x.sum()
+    x = torch.nn.functional.pad(x, (0, (-x.numel()) % _SERIAL_SUM))
+    return x.view(-1, _SERIAL_SUM).sum(1).sum()
+
+
+def column_totals(x):
+    """``x.sum(0)`` of a 2-D tensor with bits that do not depend on torch's thread count
+    (torch splits a sum along rows by output, except where there is one output)."""
+    if x.numel() <= _SERIAL_SUM or x.shape[1] > 1:
+        return x.sum(0)
+    return total(x).reshape(1)
+
+
+def average(x):
+    """``x.mean()`` with bits that do not depend on torch's thread count (:func:`total`)."""
+    return x.mean() if x.numel() <= _SERIAL_SUM else total(x) / x.numel()
+
+
+@functools.lru_cache(maxsize=1)
+def _mkl_local_threads():
+    """MKL's setter of the calling thread's own thread count (``mkl_set_num_threads_local``)
+    in torch's CPU library, or None where torch's BLAS is not MKL."""
+    if not torch.backends.mkl.is_available():
+        return None
+    for library in (None, os.path.join(os.path.dirname(torch.__file__), "lib",
+                                       "libtorch_cpu.so")):
+        try:
+            setter = ctypes.CDLL(library).MKL_Set_Num_Threads_Local
+        except (OSError, AttributeError):
+            continue
+        setter.argtypes, setter.restype = [ctypes.c_int], ctypes.c_int
+        return setter
+    return None
+
+
+def _set_threads(n):
+    """``torch.set_num_threads(n)``; inside a fit that follows the load, MKL's own count for
+    this thread stays one (torch's call sets it to ``n``): a BLAS product split across
+    threads (a dot product, some matrix shapes) rounds differently on each count, and
+    torch's own kernels (elementwise, sums along a dimension) do not."""
+    torch.set_num_threads(n)
+    if getattr(_local, "governor", None) is not None:
+        _mkl_local_threads()(1)
+
+
 @contextlib.contextmanager
 def torch_threads(n):
     """``torch.set_num_threads(n)`` inside the block (nothing when ``n`` is None or 0, or
-    already the count), the caller's count restored after, whatever happens inside.
-    Touching the count only when it changes keeps fits in threads of one process (a
-    threading backend) from restoring each other's counts out of order."""
+    already the count), the caller's count restored after, whatever happens inside
+    (torch's count is the calling thread's own)."""
     before = torch.get_num_threads()
-    change = bool(n) and int(n) != before
-    if change:
-        torch.set_num_threads(int(n))
+    if n and int(n) != before:
+        _set_threads(int(n))
     try:
         yield
     finally:
-        if change:
-            torch.set_num_threads(before)
+        if torch.get_num_threads() != before:
+            _set_threads(before)
 
 
 #: ``n_jobs``: a positive count, a negative one (-1 all cores, -2 all but one, ...) or None.
 N_JOBS = [Interval(numbers.Integral, None, -1, closed="right"), integers(1), None]
 
 N_JOBS_DOC = """    n_jobs : int or None, default=None
-        CPU threads torch uses in ``fit`` and in prediction. None means 1: a fit then
-        takes a fair share of a loaded machine, and its bits do not depend on the
-        number of cores; on an idle machine small fits lose little (a 1000-point PINN
-        7 to 17 % in our runs, the recurrent networks nothing) and large ones more (a 10,000-point
-        PINN 1.43x on two cores), where ``-1`` pays. ``-1`` means all cores (``-2``
-        all but one, ...). ``OMP_NUM_THREADS``, which joblib and Dask workers set to
-        their share of the cores, caps it. The caller's thread count is restored
-        afterwards.
+        CPU threads torch uses in ``fit`` and in prediction. None: as many as the rest
+        of the machine leaves idle, measured every quarter second of a fit: all cores on
+        an idle machine, one beside other work, so that a fit is fast alone and takes
+        a fair share of a loaded machine (``benchmarks/bench_under_load.py``); one in
+        prediction and in the recurrent networks' and ContinuousNet's training, which
+        gain nothing from a second thread. A positive count fixes it; ``-1`` means all
+        cores (``-2`` all but one, ...). The thread count changes no result: a fit's
+        bits are the same on one thread as on all cores. ``OMP_NUM_THREADS``, which
+        joblib and Dask workers set to their share of the cores, caps it. The caller's
+        thread count is restored afterwards.
 """
 
 
 def n_threads(n_jobs):
-    """The torch intra-op threads for ``n_jobs`` (:data:`N_JOBS_DOC`)."""
+    """The torch intra-op threads for ``n_jobs`` (:data:`N_JOBS_DOC`): where a fit starts
+    and where prediction runs (None: one)."""
     if n_jobs is None:
         threads = 1
     elif n_jobs < 0:
@@ -302,22 +362,126 @@ def estimator_threads(estimator):
     return torch_threads(n_threads(getattr(estimator, "n_jobs", None)))
 
 
+class IdleCores:
+    """How many of this process's cores the rest of the machine left idle since the last
+    call: their busy time in ``/proc/stat`` (user, nice, system, interrupts and the
+    hypervisor's steal) less this process's own CPU time, per second of wall time.
+
+    Returns None at the first call (nothing to compare yet) and where ``/proc/stat``
+    cannot be read (not Linux).
+    """
+
+    def __init__(self):
+        try:
+            self.cpus = {f"cpu{i}" for i in os.sched_getaffinity(0)}
+            self.tick = os.sysconf("SC_CLK_TCK")
+        except (AttributeError, ValueError, OSError):
+            self.cpus = None
+        self.last = None
+
+    def sample(self):
+        if self.cpus is None:
+            return None
+        try:
+            with open("/proc/stat") as stat:
+                lines = stat.read().splitlines()
+        except OSError:
+            return None
+        busy = 0
+        for line in lines:
+            name, *fields = line.split()
+            if name in self.cpus:
+                user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[:8])
+                busy += user + nice + system + irq + softirq + steal
+        return time.monotonic(), busy / self.tick, time.process_time()
+
+    def __call__(self):
+        now = self.sample()
+        last, self.last = self.last, now
+        if now is None or last is None or now[0] <= last[0]:
+            return None
+        others = ((now[1] - last[1]) - (now[2] - last[2])) / (now[0] - last[0])
+        return len(self.cpus) - max(others, 0.0)
+
+
+#: Seconds of a fit between two looks at the machine's load.
+LOAD_CHECK_SECONDS = 0.25
+
+_local = threading.local()
+_adaptive_fits = [0]  # fits in this process that choose their threads by the load
+_adaptive_lock = threading.Lock()
+
+
+class _LoadGovernor:
+    """Sets the fitting thread's torch threads to the cores the machine leaves idle
+    (between one and ``cap``), at most every :data:`LOAD_CHECK_SECONDS`; fits in other
+    threads of this process share what is idle (their work is this process's own)."""
+
+    def __init__(self, cap, measure=None):
+        self.cap = cap
+        self.measure = IdleCores() if measure is None else measure
+        self.measure()  # from the fit's start: its setup counts as this process's time
+        self.due = time.monotonic() + LOAD_CHECK_SECONDS
+
+    def poll(self):
+        now = time.monotonic()
+        if now < self.due:
+            return
+        self.due = now + LOAD_CHECK_SECONDS
+        idle = self.measure()
+        if idle is None:
+            return
+        threads = max(1, min(self.cap, int(idle / max(1, _adaptive_fits[0]) + 0.5)))
+        if threads != torch.get_num_threads():
+            _set_threads(threads)
+
+
+def follow_load():
+    """Where a fit's training loop is between two steps (each loss evaluation of
+    :func:`physml._trainer.minimize`): under ``n_jobs=None`` the fit's torch threads
+    follow the machine's load (:class:`_LoadGovernor`). Costs a clock read otherwise."""
+    governor = getattr(_local, "governor", None)
+    if governor is not None:
+        governor.poll()
+
+
+@contextlib.contextmanager
+def _governed(n_jobs):
+    cap = n_threads(-1)
+    if n_jobs is not None or cap <= 1 or _mkl_local_threads() is None:
+        yield
+        return
+    outer = getattr(_local, "governor", None)
+    _local.governor = _LoadGovernor(cap)
+    with _adaptive_lock:
+        _adaptive_fits[0] += 1
+    try:
+        yield
+    finally:
+        with _adaptive_lock:
+            _adaptive_fits[0] -= 1
+        _local.governor = outer
+
+
 @contextlib.contextmanager
 def thread_budget(n_jobs=None):
     """What every ``fit`` runs inside: torch's intra-op threads set from ``n_jobs``
-    (:func:`n_threads`: one by default, capped by ``OMP_NUM_THREADS``), and
-    :func:`freed_memory_kept`.
+    (:func:`n_threads`), under ``n_jobs=None`` following the machine's load where the
+    training loop calls :func:`follow_load`, and :func:`freed_memory_kept`.
 
-    Why one thread by default: libgomp's waiting threads spin (300,000 rounds) on a core
-    that another process may hold; beside one busy process a 2-thread fit at lower
-    priority took 42x its idle time, and two 2-thread fits 3.3x each
-    (``benchmarks/bench_under_load.py``), while the small networks of these estimators
-    gain little from a second thread. joblib's workers (and dask's, through joblib) get
-    ``OMP_NUM_THREADS`` = their share of the cores, so ``n_jobs=-1`` inside a parallel
-    search does not oversubscribe. The caller's count and glibc's thresholds are
-    restored on exit.
+    Why: libgomp's waiting threads spin (300,000 rounds) on a core that another process
+    may hold. Beside one busy process a 2-thread fit at lower priority took 42x its idle
+    time, and two 2-thread fits 3.3x each (``benchmarks/bench_under_load.py``); one
+    thread is fair under load but leaves an idle machine's second core unused (a
+    1000-point PINN 13 to 17 % slower, a 10,000-point one 1.43x). So a fit starts on one
+    thread and takes the cores the rest of the machine leaves idle, looking again every
+    quarter second: alone it runs on all cores, beside another fit (physml's or anyone's)
+    on one. Its arithmetic does not depend on the count (:func:`total`). joblib's
+    workers (and dask's, through joblib) get ``OMP_NUM_THREADS`` = their share of the
+    cores, which caps it. The caller's count and glibc's thresholds are restored on
+    exit.
     """
-    with torch_threads(n_threads(n_jobs)), freed_memory_kept():
+    with torch_threads(n_threads(n_jobs)), _governed(n_jobs), freed_memory_kept():
         yield
 
 

@@ -23,6 +23,8 @@ rounding (``tests/test_trainer.py``).
 import torch
 from torch.optim.lbfgs import _strong_wolfe
 
+from ._base import _SERIAL_SUM, total
+
 
 class _CompactHistory:
     """The stored pairs ``(s, y)`` in a ring buffer, with their Gram matrices."""
@@ -83,6 +85,11 @@ class _CompactHistory:
         return (self.buffer.t() @ weights).add_(g, alpha=gamma).neg_().to(dtype)
 
 
+def _norm(v):
+    """``v.norm()``, with bits that do not depend on torch's thread count (:func:`total`)."""
+    return v.norm() if v.numel() <= _SERIAL_SUM else total(v.square()).sqrt()
+
+
 def _curvature_pair_ok(s, y):
     """Whether the pair ``(s, y)`` enters the curvature model: ``s . y`` positive beyond the
     rounding of the gradients' precision, relative to ``|s| |y|``.
@@ -94,7 +101,7 @@ def _curvature_pair_ok(s, y):
     and ended where it began;
     an inverse fit (loss 4e-6) stopped 4 % short of its coefficient. This test is
     invariant to the scale of the loss."""
-    return bool(y.dot(s) > torch.finfo(y.dtype).eps * s.norm() * y.norm())
+    return bool(y.dot(s) > torch.finfo(y.dtype).eps * _norm(s) * _norm(y))
 
 
 class LBFGS(torch.optim.LBFGS):
@@ -161,7 +168,7 @@ class LBFGS(torch.optim.LBFGS):
                 prev_flat_grad.copy_(flat_grad)
             prev_loss = loss
             if state["n_iter"] == 1:
-                t = min(1.0, 1.0 / flat_grad.abs().sum()) * lr
+                t = min(1.0, 1.0 / total(flat_grad.abs())) * lr
             else:
                 t = lr
             gtd = flat_grad.dot(d)

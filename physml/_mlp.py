@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ._base import column_totals
+
 
 def _tanh_slope(z):
     a = torch.tanh(z)
@@ -238,7 +240,7 @@ class _TaylorMLP(torch.autograd.Function):
             U_bar[:n] = u_bar
         if D_bar is not None:
             U_bar[n:] = D_bar.reshape(k * n_d, -1)
-        grads[-2], grads[-1] = U_bar.t() @ inputs[-1], U_bar[:n].sum(0)
+        grads[-2], grads[-1] = U_bar.t() @ inputs[-1], column_totals(U_bar[:n])
         A_bar = U_bar @ weights[-1]
         for index in range(len(weights) - 2, -1, -1):
             d1, d2d, d3d, T1_z, T2_z, T1_sq = tape[index]
@@ -271,7 +273,7 @@ class _TaylorMLP(torch.autograd.Function):
             else:
                 dW = Z_bar.t() @ inputs[index]
                 A_bar = Z_bar @ weights[index]
-            grads[2 * index], grads[2 * index + 1] = dW, z_bar.sum(0)
+            grads[2 * index], grads[2 * index + 1] = dW, column_totals(z_bar)
         return (None, None, None, None, None, None, *grads)
 
 
@@ -338,7 +340,7 @@ class _ReverseMLP(torch.autograd.Function):
         if u_bar is None:
             u_bar = torch.zeros((X.shape[0], 1), dtype=X.dtype, device=X.device)
         dW_o.addmm_(u_bar.t(), inputs[L])
-        grads[-2], grads[-1] = dW_o, u_bar.sum(0)
+        grads[-2], grads[-1] = dW_o, column_totals(u_bar)
         a_bar = u_bar @ weights[-1]
         for index in range(L - 1, -1, -1):
             z_bar = slopes[index] * a_bar
@@ -348,7 +350,7 @@ class _ReverseMLP(torch.autograd.Function):
             dW = z_bar.t() @ inputs[index]
             if dWs[index] is not None:
                 dW.add_(dWs[index])
-            grads[2 * index], grads[2 * index + 1] = dW, z_bar.sum(0)
+            grads[2 * index], grads[2 * index + 1] = dW, column_totals(z_bar)
             if index:
                 a_bar = z_bar @ weights[index]
         return (None, None, None, None, None, None, *grads)

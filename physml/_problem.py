@@ -18,7 +18,7 @@ import math
 import numpy as np
 import torch
 
-from ._base import dtype_name, resolve_dtype
+from ._base import average, dtype_name, resolve_dtype
 from ._trainer import minimize
 from .pde._base import _as_outputs, parse_derivative
 
@@ -369,7 +369,7 @@ class PINNProblem:
         def residual_only():
             r = pde.residual(X_c, u, d, self.coefficient_values(pde))
             r = r if isinstance(r, (tuple, list)) else (r,)
-            return {"residual": sum(part.square().mean() for part in r)}
+            return {"residual": sum(average(part.square()) for part in r)}
 
         second = minimize(self._recording(residual_only, history),
                           [raw for raw, _ in self.learned.values()], optimizer="lbfgs",
@@ -483,7 +483,7 @@ class PINNProblem:
             X_c = points["X_c"]
             squared = residuals(X_c, u_c, {k: v[:n_c] for k, v in d.items()})
             if chunks is None:
-                residual = squared.mean()
+                residual = average(squared)
             else:
                 residual = chunks.weighted(squared, X_c)
             terms = {"residual": weight * residual}
@@ -528,7 +528,7 @@ class PINNProblem:
             return self._draw(domain, n).to(self.dtype)
         pool = self._draw(domain, 4 * n).to(self.dtype)
         magnitude = squared_residual(pool).sqrt().double().cpu()
-        density = magnitude / magnitude.mean().clamp(min=1e-300) + 1.0
+        density = magnitude / average(magnitude).clamp(min=1e-300) + 1.0
         density = torch.where(torch.isfinite(density), density, torch.ones_like(density))
         chosen = torch.multinomial(density, n, replacement=False, generator=self.generator)
         return pool[chosen.to(pool.device)]
@@ -549,15 +549,15 @@ class PINNProblem:
                                if column in slope_columns else None))
                 if side == 1:
                     (u0, s0), (u1, s1) = values
-                    total = total + (u0 - u1).square().mean()
+                    total = total + average((u0 - u1).square())
                     if s0 is not None:
-                        total = total + (s0 - s1).square().mean()
+                        total = total + average((s0 - s1).square())
                     values = []
             elif kind == "dirichlet":
-                total = total + (u[rows] - g).square().mean()
+                total = total + average((u[rows] - g).square())
             else:  # neumann: the outward normal derivative
                 normal = torch.stack([d[s][rows] for s in slope], 1)
-                total = total + ((normal if side else -normal) - g).square().mean()
+                total = total + average(((normal if side else -normal) - g).square())
         return total
 
 
@@ -591,7 +591,7 @@ def _data_term(y_obs):
     observed = torch.isfinite(y_obs)
     if bool(observed.all()):
         if y_obs.shape[1] == 1:
-            return lambda u: (u - y_obs).square().mean()
+            return lambda u: average((u - y_obs).square())
         return lambda u: (u - y_obs).square().mean(0).sum()
     target = torch.where(observed, y_obs, torch.zeros_like(y_obs))
     count = observed.sum(0).clamp(min=1)

@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from ._base import BestParameters, Diverged, progress, warn_stopped
+from ._base import BestParameters, Diverged, follow_load, progress, warn_stopped
 from ._lbfgs import LBFGS
 
 OPTIMIZERS = ("lbfgs", "adam", "adam+lbfgs")
@@ -60,6 +60,7 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
         return True
 
     def closure():
+        follow_load()  # under n_jobs=None, the threads follow the machine's load
         for p in parameters:
             p.grad = None
         terms = loss_terms()

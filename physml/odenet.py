@@ -13,6 +13,7 @@ from ._base import (
     N_JOBS,
     N_JOBS_DOC,
     TorchPickleMixin,
+    average,
     check_hidden_layer_sizes,
     estimator_threads,
     integers,
@@ -213,7 +214,7 @@ class ODENetForecaster(TorchPickleMixin, _Forecasting, BaseEstimator):
             x, total = starts, 0.0
             for k in range(r):
                 x = rk_step(lambda _, s: network(s), x, h, tableau)
-                total = total + (x - targets[k]).square().mean()
+                total = total + average((x - targets[k]).square())
             return {"one_step" if r == 1 else "rollout": total / r}
 
         self.history_ = {}

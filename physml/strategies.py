@@ -4,8 +4,9 @@ A strategy's ``run(problem, pde, **train)`` receives the fit's problem (points, 
 terms; ``physml._problem.PINNProblem``) whose ``train(pde, desc, ...)`` minimizes the loss
 for ``pde`` and returns the trainer's report with the stage's record; the strategy decides
 which equations to train on, over which sub-domains and in what order, and returns the
-model it leaves with the reports of its stages: ``(model, reports)``. ``train`` holds what an enclosing strategy fixes for every call (a time block's
-domain, initial data, collocation budget and iteration factor), so strategies nest:
+model it leaves with the reports of its stages: ``(model, reports)``. ``train`` holds
+what an enclosing strategy fixes for every call (a time block's domain, initial data,
+collocation budget and iteration factor), so strategies nest:
 ``TimeMarching(within=Curriculum())`` runs a curriculum inside each time block.
 """
 

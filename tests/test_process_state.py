@@ -146,6 +146,151 @@ def test_thread_budget_caps_at_omp_num_threads_and_restores(monkeypatch):
         assert torch.get_num_threads() == 2
 
 
+def _pinn_fit(**params):
+    from physml import PINNRegressor
+    from physml.pde import Convection
+
+    pde = Convection(beta=5.0)
+    X0, u0 = pde.initial_data(64)
+    est = PINNRegressor(pde=pde, hidden_layer_sizes=(20, 20), random_state=0, **params)
+    return est.fit(X0, u0), pde.grid(16, 8)
+
+
+@pytest.mark.parametrize("params", [
+    dict(n_collocation=200, max_iter=60),
+    # more points than torch sums on one thread: the loss's mean is summed in rows
+    dict(n_collocation=40000, max_iter=4),
+    dict(n_collocation=200, max_iter=20, strategy="causal", constraints="exact"),
+], ids=["lbfgs", "large", "causal"])
+def test_a_default_fits_bits_do_not_depend_on_the_threads_the_load_gives_it(
+        params, monkeypatch):
+    """What lets ``n_jobs=None`` follow the machine's load: the same bits on one thread
+    as on every core (MKL kept to one, physml's own sums in fixed rows)."""
+    import physml._base as base
+
+    if base._mkl_local_threads() is None or base.n_threads(-1) < 2:
+        pytest.skip("the load is followed with MKL's per-thread count, on 2+ cores")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(base, "LOAD_CHECK_SECONDS", 0.0)
+    fits, seen = [], []
+    poll = base._LoadGovernor.poll
+
+    def spy(governor):
+        poll(governor)
+        seen.append(torch.get_num_threads())
+
+    monkeypatch.setattr(base._LoadGovernor, "poll", spy)
+    for idle in (0.0, 64.0):  # a loaded machine, then an idle one
+        monkeypatch.setattr(base.IdleCores, "__call__", lambda self: idle)
+        fits.append(_pinn_fit(**params))
+    assert set(seen) == {1, base.n_threads(-1)}
+    (one, X), (every, _) = fits
+    assert one.history_["loss"] == every.history_["loss"]
+    np.testing.assert_array_equal(one.predict(X), every.predict(X))
+
+
+def test_total_sums_to_the_same_bits_on_any_thread_count():
+    from physml._base import torch_threads, total
+
+    x = torch.randn(100003, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    sums = []
+    for n in (1, 2, 3):
+        with torch_threads(n):
+            sums.append(total(x))
+    assert sums[0] == sums[1] == sums[2]
+    assert float(sums[0]) == pytest.approx(float(x.sum()), rel=1e-12)
+
+
+class _Idle:
+    """A stand-in for ``IdleCores``: None at its first call, then the idle cores it is
+    told (the last one from then on)."""
+
+    def __init__(self, *values):
+        self.values = [None, *values]
+
+    def __call__(self):
+        return self.values.pop(0) if len(self.values) > 1 else self.values[0]
+
+
+def test_the_load_governor_takes_the_idle_cores_and_gives_them_back(monkeypatch):
+    import physml._base as base
+
+    monkeypatch.setattr(base, "LOAD_CHECK_SECONDS", 0.0)
+    with base.torch_threads(1):
+        # the governor's first look (at the fit's start) has nothing to compare with
+        governor = base._LoadGovernor(cap=4, measure=_Idle(3.9, 0.6, 2.2, 8.0))
+        seen = []
+        for _ in range(4):
+            governor.poll()
+            seen.append(torch.get_num_threads())
+        # an idle machine; another process took most of it; two cores idle; more than
+        # the cap
+        assert seen == [4, 1, 2, 4]
+        # two adaptive fits in this process share what is idle
+        monkeypatch.setattr(base, "_adaptive_fits", [2])
+        governor.measure = lambda: 3.9
+        governor.poll()
+        assert torch.get_num_threads() == 2
+        # between two looks at the machine, nothing changes
+        monkeypatch.setattr(base, "LOAD_CHECK_SECONDS", 60.0)
+        governor.measure, governor.due = (lambda: 1.0), 0.0
+        governor.poll()
+        governor.measure = lambda: 4.0
+        governor.poll()
+        assert torch.get_num_threads() == 1
+
+
+@pytest.mark.parametrize("idle, expected", [(8.0, "all"), (0.7, 1)])
+def test_a_default_fit_follows_the_load_and_restores_the_count(monkeypatch, idle, expected):
+    import joblib
+
+    import physml._base as base
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(base, "LOAD_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(base.IdleCores, "__call__", lambda self: idle)
+    seen = []
+    poll = base._LoadGovernor.poll
+
+    def spy(governor):
+        poll(governor)
+        seen.append(torch.get_num_threads())
+
+    monkeypatch.setattr(base._LoadGovernor, "poll", spy)
+    with base.torch_threads(3):
+        _pinn_fit(n_collocation=100, max_iter=5)
+        assert torch.get_num_threads() == 3
+        assert set(seen) == {joblib.cpu_count() if expected == "all" else 1}
+        seen.clear()
+        _pinn_fit(n_collocation=100, max_iter=5, n_jobs=1)  # a count asked for is kept
+        assert seen == []
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="reads Linux's /proc/stat")
+def test_idle_cores_sees_another_process_and_not_this_one():
+    import time
+
+    from physml._base import IdleCores
+
+    idle = IdleCores()
+    assert idle() is None  # the first call has nothing to compare with
+    end = time.monotonic() + 0.6
+    while time.monotonic() < end:  # this process's own work is not the machine's load
+        pass
+    cores = len(os.sched_getaffinity(0))
+    assert 0.0 <= idle() <= cores
+    busy = subprocess.Popen([sys.executable, "-c",
+                             "import time\nend = time.time() + 5\nwhile time.time() < end: pass"])
+    try:
+        time.sleep(1.0)
+        idle()
+        time.sleep(1.0)
+        assert idle() <= cores - 0.5  # a busy process holds most of a core
+    finally:
+        busy.kill()
+        busy.wait()
+
+
 def test_reproduction_helpers_restore_the_thread_count():
     from physml._base import torch_threads
     from physml.reproduce import _failure_mode_fit
