@@ -48,8 +48,10 @@ Measured on this project's 2-core machine:
   s (1.06x), nice beside busy 6.17 s (1.02x); the old code took 6.6 s that session (a
   development run beside CI), so the VM, not the code, moved the seconds. The same
   comparison through ``OMP_NUM_THREADS=1`` in session 11: alone 1.03x, two fits 1.04x,
-  nice 1.05x. A profile of this fit puts the second thread's gain in ``tanh`` over the collocation points (0.80 s against 0.47 s of 9.3 s); matrix
-  products and L-BFGS's history products gain little. ``--workload large``: one thread
+  nice 1.05x. A profile of this fit puts the second thread's gain in ``tanh`` over the
+  collocation points (0.80 s against 0.47 s of 9.3 s); matrix products and L-BFGS's
+  history products gain little (at 10,000 points MKL's products do gain: see session
+  14 above). ``--workload large``: one thread
   (``--repeats 3``) alone 23.15 s against 16.22 s with ``n_jobs=-1`` (1.43x), two fits
   24.74 / 25.01 s (1.08x), nice beside busy 22.91 s (0.99x); two threads (``--n-jobs -1
   --repeats 2``) alone 13.94 s, two fits 59.33 / 58.70 s (4.26x), nice beside busy
