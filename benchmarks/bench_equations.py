@@ -344,8 +344,9 @@ def main(argv=None):
                         metavar="case", help="cases to run (default: all)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    print(f"torch {torch.__version__}, each fit on {n_threads(None)} torch thread "
-          f"(n_jobs=None, the default), seed {args.seed}\n")
+    print(f"torch {torch.__version__}, n_jobs=None (the default: each fit starts on one "
+          f"torch thread and takes up to {n_threads(-1)} as the machine leaves them idle; "
+          f"the bits are those of one thread), seed {args.seed}\n")
     print("| case | error | field rel. L2 | s | target | met | detail |")
     print("|---|---|---|---|---|---|---|")
     results = {}
