@@ -1,5 +1,6 @@
 """Inverse problems, parameter search, pipelines, parallel and distributed search, pickling."""
 
+import os
 import pickle
 import subprocess
 import sys
@@ -147,10 +148,15 @@ def test_a_joblib_worker_uses_its_thread_budget():
     assert inner == [1, 1] or torch.get_num_threads() == 1
 
 
-def test_search_runs_on_a_dask_cluster():
+def test_search_runs_on_a_dask_cluster(monkeypatch):
     distributed = pytest.importorskip("distributed")
     from joblib import parallel_config
 
+    # distributed's nanny leaves its workers' environment (OMP_NUM_THREADS=1) in this
+    # process's os.environ; setting it through monkeypatch puts the old value back after
+    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", ""))
+    if not os.environ["OMP_NUM_THREADS"]:
+        monkeypatch.delenv("OMP_NUM_THREADS")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:

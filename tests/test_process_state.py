@@ -168,9 +168,10 @@ def test_a_default_fits_bits_do_not_depend_on_the_threads_the_load_gives_it(
     as on every core (MKL kept to one, physml's own sums in fixed rows)."""
     import physml._base as base
 
+    # (a test before may leave OMP_NUM_THREADS set: dask's workers' share)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     if base._mkl_local_threads() is None or base.n_threads(-1) < 2:
         pytest.skip("the load is followed with MKL's per-thread count, on 2+ cores")
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(base, "LOAD_CHECK_SECONDS", 0.0)
     fits, seen = [], []
     poll = base._LoadGovernor.poll
