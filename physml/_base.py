@@ -422,6 +422,7 @@ class _LoadGovernor:
         self.measure = IdleCores() if measure is None else measure
         self.measure()  # from the fit's start: its setup counts as this process's time
         self.due = time.monotonic() + LOAD_CHECK_SECONDS
+        self.changed = False
 
     def poll(self):
         now = time.monotonic()
@@ -434,6 +435,7 @@ class _LoadGovernor:
         threads = max(1, min(self.cap, int(idle / max(1, _adaptive_fits[0]) + 0.5)))
         if threads != torch.get_num_threads():
             _set_threads(threads)
+            self.changed = True
 
 
 def follow_load():
@@ -452,7 +454,7 @@ def _governed(n_jobs):
         yield
         return
     outer = getattr(_local, "governor", None)
-    _local.governor = _LoadGovernor(cap)
+    governor = _local.governor = _LoadGovernor(cap)
     with _adaptive_lock:
         _adaptive_fits[0] += 1
     try:
@@ -461,6 +463,10 @@ def _governed(n_jobs):
         with _adaptive_lock:
             _adaptive_fits[0] -= 1
         _local.governor = outer
+        if governor.changed and outer is None:
+            # MKL's count as torch's own call leaves it (not the one kept inside), even
+            # where the thread count ends where the caller had it
+            torch.set_num_threads(torch.get_num_threads())
 
 
 @contextlib.contextmanager

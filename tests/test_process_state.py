@@ -265,7 +265,14 @@ def test_a_default_fit_follows_the_load_and_restores_the_count(monkeypatch, idle
         seen.clear()
         _pinn_fit(n_collocation=100, max_iter=5, n_jobs=1)  # a count asked for is kept
         assert seen == []
+        # after a fit whose threads went back to where the caller had them, MKL's own
+        # count is torch's again, not the one the fit kept it to
+        if base._mkl_local_threads() is not None and expected == "all":
+            with base.torch_threads(joblib.cpu_count()):
+                _pinn_fit(n_collocation=100, max_iter=5)
+                assert base._mkl_local_threads()(0) == joblib.cpu_count()
         # where torch's BLAS is not MKL, its threads could not be kept to one: one thread
+        seen.clear()
         monkeypatch.setattr(base, "_mkl_local_threads", lambda: None)
         _pinn_fit(n_collocation=100, max_iter=5)
         assert seen == []
