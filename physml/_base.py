@@ -401,7 +401,7 @@ class IdleCores:
         if now is None or last is None or now[0] <= last[0]:
             return None
         others = ((now[1] - last[1]) - (now[2] - last[2])) / (now[0] - last[0])
-        return len(self.cpus) - max(others, 0.0)
+        return min(max(len(self.cpus) - others, 0.0), float(len(self.cpus)))
 
 
 #: Seconds of a fit between two looks at the machine's load.
