@@ -332,9 +332,11 @@ N_JOBS_DOC = """    n_jobs : int or None, default=None
         an idle machine, one beside other work, so that a fit is fast alone and takes
         a fair share of a loaded machine (``benchmarks/bench_under_load.py``); one in
         prediction and in the recurrent networks' and ContinuousNet's training, which
-        gain nothing from a second thread. A positive count fixes it; ``-1`` means all
-        cores (``-2`` all but one, ...). The thread count changes no result: a fit's
-        bits are the same on one thread as on all cores. ``OMP_NUM_THREADS``, which
+        gain nothing from a second thread. Under None the thread count changes no
+        result: MKL is kept to one thread inside the fit, so its bits are those of one
+        thread on any number of cores. A positive count fixes the count, MKL's
+        included (its products then round by the count); ``-1`` means all cores
+        (``-2`` all but one, ...). ``OMP_NUM_THREADS``, which
         joblib and Dask workers set to their share of the cores, caps it. The caller's
         thread count is restored afterwards.
 """
@@ -448,9 +450,9 @@ def follow_load():
 
 
 @contextlib.contextmanager
-def _governed(n_jobs):
+def _governed(n_jobs, follow):
     cap = n_threads(-1)
-    if n_jobs is not None or cap <= 1 or _mkl_local_threads() is None:
+    if not follow or n_jobs is not None or cap <= 1 or _mkl_local_threads() is None:
         yield
         return
     outer = getattr(_local, "governor", None)
@@ -470,10 +472,12 @@ def _governed(n_jobs):
 
 
 @contextlib.contextmanager
-def thread_budget(n_jobs=None):
+def thread_budget(n_jobs=None, follow=True):
     """What every ``fit`` runs inside: torch's intra-op threads set from ``n_jobs``
-    (:func:`n_threads`), under ``n_jobs=None`` following the machine's load where the
-    training loop calls :func:`follow_load`, and :func:`freed_memory_kept`.
+    (:func:`n_threads`), under ``n_jobs=None`` and ``follow`` following the machine's load
+    (the training loop calls :func:`follow_load`), and :func:`freed_memory_kept`. Fits
+    that gain nothing from a second thread (the skorch-trained ones) pass
+    ``follow=False``: they stay on one and take no share of what is idle.
 
     Why: libgomp's waiting threads spin (300,000 rounds) on a core that another process
     may hold. Beside one busy process a 2-thread fit at lower priority took 42x its idle
@@ -487,7 +491,7 @@ def thread_budget(n_jobs=None):
     cores, which caps it. The caller's count and glibc's thresholds are restored on
     exit.
     """
-    with torch_threads(n_threads(n_jobs)), _governed(n_jobs), freed_memory_kept():
+    with torch_threads(n_threads(n_jobs)), _governed(n_jobs, follow), freed_memory_kept():
         yield
 
 

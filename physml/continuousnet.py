@@ -320,7 +320,7 @@ class ContinuousNetClassifier(ClassifierMixin, SkorchEstimator):
         self._scale_[self._scale_ < 1e-12] = 1.0
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
         seed = torch_seed(self.random_state)
-        with seeded(seed, device), thread_budget(self.n_jobs):
+        with seeded(seed, device), thread_budget(self.n_jobs, follow=False):
             module = ContinuousNet(X.shape[1:], len(self.classes_), self.channels, self.basis,
                                    self.n_basis).to(dtype=dtype)
             self.net_, guard = self._skorch_net(

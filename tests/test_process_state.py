@@ -190,6 +190,28 @@ def test_a_default_fits_bits_do_not_depend_on_the_threads_the_load_gives_it(
     np.testing.assert_array_equal(one.predict(X), every.predict(X))
 
 
+@pytest.mark.parametrize("estimator", list(estimators()), ids=lambda e: type(e).__name__)
+def test_only_the_fits_that_gain_from_threads_follow_the_load(estimator, monkeypatch):
+    import physml._base as base
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    if base._mkl_local_threads() is None or base.n_threads(-1) < 2:
+        pytest.skip("the load is followed with MKL's per-thread count, on 2+ cores")
+    made = []
+    real = base._LoadGovernor.__init__
+
+    def spy(governor, *args, **kwargs):
+        made.append(base._adaptive_fits[0])
+        real(governor, *args, **kwargs)
+
+    monkeypatch.setattr(base._LoadGovernor, "__init__", spy)
+    X, y = _data(estimator)
+    estimator.set_params(max_iter=2).fit(X, y)
+    follows = type(estimator).__name__ in ("PINNRegressor", "ODENetForecaster")
+    assert len(made) == (1 if follows else 0)
+    assert base._adaptive_fits[0] == 0
+
+
 def test_total_sums_to_the_same_bits_on_any_thread_count():
     from physml._base import torch_threads, total
 

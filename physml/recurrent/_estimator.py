@@ -50,7 +50,7 @@ class _RecurrentEstimator(SkorchEstimator):
         seed = torch_seed(self.random_state)
         classifier = net_class is NeuralNetClassifier
         extra = {"classes": np.arange(n_outputs)} if classifier else {}
-        with seeded(seed, device), thread_budget(self.n_jobs):
+        with seeded(seed, device), thread_budget(self.n_jobs, follow=False):
             cell = self._make_cell(X.shape[1])
             module = SequenceNetwork(cell, X.shape[2], n_outputs, self._sequence_output_)
             module = module.to(dtype=dtype)
