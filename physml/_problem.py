@@ -14,11 +14,13 @@ or third-order derivative, or an ``output_transform``, takes autograd for all of
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 import torch
 
 from ._base import average, dtype_name, resolve_dtype
+from ._mlp import supports_jet
 from ._trainer import minimize
 from .pde._base import _as_outputs, parse_derivative
 
@@ -298,8 +300,16 @@ class PINNProblem:
         refresh = getattr(loss_terms, "refresh", None)
         every = math.gcd(int(resample_every or 0),
                          int(causal.update_every) if causal is not None else 0) or None
-        if self.config.compile:
+        if self.config.compile and getattr(loss_terms, "compilable", True):
             loss_terms = _compiled(loss_terms)
+        elif self.config.compile and not getattr(self, "_said_eager", False):
+            self._said_eager = True
+            warnings.warn(
+                f"{self.config.owner}: compile=True has no effect on this fit, which runs "
+                "eagerly: its input derivatives come through autograd (a mixed derivative, "
+                "or a network without hand-written jets such as architecture='modified'), "
+                "and torch.compile cannot differentiate them a second time", UserWarning,
+                stacklevel=2)
         history = self.history
         before = len(history.get("loss", ()))
         if self.learned:
@@ -449,7 +459,7 @@ class PINNProblem:
         n_d = n_c + (n_faces if slope_columns else 0)
         points = {"X_c": X_c, "X_all": torch.cat([X_c, *X_faces, X_obs])}
         plan = derivative_plan([index for _, index in names.values()])
-        fast = plan is not None and hasattr(network, "jet")
+        fast = plan is not None and supports_jet(network)
         data = _data_term(y_obs)
         check_residual(pde, self, X_c[:4], names)
         chunks = None
@@ -494,6 +504,8 @@ class PINNProblem:
                 terms["data"] = data(u[n_c + n_faces:])
             return terms
 
+        # torch.compile cannot differentiate autograd's input derivatives a second time
+        loss_terms.compilable = fast
         if not (resample_every or chunks is not None):
             return loss_terms
 

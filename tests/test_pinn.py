@@ -41,6 +41,33 @@ def test_standard_pinn_learns_easy_convection():
     assert est.coefficients_ == {"beta": 1.0}
 
 
+def test_the_modified_mlp_gates_every_layer_and_learns_too():
+    pde = Convection(beta=1.0)
+    est = fitted(pde, architecture="modified")
+    X, u = make_pde_data(pde, 64, 20)
+    assert relative_l2_error(u, est.predict(X)) < 5e-2
+    net = est.network_.network if hasattr(est.network_, "network") else est.network_
+    assert type(net).__name__ == "ModifiedMLP" and len(net.encoders) == 2
+    # a = h * U + (1 - h) * V after every hidden layer, from the two encoders of the input
+    Z = torch.rand(5, 2, dtype=net.layers[0].weight.dtype)
+    U, V = (torch.tanh(e(Z)) for e in net.encoders)
+    a = Z
+    for layer in net.layers[:-1]:
+        h = torch.tanh(layer(a))
+        a = h * U + (1 - h) * V
+    torch.testing.assert_close(net(Z), net.layers[-1](a))
+
+
+def test_compile_says_when_it_cannot_apply_and_runs_eagerly():
+    # torch.compile cannot differentiate autograd's input derivatives twice: without the
+    # hand-written jets the fit says so once and runs eagerly instead of crashing.
+    with pytest.warns(UserWarning, match="compile=True has no effect") as record:
+        est = fitted(Convection(beta=1.0), architecture="modified", compile=True,
+                     max_iter=5)
+    assert len([w for w in record if "compile=True" in str(w.message)]) == 1
+    assert est.n_iter_ > 0
+
+
 def test_loss_terms_are_what_they_say():
     pde = Convection(beta=3.0)
     est = fitted(pde, max_iter=1)
@@ -121,6 +148,8 @@ def test_grid_search_over_nested_pde_coefficients():
     (dict(activation="relu"), "'activation' parameter .*'tanh'.* Got 'relu'"),
     (dict(pde="convection"), "'pde' parameter"),
     (dict(hidden_layer_sizes=(0,)), "hidden_layer_sizes"),
+    (dict(architecture="modified", hidden_layer_sizes=(20, 10)), "hidden_layer_sizes"),
+    (dict(architecture="resnet"), "'architecture' parameter"),
     (dict(n_collocation=0), "n_collocation"),
     (dict(max_iter=-1), "max_iter"),
     (dict(residual_weight=float("inf")), "residual_weight"),
