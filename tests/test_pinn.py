@@ -58,12 +58,20 @@ def test_the_modified_mlp_gates_every_layer_and_learns_too():
     torch.testing.assert_close(net(Z), net.layers[-1](a))
 
 
-def test_compile_says_when_it_cannot_apply_and_runs_eagerly():
-    # torch.compile cannot differentiate autograd's input derivatives twice: without the
-    # hand-written jets the fit says so once and runs eagerly instead of crashing.
+def _mixed(X, u, d, c):
+    return d["u_t"] + d["u_x"] + 0.0 * d["u_xt"]
+
+
+@pytest.mark.parametrize("pde, params", [
+    (Convection(beta=1.0), dict(architecture="modified")),
+    (CustomPDE(_mixed, derivatives=("u_t", "u_x", "u_xt"), initial_condition=np.sin), {}),
+], ids=["modified-mlp", "mixed-derivative"])
+def test_compile_says_when_it_cannot_apply_and_runs_eagerly(pde, params):
+    # torch.compile cannot differentiate autograd's input derivatives twice (it raised
+    # "does not currently support double backward"): without the hand-written jets the
+    # fit says so once and runs eagerly.
     with pytest.warns(UserWarning, match="compile=True has no effect") as record:
-        est = fitted(Convection(beta=1.0), architecture="modified", compile=True,
-                     max_iter=5)
+        est = fitted(pde, compile=True, max_iter=5, **params)
     assert len([w for w in record if "compile=True" in str(w.message)]) == 1
     assert est.n_iter_ > 0
 
