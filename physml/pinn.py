@@ -165,7 +165,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         dimension).
     sampling : {"auto", "uniform", "rad"}, default="auto"
         How collocation points are drawn each time they are redrawn: uniformly, or by
-        residual-based adaptive sampling (RAD, Wu et al. 2023: from a uniform pool four
+        residual-based adaptive sampling (RAD, Wu et al. 2023: from a uniform pool 16
         times larger, with probability proportional to ``|r| / mean|r| + 1``).
         ``"auto"``: the strategy's (``"rad"`` for ``"causal"``, ``"uniform"`` otherwise).
     resample_every : int, None or "auto", default="auto"

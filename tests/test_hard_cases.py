@@ -132,6 +132,15 @@ def test_rad_sampling_moves_points_toward_large_residuals():
     uniform = problem._resample(domain, 2000, bump)
     assert near(uniform) < 0.3 and near(rad) > 2 * near(uniform)
 
+    # A narrow layer gets more than 4x its uniform share (the cap of a pool 4x larger,
+    # too little for Allen-Cahn's early times and interfaces).
+    def layer(X):
+        return 1e3 * torch.exp(-((X[:, 1] - 0.5) / 0.005) ** 2)
+
+    inside = lambda X: float(((X[:, 1] - 0.5).abs() < 0.02).double().mean())
+    problem.sampling = "rad"
+    assert inside(problem._resample(domain, 2000, layer)) > 6 * 0.04
+
 
 def test_resampling_and_causal_compose_with_the_other_strategies():
     pde = Convection(beta=5.0)
