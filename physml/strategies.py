@@ -487,7 +487,7 @@ class Causal(Strategy):
     These are meant with ``constraints="exact"`` (the periodic boundary and the initial
     condition built in, time features): ``python benchmarks/bench_hard_cases.py`` (=
     ``physml reproduce hard-cases``) measures them on convection (beta = 30, 50), reaction
-    (rho = 5) and Allen-Cahn: 2.3e-3, 4.6e-3, 3.8e-3 and 2.3e-2 (means of 3 seeds, 2 to 5
+    (rho = 5) and Allen-Cahn: 2.1e-3, 5.4e-3, 4.5e-3 and 1.1e-2 (means of 3 seeds, 2 to 4
     minutes a fit on one core). The weights help the waves and the reaction: seed 0
     without them (``tolerances=(0.0,)``) gave 7.8e-3 instead of 5.2e-3 at beta = 50. On
     Allen-Cahn they neither help nor cost beyond the spread of seeds (without them 7.2e-3,
