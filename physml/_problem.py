@@ -206,6 +206,7 @@ class PINNProblem:
         self.generator = torch.Generator().manual_seed(config.seed)
         self._points, self._faces = {}, {}
         self.history, self._n_stages = {}, 0
+        self._said_eager = False  # compile=True could not apply, and the user was told
         # Learned coefficients: name -> (raw trainable tensor, transform to the value).
         self.learned = {}
         for name in config.learn_coefficients:
@@ -315,7 +316,7 @@ class PINNProblem:
                          int(causal.update_every) if causal is not None else 0) or None
         if self.config.compile and getattr(loss_terms, "compilable", True):
             loss_terms = _compiled(loss_terms)
-        elif self.config.compile and not getattr(self, "_said_eager", False):
+        elif self.config.compile and not self._said_eager:
             self._said_eager = True
             warnings.warn(
                 f"{self.config.owner}: compile=True has no effect on this fit, which runs "

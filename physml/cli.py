@@ -162,8 +162,7 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
     ``PINNRegressor(pde=..., strategy="causal", constraints="exact", random_state=seed)``;
     beside it the standard PINN and the paper's fix (soft constraints), then the ablation
     (each fix removed in turn at beta = 50 and on Allen-Cahn, and the modified MLP
-    added). Prints the tables beside
-    the published numbers and writes the figures."""
+    added). Prints the tables beside the published numbers and writes the figures."""
     from .reproduce import (
         ABLATION_CASES,
         ABLATIONS,
