@@ -183,8 +183,9 @@ class ModifiedMLP(nn.Module):
 
     It has no hand-written :meth:`MLP.jet`: its input derivatives come through autograd
     (:func:`supports_jet` is False), which measured faster than propagating its jets
-    forward with autograd writing their backward (52 against 89 ms per loss evaluation of
-    a causal fit at 2,000 points, against 36 ms for the MLP's jets).
+    forward with autograd writing their backward (development runs, session 15: 52
+    against 89 ms per loss evaluation of a causal fit at 2,000 points, against 36 ms for
+    the MLP's jets; the forward-jet version was not kept).
     """
 
     def __init__(self, n_in, hidden_layer_sizes, n_out, activation="tanh"):
