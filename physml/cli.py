@@ -190,8 +190,10 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
         jobs += [(case, "ablation", 0, removed) for case in ABLATION_CASES if case in cases
                  for removed in ABLATIONS if removed != "all fixes"]
     parallel = effective_n_jobs(n_jobs)
-    print(f"{len(jobs)} fits, {parallel} at a time with one torch thread each "
-          "(these networks are too small for threads to pay)", flush=True)
+    print(f"{len(jobs)} fits, " + (
+        f"{parallel} at a time with one torch thread each" if parallel > 1 else
+        "one at a time, each on the cores the machine leaves idle (the seconds per fit "
+        "that the time limits mean)"), flush=True)
     start = time.perf_counter()
     calls = (delayed(_hard_case_job)(job, budget, 0 if parallel > 1 else verbose)
              for job in jobs)

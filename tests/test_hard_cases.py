@@ -104,6 +104,27 @@ def test_causal_weights_are_monotone_in_time_and_rise_as_training_proceeds():
     assert len(est.stages_) == 2 and "causal_weights" not in est.stages_[1]
 
 
+def test_causal_weights_train_in_float32_and_finish_in_the_estimators_precision():
+    pde = Convection(beta=5.0)
+    X0, u0 = pde.initial_data(32)
+    est = PINNRegressor(pde=pde, strategy=Causal(final_iter=10), constraints="exact",
+                        **{**TINY, "max_iter": 20}).fit(X0, u0)
+    assert [s["dtype"] for s in est.stages_] == ["float32", "float64"]
+    assert next(est.network_.parameters()).dtype == torch.float64
+    one = PINNRegressor(pde=pde, strategy=Causal(final_iter=10, early_dtype=None),
+                        constraints="exact", **{**TINY, "max_iter": 20}).fit(X0, u0)
+    assert [s["dtype"] for s in one.stages_] == ["float64", "float64"]
+    # without a final phase the fit still ends in the estimator's precision
+    short = PINNRegressor(pde=pde, strategy=Causal(final_iter=0), constraints="exact",
+                          **{**TINY, "max_iter": 20}).fit(X0, u0)
+    assert [s["dtype"] for s in short.stages_] == ["float32"]
+    assert short.predict(X0).dtype == np.float64
+    assert next(short.network_.parameters()).dtype == torch.float64
+    with pytest.raises(ValueError, match="early_dtype"):
+        PINNRegressor(pde=pde, strategy=Causal(early_dtype="half"),
+                      **TINY).fit(X0, u0)
+
+
 def test_causal_tolerance_walks_up_its_schedule():
     weights = CausalWeights(4, (1.0, 10.0, 100.0), update_every=1)
     X = torch.tensor([[0.0, 0.1], [0.0, 0.4], [0.0, 0.6], [0.0, 0.9]], dtype=torch.float64)
