@@ -511,7 +511,7 @@ class Causal(Strategy):
         ``resample_every``).
     advance_at : float, default=0.99
         Move to the next tolerance when every weight exceeds this.
-    final_iter : int, default=700
+    final_iter : int, default=3000
         L-BFGS iterations of the final phase on fixed points (0: none); scaled with the
         estimator's ``max_iter`` as the strategy's default of 2000.
     early_dtype : {"float32", "float64"} or None, default="float32"
@@ -543,7 +543,7 @@ class Causal(Strategy):
     }
 
     def __init__(self, n_chunks=32, tolerances=(1.0, 10.0, 100.0), update_every=100,
-                 advance_at=0.99, final_iter=700, early_dtype="float32"):
+                 advance_at=0.99, final_iter=3000, early_dtype="float32"):
         self.n_chunks = n_chunks
         self.tolerances = tolerances
         self.update_every = update_every
