@@ -479,26 +479,27 @@ class Causal(Strategy):
     Training defaults (the estimator's ``"auto"`` values): 2000 collocation points, 300
     Adam steps then 2000 L-BFGS iterations (history 100) with the causal weights in
     ``early_dtype`` (float32), new collocation points every 100 iterations drawn by
-    residual-based adaptive sampling (``sampling="rad"``), then the final phase in the
-    estimator's precision (float64). Single precision costs about a third of double on a
+    residual-based adaptive sampling (``sampling="rad"``), then the final phase: 3000
+    L-BFGS iterations in the estimator's precision (float64). Single precision costs about a third of double on a
     CPU and serves the weighted phase, whose points change every 100 iterations; the
     final phase minimizes one fixed loss, where float32 L-BFGS stalls on its own rounding
     (Xu et al. 2025). Development runs (seed 0, alone on two cores) of the weighted phase
     in float32 against float64: beta = 30 2.22e-3 in 48 s against 2.20e-3 in 81 s; on
     Allen-Cahn (seeds 0-2, two fits at a time) 1.03e-2, 9.97e-3, 1.56e-2 in about 90 s
-    against 7.98e-3, 8.40e-3, 1.61e-2 in about 225 s. Twice the points for two thirds
-    of the iterations paid in the same time: development runs (seed 0) gave 4.9e-3
-    against 6.2e-3 at beta = 50 and 3.9e-3 against 5.8e-3 on the reaction; twice as many
-    again for half as many iterations did not (4.3e-2 at beta = 50).
+    against 7.98e-3, 8.40e-3, 1.61e-2 in about 225 s. The time saved went to the final
+    phase, where the accuracy comes from: 3000 iterations instead of 700 (see below).
+    Twice the points for two thirds of the iterations paid in the same time (development
+    runs, seed 0, before the precision split): 4.9e-3 against 6.2e-3 at beta = 50 and
+    3.9e-3 against 5.8e-3 on the reaction; twice as many again for half as many
+    iterations did not (4.3e-2 at beta = 50).
 
     These are meant with ``constraints="exact"`` (the periodic boundary and the initial
     condition built in, time features): ``python benchmarks/bench_hard_cases.py`` (=
     ``physml reproduce hard-cases``) measures them on convection (beta = 30, 50), reaction
-    (rho = 5) and Allen-Cahn: 2.1e-3, 5.4e-3, 4.5e-3 and 1.1e-2 (means of 3 seeds, 2 to 4
-    minutes a fit on one core). The weights help the waves and the reaction: seed 0
-    without them (``tolerances=(0.0,)``) gave 7.8e-3 instead of 5.2e-3 at beta = 50. On
-    Allen-Cahn they neither help nor cost beyond the spread of seeds (without them 7.2e-3,
-    2.65e-2, 2.67e-2 for seeds 0-2; with them 2.2e-2 to 2.4e-2).
+    (rho = 5) and Allen-Cahn: 1.7e-3, 2.6e-3, 3.2e-3 and 4.0e-3 (means of 3 seeds, 95 to
+    190 s a fit on two cores). With the final phase at 700 iterations: 2.1e-3, 5.1e-3,
+    4.5e-3 and 1.2e-2 in 46 to 98 s. Without the weights (``tolerances=(0.0,)``), seed 0:
+    1.99e-3 instead of 1.96e-3 at beta = 50, 1.65e-2 instead of 1.97e-3 on Allen-Cahn.
 
     Parameters
     ----------
