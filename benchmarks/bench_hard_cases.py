@@ -7,7 +7,7 @@ constraints, seed 0), and the ablation at beta = 50 and on Allen-Cahn (each fix 
 in turn). Prints the tables beside the published numbers and writes the figures; the same
 as ``physml reproduce hard-cases``.
 
-    python benchmarks/bench_hard_cases.py                 # 3 seeds, about 45 minutes
+    python benchmarks/bench_hard_cases.py                 # 3 seeds, about an hour
     python benchmarks/bench_hard_cases.py --no-baselines --no-ablation --n-jobs 1
         # the table alone, one fit at a time on both cores: the seconds the limits mean
     python benchmarks/bench_hard_cases.py --cases "convection beta=30" --seeds 1 --no-ablation
