@@ -85,11 +85,10 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         Teng & Perdikaris (2021), two encoders of the inputs that gate every hidden layer
         (:class:`physml._mlp.ModifiedMLP`; the hidden layers must have one width). Its
         input derivatives come through autograd, about twice the MLP's time per loss
-        evaluation. It fits waves: with ``strategy="causal", constraints="exact"`` (and
-        RAD's earlier pool of 4) it reached 3.2e-3, 3.0e-3, 2.6e-3 at convection beta =
-        50 (seeds 0-2; the MLP 5.2e-3, 6.2e-3, 2.7e-3) and 8.5e-4, 8.9e-4, 1.1e-3 at beta
-        = 30 (the MLP 2.5e-3), but 6.5e-3 on the reaction (the MLP 3.8e-3) and 6.6e-2 on
-        Allen-Cahn (the MLP 2.1e-2): so it is a switch, not a default (see the user
+        evaluation. It fits waves: with ``strategy="causal", constraints="exact"``
+        (``python benchmarks/bench_hard_cases.py``'s ablation, seed 0) it reached
+        7.1e-4 at convection beta = 50 (the MLP 2.0e-3) at 1.5x the time, but 6.4e-2 on
+        Allen-Cahn (the MLP 2.0e-3): so it is a switch, not a default (see the user
         guide's "When a PINN fails").
     optimizer : {"auto", "lbfgs", "adam", "adam+lbfgs"}, default="auto"
         ``"adam+lbfgs"`` runs ``warmup_iter`` Adam steps (learning rate 1e-3) first.

@@ -480,14 +480,15 @@ class Causal(Strategy):
     Adam steps then 2000 L-BFGS iterations (history 100) with the causal weights in
     ``early_dtype`` (float32), new collocation points every 100 iterations drawn by
     residual-based adaptive sampling (``sampling="rad"``), then the final phase: 3000
-    L-BFGS iterations in the estimator's precision (float64). Single precision serves the
-    weighted phase, whose points change every 100 iterations, at about 60 % of double's
-    time per iteration on a CPU; the final phase minimizes one fixed loss, where float32
-    L-BFGS stalls on its own rounding once the loss is small (Xu et al. 2025).
+    L-BFGS iterations in the estimator's precision (float64). Single precision, cheaper on
+    a CPU, serves the weighted phase, whose points change every 100 iterations; the final
+    phase minimizes one fixed loss, where float32 L-BFGS stalls on its own rounding once
+    the loss is small (Xu et al. 2025).
     Development runs (seed 0, alone on two cores) of the weighted phase in float32
     against float64: beta = 30 2.22e-3 in 48 s against 2.20e-3 in 81 s; on
     Allen-Cahn (seeds 0-2, two fits at a time) 1.03e-2, 9.97e-3, 1.56e-2 in about 90 s
-    against 7.98e-3, 8.40e-3, 1.61e-2 in about 225 s. The time saved went to the final
+    against 7.98e-3, 8.40e-3, 1.61e-2 in about 225 s (float64: the earlier table of
+    ``benchmarks/bench_hard_cases.py``, also two at a time). The time saved went to the final
     phase, where the accuracy comes from: 3000 iterations instead of 700 (see below).
     Twice the points for two thirds of the iterations paid in the same time (development
     runs, seed 0, before the precision split): 4.9e-3 against 6.2e-3 at beta = 50 and
