@@ -374,6 +374,7 @@ ABLATIONS = {
     "constraints soft": dict(constraints="soft"),
     "no causal weights": dict(strategy=Causal(tolerances=(0.0,))),
     "uniform sampling": dict(sampling="uniform"),
+    "L-BFGS history 100": dict(lbfgs_history_size=100),
     "float32": dict(dtype="float32"),
     "+ modified MLP": dict(architecture="modified"),
 }

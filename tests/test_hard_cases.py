@@ -110,6 +110,11 @@ def test_causal_weights_train_in_float32_and_finish_in_the_estimators_precision(
     est = PINNRegressor(pde=pde, strategy=Causal(final_iter=10), constraints="exact",
                         **{**TINY, "max_iter": 20}).fit(X0, u0)
     assert [s["dtype"] for s in est.stages_] == ["float32", "float64"]
+    # both phases keep Causal's longer L-BFGS memory unless the estimator sets one
+    assert [s["lbfgs_history_size"] for s in est.stages_] == [300, 300]
+    own = PINNRegressor(pde=pde, strategy=Causal(final_iter=10), constraints="exact",
+                        lbfgs_history_size=7, **{**TINY, "max_iter": 20}).fit(X0, u0)
+    assert [s["lbfgs_history_size"] for s in own.stages_] == [7, 7]
     assert next(est.network_.parameters()).dtype == torch.float64
     one = PINNRegressor(pde=pde, strategy=Causal(final_iter=10, early_dtype=None),
                         constraints="exact", **{**TINY, "max_iter": 20}).fit(X0, u0)
