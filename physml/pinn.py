@@ -87,8 +87,8 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         input derivatives come through autograd, about twice the MLP's time per loss
         evaluation. It fits waves: with ``strategy="causal", constraints="exact"``
         (``python benchmarks/bench_hard_cases.py``'s ablation, seed 0) it reached
-        7.1e-4 at convection beta = 50 (the MLP 2.0e-3) at 1.5x the time, but 6.4e-2 on
-        Allen-Cahn (the MLP 2.0e-3): so it is a switch, not a default (see the user
+        4.8e-4 at convection beta = 50 (the MLP 1.3e-3) at 1.4x the time, but 4.7e-2 on
+        Allen-Cahn (the MLP 1.4e-3): so it is a switch, not a default (see the user
         guide's "When a PINN fails").
     optimizer : {"auto", "lbfgs", "adam", "adam+lbfgs"}, default="auto"
         ``"adam+lbfgs"`` runs ``warmup_iter`` Adam steps (learning rate 1e-3) first.

@@ -487,12 +487,16 @@ class Causal(Strategy):
     A history of 300 curvature pairs (the other strategies keep 100): these fits are
     limited by how fast L-BFGS converges, their final-phase loss still falling when the
     budget ends, and a longer memory models the curvature of a 4 x 50 network better at
-    a few milliseconds per iteration. Development runs with 100 against 300 pairs: beta =
-    30 seeds 0 / 2 1.52e-3 / 1.75e-3 against 1.03e-3 / 1.03e-3 (final loss 1.2e-4
-    against 2.5e-5), beta = 50 seed 1 4.17e-3 against 2.38e-3, reaction seed 0 4.57e-3
-    against 3.66e-3, Allen-Cahn seeds 0 / 2 1.97e-3 / 6.98e-3 against 1.41e-3 / 2.48e-3.
-    1000 pairs in the final phase went further (beta = 30 seed 2 7.9e-4) at 30 ms an
-    iteration for the pairs alone, more than a loss evaluation.
+    a few milliseconds per iteration. ``benchmarks/bench_hard_cases.py`` with 300 pairs
+    against 100 (the same seeds): beta = 30 seeds 0 / 2 1.03e-3 / 1.02e-3 against 1.52e-3
+    / 1.75e-3 (seed 0's final loss, read in development runs of the same fits: 2.5e-5
+    against 1.2e-4), beta = 50 seed 1 2.38e-3
+    against 4.17e-3, reaction seed 0 3.66e-3 against 4.57e-3, Allen-Cahn seeds 0 / 2
+    1.41e-3 / 2.48e-3 against 1.97e-3 / 6.98e-3. 1000 pairs in the final phase went
+    further in a development run (beta = 30 seed 2 7.9e-4), at 30 ms an iteration for
+    the pairs alone, more than a loss evaluation. The pairs take ``2 x history x
+    n_weights`` float64 numbers (42 MB for the 4 x 50 network; about 1 GB for 4 x 256,
+    where a smaller ``lbfgs_history_size`` is the better choice).
     Development runs (seed 0, alone on two cores) of the weighted phase in float32
     against float64: beta = 30 2.22e-3 in 48 s against 2.20e-3 in 81 s; on
     Allen-Cahn (seeds 0-2, two fits at a time) 1.03e-2, 9.97e-3, 1.56e-2 in about 90 s
@@ -507,10 +511,12 @@ class Causal(Strategy):
     These are meant with ``constraints="exact"`` (the periodic boundary and the initial
     condition built in, time features): ``python benchmarks/bench_hard_cases.py`` (=
     ``physml reproduce hard-cases``) measures them on convection (beta = 30, 50), reaction
-    (rho = 5) and Allen-Cahn: 1.7e-3, 2.6e-3, 3.2e-3 and 4.0e-3 (means of 3 seeds, 95 to
-    190 s a fit on two cores). With the final phase at 700 iterations: 2.1e-3, 5.1e-3,
-    4.5e-3 and 1.2e-2 in 46 to 98 s. Without the weights (``tolerances=(0.0,)``), seed 0:
-    1.99e-3 instead of 1.96e-3 at beta = 50, 1.65e-2 instead of 1.97e-3 on Allen-Cahn.
+    (rho = 5) and Allen-Cahn: 1.1e-3, 1.7e-3, 2.3e-3 and 1.6e-3 (means of 3 seeds, 130 to
+    240 s a fit on two cores). With 100 pairs: 1.7e-3, 2.6e-3, 3.2e-3 and 4.0e-3 in 95 to
+    190 s (an earlier run); with those and the final phase at 700 iterations: 2.1e-3,
+    5.1e-3, 4.5e-3 and 1.2e-2 in 46 to 98 s. Without the weights (``tolerances=(0.0,)``),
+    seed 0: 1.20e-3 instead of 1.31e-3 at beta = 50, 1.03e-2 instead of 1.41e-3 on
+    Allen-Cahn.
 
     Parameters
     ----------
