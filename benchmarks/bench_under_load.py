@@ -36,7 +36,12 @@ Measured on this project's 2-core machine:
   MKL kept to one thread (development runs, fresh processes: the same policy with MKL
   following took 5.11 s and 11.06 s, against 5.45 s and 14.48 s with MKL on one thread
   and 5.33 s and 10.75 s with ``n_jobs=-1``), which keeps a fit's bits the same on any
-  thread count. Before, one thread always:
+  thread count. Session 18 tried keeping the bits with MKL following torch's count and
+  only L-BFGS's dot products (which MKL splits across threads) on one thread: a float64
+  product of 20 x 264 by 264 x 19 in the causal fit's float64 phase still rounded
+  differently on two threads, and 218 of 4,352 random matrix shapes did (float32
+  included; development checks). Not adopted: a fit's result would depend on the load
+  it met. Before, one thread always:
 
 * Torch's defaults (2 threads, libgomp's 300,000-round spin; session 9, ``--repeats 1``):
   alone 9.3 s, two fits 3.3x, nice beside busy 42x (393 s: a thread sharing its core at
