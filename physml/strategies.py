@@ -325,10 +325,10 @@ class TimeMarching(Strategy):
     initial data of block k+1. The collocation budget is shared out in proportion to the
     block lengths (1000 points over the domain and ``dt = 0.1`` give 100 a block). Each
     block gets its own network, warm-started from the previous block's; the fitted model
-    sends each point to its block (``time_blocks_`` on the estimator). A block's error is
-    the next block's initial data: where a block holds a steep front, its share of the
-    points can be too few, and raising ``n_collocation`` pays (the user guide's
-    "When a PINN fails" page, on a two-species problem).
+    sends each point to its block (``time_blocks_`` on the estimator). A block's error
+    passes to the next block with its end state: where a block holds a steep front, its
+    share of the points can be too few, and raising ``n_collocation`` pays (the user
+    guide's "When a PINN fails" page, on a two-species problem).
 
     Training defaults (the estimator's ``"auto"`` values): float64, each block 500 Adam
     steps then 1000 L-BFGS iterations (history 100, tolerances 1e-10: a warm-started
