@@ -321,8 +321,9 @@ class PINNProblem:
             warnings.warn(
                 f"{self.config.owner}: compile=True has no effect on this fit, which runs "
                 "eagerly: its input derivatives come through autograd (a mixed derivative, "
-                "or a network without hand-written jets such as architecture='modified'), "
-                "and torch.compile cannot differentiate them a second time", UserWarning,
+                "a network without hand-written jets such as architecture='modified', or "
+                "the chain rule of constraints='exact' or an output_transform), and "
+                "torch.compile cannot differentiate them a second time", UserWarning,
                 stacklevel=2)
         history = self.history
         before = len(history.get("loss", ()))
@@ -518,8 +519,9 @@ class PINNProblem:
                 terms["data"] = data(u[n_c + n_faces:])
             return terms
 
-        # torch.compile cannot differentiate autograd's input derivatives a second time
-        loss_terms.compilable = fast
+        # torch.compile cannot differentiate autograd's input derivatives a second time,
+        # and a transform's chain rule (exact constraints, output_transform) takes them
+        loss_terms.compilable = fast and transform is None
         if not (resample_every or chunks is not None):
             return loss_terms
 

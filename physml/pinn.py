@@ -128,6 +128,9 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         Compile the loss and its gradient with :func:`torch.compile` (fuses the elementwise
         work; needs a C++ compiler on the CPU). The first evaluation then takes tens of
         seconds to compile, so it pays off for long fits and repeated fits of one shape.
+        A loss whose input derivatives go through autograd cannot be compiled (a mixed
+        derivative, ``architecture="modified"``, ``constraints="exact"``, an
+        ``output_transform``): the fit then warns once and runs eagerly.
     learn_coefficients : tuple of str, default=()
         Coefficients of ``pde`` to learn from the data (an inverse problem): they become
         trainable parameters that start at the values in ``pde``. Those in

@@ -62,14 +62,22 @@ def _mixed(X, u, d, c):
     return d["u_t"] + d["u_x"] + 0.0 * d["u_xt"]
 
 
+def _hard_initial_condition(X, N):
+    return torch.sin(X[:, 0]) + X[:, 1] * N
+
+
 @pytest.mark.parametrize("pde, params", [
     (Convection(beta=1.0), dict(architecture="modified")),
     (CustomPDE(_mixed, derivatives=("u_t", "u_x", "u_xt"), initial_condition=np.sin), {}),
-], ids=["modified-mlp", "mixed-derivative"])
+    (Convection(beta=1.0), dict(constraints="exact")),
+    (Convection(beta=1.0), dict(output_transform=_hard_initial_condition)),
+], ids=["modified-mlp", "mixed-derivative", "exact-constraints", "output-transform"])
 def test_compile_says_when_it_cannot_apply_and_runs_eagerly(pde, params):
     # torch.compile cannot differentiate autograd's input derivatives twice (it raised
-    # "does not currently support double backward"): without the hand-written jets the
-    # fit says so once and runs eagerly.
+    # "does not currently support double backward"): without the hand-written jets, or
+    # with a transform whose chain rule goes through autograd (it raised the same with
+    # constraints="exact" and with an output_transform), the fit says so once and runs
+    # eagerly.
     with pytest.warns(UserWarning, match="compile=True has no effect") as record:
         est = fitted(pde, compile=True, max_iter=5, **params)
     assert len([w for w in record if "compile=True" in str(w.message)]) == 1
