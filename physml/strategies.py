@@ -281,6 +281,11 @@ class Curriculum(Strategy):
 
     def run(self, problem, pde, **train):
         label, outer_factor = train.pop("desc", ""), train.pop("iter_factor", 1.0)
+        if self.coefficient is None and not pde.coefficient_names:
+            raise ValueError(
+                f"Curriculum ramps a coefficient of the equation, and {type(pde).__name__} "
+                "has none: state one (CustomPDE(..., coefficients={'beta': 30.0}), read as "
+                "c['beta'] in the residual), or use strategy='standard' or 'causal'")
         name = self.coefficient or pde.coefficient_names[0]
         if name not in pde.coefficient_names:
             raise ValueError(

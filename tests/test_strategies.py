@@ -76,6 +76,21 @@ def test_curriculum_names_a_coefficient_the_equation_has():
                       max_iter=1).fit(X0, u0)
 
 
+def _heat(X, u, d, c):
+    return d["u_t"] - 0.1 * d["u_xx"]
+
+
+def test_curriculum_on_an_equation_without_coefficients_says_what_to_do():
+    # It raised a bare IndexError from coefficient_names[0].
+    from physml.pde import CustomPDE
+
+    pde = CustomPDE(_heat, derivatives=("u_t", "u_xx"), initial_condition=np.sin,
+                    domain=((0.0, 2 * np.pi), (0.0, 1.0)), boundary="periodic")
+    X0, u0 = pde.initial_data(16)
+    with pytest.raises(ValueError, match="CustomPDE has none.*coefficients="):
+        PINNRegressor(pde=pde, strategy="curriculum", max_iter=1).fit(X0, u0)
+
+
 def test_time_marching_hands_each_block_end_state_to_the_next(monkeypatch):
     from physml._problem import PiecewiseInTime, PINNProblem
 
