@@ -349,11 +349,13 @@ def exact_plan(pde, n_outputs, time_features, n_harmonics=1, initial_width=INITI
             plan["ends"] = (dirichlet[0], domain[dirichlet[0]], ends)
         return plan
     plan["time"] = (time, domain[time])
-    if not spatial:
-        plan["initial_values"] = np.asarray(pde.initial_values, dtype=float).reshape(-1)
-        return plan
     if pde.initial_condition is None:
         raise ValueError(f"constraints='exact': {name} has no initial condition to build in")
+    if not spatial:
+        # an equation in t alone: one value per output at t_min
+        values = pde.initial_values(pde.initial_points(1))
+        plan["initial_values"] = np.asarray(values, dtype=float).reshape(-1)
+        return plan
     probe = torch.as_tensor(pde.initial_points(4)[:, list(spatial)], dtype=torch.float64)
     probe = probe[:, 0] if len(spatial) == 1 else probe
     u0 = _torch_callable(pde.initial_condition, probe, n_outputs)

@@ -50,6 +50,28 @@ def test_exact_dirichlet_ends_hold_at_every_time():
                                    0.0, atol=1e-12)
 
 
+def _oscillator(X, y, d, c):
+    return d["p_t"] - y[:, 1], d["q_t"] + y[:, 0]
+
+
+def test_exact_initial_values_of_an_ode_system_hold_at_t0():
+    # An equation in t alone raised a bare TypeError (float() of a method) here.
+    pde = CustomPDE(_oscillator, coordinates=("t",), outputs=("p", "q"),
+                    derivatives=("p_t", "q_t"), domain=((0.0, 3.0),),
+                    initial_condition=(1.0, 0.5))
+    est = fitted(pde, strategy="causal", max_iter=200)
+    np.testing.assert_allclose(est.predict(np.array([[0.0]])), [[1.0, 0.5]], atol=1e-12)
+    t = np.linspace(0.0, 3.0, 31)[:, None]
+    exact = np.column_stack([np.cos(t[:, 0]) + 0.5 * np.sin(t[:, 0]),
+                             0.5 * np.cos(t[:, 0]) - np.sin(t[:, 0])])
+    np.testing.assert_allclose(est.predict(t), exact, atol=5e-2)
+    no_initial = CustomPDE(_oscillator, coordinates=("t",), outputs=("p", "q"),
+                           derivatives=("p_t", "q_t"), domain=((0.0, 3.0),))
+    with pytest.raises(ValueError, match="no initial condition to build in"):
+        PINNRegressor(pde=no_initial, constraints="exact", **TINY).fit(
+            np.array([[0.0]]), np.array([[1.0, 0.5]]))
+
+
 def test_exact_constraints_say_where_they_cannot_apply():
     with pytest.raises(ValueError, match="output_transform"):
         fitted(Convection(), output_transform=_identity_transform)
