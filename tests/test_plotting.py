@@ -1,6 +1,5 @@
 """Figures that compare fields."""
 
-import numpy as np
 import pytest
 
 

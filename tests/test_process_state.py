@@ -12,9 +12,10 @@ import sys
 import numpy as np
 import pytest
 import torch
-import torch._dynamo  # noqa: F401  torch imports it lazily at the first optimizer step,
-# and it sets TORCHINDUCTOR_CACHE_DIR in os.environ then: torch's doing, not physml's
 
+# torch imports torch._dynamo lazily at the first optimizer step, and it sets
+# TORCHINDUCTOR_CACHE_DIR in os.environ then: torch's doing, not physml's
+import torch._dynamo  # noqa: F401
 from test_common import estimators
 
 
