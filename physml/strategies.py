@@ -206,7 +206,8 @@ class Curriculum(Strategy):
     Parameters
     ----------
     coefficient : str, default=None
-        The coefficient to ramp; the equation's first coefficient when None.
+        The coefficient to ramp; the equation's first coefficient when None. Not one
+        that the estimator's ``learn_coefficients`` learns (a ValueError).
     start : float, default=1.0
         The easy value the curriculum begins at.
     step : float, default=5.0
@@ -291,6 +292,11 @@ class Curriculum(Strategy):
             raise ValueError(
                 f"Curriculum coefficient={name!r} is not a coefficient of {type(pde).__name__} "
                 f"{pde.coefficient_names}")
+        if name in problem.learned:
+            raise ValueError(
+                f"Curriculum ramps {name!r}, which learn_coefficients learns from the data: "
+                "ramp another coefficient (Curriculum(coefficient=...)) or use "
+                "strategy='standard'")
         stage_dtype = None if self.stage_dtype is None else dtype_name(self.stage_dtype)
         reports, accepted = [], None
         target = float(pde.coefficients[name])

@@ -76,6 +76,15 @@ def test_curriculum_names_a_coefficient_the_equation_has():
                       max_iter=1).fit(X0, u0)
 
 
+def test_curriculum_does_not_ramp_a_coefficient_being_learned():
+    # It ran, ramping a value the fit then learned over (beta 3 -> 0.6 in a short fit).
+    pde = Convection(beta=3.0)
+    X, u = make_pde_data(Convection(beta=5.0), 16, 8)
+    with pytest.raises(ValueError, match="ramps 'beta', which learn_coefficients learns"):
+        PINNRegressor(pde=pde, strategy="curriculum", learn_coefficients=("beta",),
+                      max_iter=1).fit(X, u)
+
+
 def _heat(X, u, d, c):
     return d["u_t"] - 0.1 * d["u_xx"]
 
