@@ -74,7 +74,9 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     ----------
     pde : PDE or None, default=None
         The equation (see :mod:`physml.pde`). ``None`` fits the data alone (an MLP
-        regressor on any number of features and targets).
+        regressor on any number of features and targets); the settings that act on an
+        equation (a strategy other than ``"standard"``, ``constraints="exact"``,
+        ``sampling="rad"``, ``learn_coefficients``) then raise a ValueError.
     strategy : str or strategy object, default="standard"
         How training proceeds; see :mod:`physml.strategies`.
     hidden_layer_sizes : tuple of int, default=(50, 50, 50, 50)
@@ -317,6 +319,8 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         pde = None if self.pde is None else self.pde.validate()
         self._validate_learned(pde)
         strategy = resolve_strategy(self.strategy)
+        if pde is None:
+            self._validate_without_pde(strategy)
         X, y = self._validated_data(X, y, pde)
         settings = self._training_settings(strategy)
         problem = self._problem(pde, X, y, settings)
@@ -509,6 +513,22 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         return lambda: sum(terms().values())
 
     # ----------------------------------------------------------------------------------
+
+    def _validate_without_pde(self, strategy):
+        """With ``pde=None`` the fit is a regression on the data alone: a setting that only
+        acts on an equation would be ignored, so it is refused instead."""
+        if type(strategy) is not Standard:
+            name = self.strategy if isinstance(self.strategy, str) else type(strategy).__name__
+            raise ValueError(
+                f"strategy={name!r} trains against an equation, and pde=None fits the data "
+                "alone: pass a pde, or use strategy='standard'")
+        if self.constraints != "soft":
+            raise ValueError(f"constraints={self.constraints!r} builds an equation's "
+                             "conditions in, and pde=None has none: pass a pde, or use "
+                             "constraints='soft'")
+        if self.sampling == "rad":
+            raise ValueError("sampling='rad' places an equation's collocation points, and "
+                             "pde=None has none: pass a pde, or leave sampling='auto'")
 
     def _validate_learned(self, pde):
         names = self.learn_coefficients

@@ -18,7 +18,7 @@ from physml._problem import PINNProblem
 from physml.datasets import make_pde_data
 from physml.metrics import relative_l2_error
 from physml.pde import Burgers, Convection, CustomPDE, Reaction, ReactionDiffusion
-from physml.strategies import PAPER_SETTINGS, Standard
+from physml.strategies import PAPER_SETTINGS, Standard, TimeMarching
 
 # The paper's optimizer settings at a small budget: these tests are about the estimator's
 # behaviour, not the strategies' defaults (tests/test_strategies.py).
@@ -288,6 +288,20 @@ def test_without_an_equation_it_is_a_plain_network_regressor():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         est.predict(X)
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(strategy="causal"), "strategy='causal' trains against an equation"),
+    (dict(strategy=TimeMarching()), "strategy='TimeMarching' trains against an equation"),
+    (dict(constraints="exact"), "constraints='exact' builds an equation's conditions"),
+    (dict(sampling="rad"), "sampling='rad' places an equation's collocation points"),
+    (dict(learn_coefficients=("beta",)), "learn_coefficients needs a pde"),
+])
+def test_without_an_equation_a_setting_for_one_is_refused(params, match):
+    # They were ignored: a data-only fit with strategy="causal" ran as a plain regression.
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    with pytest.raises(ValueError, match=match):
+        PINNRegressor(max_iter=1, **params).fit(X, X.sum(1))
 
 
 def test_compiled_loss_trains_like_the_eager_one():
