@@ -2,14 +2,25 @@
 
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import validate_params
 
+from ._base import integers, reals
 from .pde import PDE
 
 __all__ = ["make_pde_data", "make_harmonic_oscillator", "make_pendulum", "make_lotka_volterra",
            "load_sequential_digits", "make_adding_problem", "make_event_order",
            "make_fitzhugh_nagumo"]
 
+_POSITIVE = reals(0, closed="neither")  # > 0, finite
 
+
+def _checked(**constraints):
+    """scikit-learn's ``validate_params``: a wrong value raises ``InvalidParameterError``
+    naming the parameter and what it allows."""
+    return validate_params(constraints, prefer_skip_nested_validation=True)
+
+
+@_checked(pde=[PDE], n_x=[integers(2)], n_t=[integers(2)])
 def make_pde_data(pde, n_x=256, n_t=100):
     """The paper's evaluation grid and the reference solution on it.
 
@@ -37,29 +48,20 @@ def make_pde_data(pde, n_x=256, n_t=100):
     >>> X.shape, u.shape
     ((25600, 2), (25600,))
     """
-    if not isinstance(pde, PDE):
-        raise TypeError(f"pde must be a physml.pde.PDE, got {type(pde).__name__}")
-    for name, value in (("n_x", n_x), ("n_t", n_t)):
-        if not isinstance(value, (int, np.integer)) or value < 2:
-            raise ValueError(f"{name} must be an integer >= 2, got {value!r}")
     X = pde.grid(n_x, n_t)
     return X, pde.reference_solution(X)
 
 
 def _trajectory_grid(n_timepoints, dt):
-    if not isinstance(n_timepoints, (int, np.integer)) or n_timepoints < 2:
-        raise ValueError(f"n_timepoints must be an integer >= 2, got {n_timepoints!r}")
-    if not (np.isfinite(dt) and dt > 0):
-        raise ValueError(f"dt must be a positive number, got {dt!r}")
     return dt * np.arange(n_timepoints)
 
 
 def _add_noise(X, noise, rng):
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise!r}")
     return X + noise * rng.standard_normal(X.shape) if noise else X
 
 
+@_checked(n_trajectories=[integers(1)], n_timepoints=[integers(2)], dt=[_POSITIVE],
+          initial_states=["array-like", None], noise=[reals(0)], random_state=["random_state"])
 def make_harmonic_oscillator(n_trajectories=1, n_timepoints=41, dt=0.5, *, initial_states=None,
                              noise=0.0, random_state=None):
     """Trajectories of the harmonic oscillator ``dx/dt = y, dy/dt = -x`` (exact, float64).
@@ -98,6 +100,8 @@ def make_harmonic_oscillator(n_trajectories=1, n_timepoints=41, dt=0.5, *, initi
     return _add_noise(np.stack([x, y], axis=-1), noise, rng), t
 
 
+@_checked(n_trajectories=[integers(1)], n_timepoints=[integers(2)], dt=[_POSITIVE],
+          theta0=[reals(), "array-like"], noise=[reals(0)], random_state=["random_state"])
 def make_pendulum(n_trajectories=1, n_timepoints=41, dt=0.5, *, theta0=1.5 * np.pi / 2,
                   noise=0.0, random_state=None):
     """Trajectories of the nonlinear pendulum ``theta'' = -sin(theta)``, exact (float64).
@@ -152,6 +156,9 @@ def make_pendulum(n_trajectories=1, n_timepoints=41, dt=0.5, *, theta0=1.5 * np.
     return _add_noise(np.stack([theta, omega], axis=-1), noise, rng), t
 
 
+@_checked(n_trajectories=[integers(1)], n_timepoints=[integers(2)], dt=[_POSITIVE],
+          alpha=[reals()], beta=[reals()], delta=[reals()], gamma=[reals()],
+          initial_states=["array-like", None], noise=[reals(0)], random_state=["random_state"])
 def make_lotka_volterra(n_trajectories=1, n_timepoints=41, dt=0.5, *, alpha=2 / 3, beta=4 / 3,
                         delta=1.0, gamma=1.0, initial_states=None, noise=0.0,
                         random_state=None):
@@ -208,8 +215,6 @@ def _seed(random_state):
 
 def _initial_states(initial_states, n, d, rng, low, high):
     if initial_states is None:
-        if not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n_trajectories must be a positive integer, got {n!r}")
         return rng.uniform(low, high, size=(n, d))
     states = np.asarray(initial_states, dtype=float).reshape(-1, d)
     if states.shape[0] != n:
@@ -217,6 +222,7 @@ def _initial_states(initial_states, n, d, rng, low, high):
     return states
 
 
+@_checked(permute=["boolean"], by_rows=["boolean"], random_state=["random_state"])
 def load_sequential_digits(permute=False, by_rows=False, random_state=0):
     """sklearn's 8 x 8 digits as sequences (no download).
 
@@ -251,6 +257,7 @@ def load_sequential_digits(permute=False, by_rows=False, random_state=0):
     return (X.reshape(-1, 8, 8) if by_rows else X[:, :, None]), y
 
 
+@_checked(n_samples=[integers(1)], n_timesteps=[integers(2)], random_state=["random_state"])
 def make_adding_problem(n_samples=1000, n_timesteps=100, random_state=None):
     """The adding problem (Hochreiter & Schmidhuber 1997): sum the two marked numbers.
 
@@ -270,8 +277,6 @@ def make_adding_problem(n_samples=1000, n_timesteps=100, random_state=None):
     >>> X.shape, bool(((X[:, :, 1] == 1).sum(1) == 2).all())
     ((4, 10, 2), True)
     """
-    if not (isinstance(n_timesteps, (int, np.integer)) and n_timesteps >= 2):
-        raise ValueError(f"n_timesteps must be an integer >= 2, got {n_timesteps!r}")
     rng = check_random_state(random_state)
     values = rng.uniform(0, 1, (n_samples, n_timesteps))
     half = n_timesteps // 2
@@ -285,6 +290,8 @@ def make_adding_problem(n_samples=1000, n_timesteps=100, random_state=None):
     return np.stack([values, markers], axis=2), y
 
 
+@_checked(n_samples=[integers(1)], n_timesteps=[integers(1)], n_channels=[integers(2)],
+          noise=[reals(0)], random_state=["random_state"])
 def make_event_order(n_samples=1000, n_timesteps=60, n_channels=3, noise=0.2,
                      random_state=None):
     """Classify sequences by the order in which their channels fire.
@@ -310,10 +317,7 @@ def make_event_order(n_samples=1000, n_timesteps=60, n_channels=3, noise=0.2,
     """
     import itertools
 
-    if not (isinstance(n_channels, (int, np.integer)) and n_channels >= 2):
-        raise ValueError(f"n_channels must be an integer >= 2, got {n_channels!r}")
-    if not (isinstance(n_timesteps, (int, np.integer))
-            and n_timesteps >= 4 * n_channels + 4):
+    if n_timesteps < 4 * n_channels + 4:
         raise ValueError(f"n_timesteps must be an integer >= 4 * n_channels + 4 = "
                          f"{4 * n_channels + 4}, got {n_timesteps!r}")
     rng = check_random_state(random_state)
@@ -331,6 +335,9 @@ def make_event_order(n_samples=1000, n_timesteps=60, n_channels=3, noise=0.2,
     return X, y
 
 
+@_checked(n_samples=[integers(1)], n_timesteps=[integers(1)], dt=[_POSITIVE],
+          current=[reals()], a=[reals()], b=[reals()], epsilon=[_POSITIVE],
+          random_state=["random_state"])
 def make_fitzhugh_nagumo(n_samples=256, n_timesteps=100, dt=4.0, current=0.5, a=0.7,
                          b=0.8, epsilon=1 / 50, random_state=None):
     """Windows of the FitzHugh-Nagumo neuron ``v' = v - v^3/3 - w + I``,

@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.estimator_checks import check_param_validation
 
 import physml
-from physml import PINNRegressor
+from physml import PINNRegressor, datasets
 from physml.pde import AllenCahn, Burgers, Convection, CustomPDE, Reaction, ReactionDiffusion
 from physml.strategies import Causal, Curriculum, Standard, TimeMarching
 
@@ -98,3 +98,20 @@ def test_every_skorch_trained_estimator_has_the_same_training_parameters():
     for estimator in trained:
         params = estimator().get_params()
         assert set(TRAINING_CONSTRAINTS) <= set(params), estimator.__name__
+
+
+@pytest.mark.parametrize("name", datasets.__all__)
+def test_every_dataset_function_rejects_a_wrong_value_of_each_parameter_by_name(name):
+    # They raised numpy's "negative dimensions are not allowed" for n_samples=-1, and
+    # make_fitzhugh_nagumo(n_samples=0) returned empty arrays.
+    function = getattr(datasets, name)
+    required = {"pde": Convection()}
+    for parameter in inspect.signature(function).parameters:
+        given = {k: v for k, v in required.items()
+                 if k != parameter and k in inspect.signature(function).parameters}
+        with pytest.raises(InvalidParameterError, match=f"'{parameter}' parameter"):
+            function(**given, **{parameter: "wrong"})
+    for count in ("n_samples", "n_trajectories"):
+        if count in inspect.signature(function).parameters:
+            with pytest.raises(InvalidParameterError, match=f"'{count}' parameter"):
+                function(**{count: 0})
