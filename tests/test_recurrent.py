@@ -244,6 +244,16 @@ def test_bad_parameters_name_themselves(params, match, rows):
         LipschitzRNNClassifier(**dict(CHEAP, **params)).fit(X, y)
 
 
+def test_x_of_the_wrong_dimensions_says_the_layouts_it_reads(rows):
+    # A 4-D X got sklearn's "dim <= 2 is required", wrong for estimators that read 3-D.
+    X, y, _, _ = rows
+    with pytest.raises(ValueError, match="n_timesteps, n_features.*got 4 dimensions"):
+        LEMClassifier(**CHEAP).fit(X[..., None], y)
+    est = LEMClassifier(**CHEAP).fit(X, y)
+    with pytest.raises(ValueError, match="from_sktime"):
+        est.predict(X[..., None])
+
+
 def test_pipeline_with_a_scaler_on_flattened_sequences_and_grid_search(rows):
     X, y, X_test, y_test = rows
     flatten = FunctionTransformer(lambda Z: Z.reshape(len(Z), -1))

@@ -28,7 +28,7 @@ from .._base import (
 )
 from .._skorch import TRAINING_CONSTRAINTS, SkorchEstimator, finish_training, training_doc
 from ._cells import SequenceNetwork
-from ._data import as_sequences
+from ._data import as_sequences, check_sequence_dims
 
 
 class _RecurrentEstimator(SkorchEstimator):
@@ -99,7 +99,8 @@ class _RecurrentEstimator(SkorchEstimator):
     def _validate_X(self, X):
         """Validate at fit; ``n_features_in_`` is the columns of a 2-D ``X`` (sequences of
         that length) or the features per step of a 3-D one (any length)."""
-        X = check_array(X, allow_nd=True, dtype=np.float64, input_name="X")
+        X = check_sequence_dims(check_array(X, allow_nd=True, dtype=np.float64,
+                                            input_name="X"))
         self._fitted_2d_ = X.ndim == 2
         if X.ndim == 3:
             validate_data(self, X.reshape(len(X), -1))
