@@ -286,18 +286,27 @@ def harmonics_for(pde, column, tol=1e-6, most=8):
     more than 8."""
     if pde.time_index is None or pde.initial_condition is None:
         return most
-    points = pde.initial_points(64)
     spatial = list(pde.spatial_indices)
+    others = [i for i in spatial if i != column]
     low, high = (float(v) for v in pde.domain[column])
-    points[:, column] = np.linspace(low, high, 64, endpoint=False)
-    x = points[:, spatial[0]] if len(spatial) == 1 else points[:, spatial]
-    values = np.asarray(pde.initial_condition(x), dtype=float).reshape(64, -1)
-    spectrum = np.abs(np.fft.rfft(values, axis=0))  # (33, outputs)
-    total = np.sqrt((spectrum ** 2).sum(0)).max() or 1.0
-    for k in range(1, most + 1):
-        if np.sqrt((spectrum[k + 1:] ** 2).sum(0)).max() <= tol * total:
-            return k
-    return most
+    needed = 1
+    # Lines along the coordinate at t_min; with more spatial coordinates, several lines at
+    # fixed, asymmetric fractions of the others' ranges (one line may miss a mode: cos y
+    # vanishes at y = pi / 2), taking what the most demanding line needs.
+    for fraction in ((0.13, 0.37, 0.61, 0.89) if others else (0.0,)):
+        points = np.repeat(pde.initial_points(1), 64, axis=0)
+        points[:, column] = np.linspace(low, high, 64, endpoint=False)
+        for other in others:
+            a, b = (float(v) for v in pde.domain[other])
+            points[:, other] = a + fraction * (b - a)
+        x = points[:, spatial[0]] if len(spatial) == 1 else points[:, spatial]
+        values = np.asarray(pde.initial_condition(x), dtype=float).reshape(64, -1)
+        spectrum = np.abs(np.fft.rfft(values, axis=0))  # (33, outputs)
+        total = np.sqrt((spectrum ** 2).sum(0)).max() or 1.0
+        k = next((k for k in range(1, most + 1)
+                  if np.sqrt((spectrum[k + 1:] ** 2).sum(0)).max() <= tol * total), most)
+        needed = max(needed, k)
+    return needed
 
 
 #: The initial condition's blend width, a share of the time span (see :class:`ExactModel`).
