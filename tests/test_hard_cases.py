@@ -113,6 +113,41 @@ def test_exact_constraints_in_two_periodic_dimensions_take_the_harmonics_u0_need
     assert error / np.linalg.norm(_heat_2d_solution(X)) < 0.3
 
 
+def _sine_cosine(x):
+    lib = torch if torch.is_tensor(x) else np
+    return lib.sin(np.pi * x[:, 0]) * lib.cos(x[:, 1])
+
+
+def _shifted(x):
+    return _sine_cosine(x) + 1.0
+
+
+def test_exact_dirichlet_ends_with_a_second_spatial_coordinate():
+    # With a second spatial coordinate the compatibility check of u0 at the Dirichlet ends
+    # raised a bare broadcasting ValueError ("could not broadcast ... (2,) into (1,)").
+    def heat(initial_condition):
+        return CustomPDE(_heat_2d, coordinates=("x", "y", "t"),
+                         derivatives=("u_t", "u_xx", "u_yy"),
+                         initial_condition=initial_condition,
+                         domain=((0, 1), (0, 2 * np.pi), (0, 1)),
+                         boundary={"x": "dirichlet", "y": "periodic"})
+
+    pde = heat(_sine_cosine)
+    X0, u0 = pde.initial_data(64)
+    est = PINNRegressor(pde=pde, constraints="exact", random_state=0, max_iter=300,
+                        n_collocation=500, hidden_layer_sizes=(20, 20)).fit(X0, u0)
+    rng = np.random.default_rng(0)
+    y, t = rng.uniform(0, 2 * np.pi, 20), rng.uniform(0, 1, 20)
+    for end in (0.0, 1.0):
+        face = np.column_stack([np.full(20, end), y, t])
+        np.testing.assert_allclose(est.predict(face), 0.0, atol=1e-12)
+    X = pde.grid(8, 10)
+    exact = _sine_cosine(X[:, :2]) * np.exp(-0.05 * (np.pi ** 2 + 1) * X[:, 2])
+    assert np.linalg.norm(est.predict(X) - exact) / np.linalg.norm(exact) < 0.1
+    with pytest.raises(ValueError, match="differ from its initial condition"):
+        PINNRegressor(pde=heat(_shifted), constraints="exact", **TINY).fit(X0, u0)
+
+
 def test_exact_constraints_say_where_they_cannot_apply():
     with pytest.raises(ValueError, match="output_transform"):
         fitted(Convection(), output_transform=_identity_transform)
