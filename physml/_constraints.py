@@ -280,7 +280,8 @@ class ExactModel(torch.nn.Module):
 def harmonics_for(pde, column, tol=1e-6, most=8):
     """How many harmonics of ``column``'s period the embedding needs: the fewest whose
     trigonometric projection holds the initial condition along that coordinate to ``tol``
-    (relative, at 64 points), at least 1 and at most ``most``; ``most`` when the equation
+    (relative, at 64 points of a line along it; four lines with more spatial
+    coordinates), at least 1 and at most ``most``; ``most`` when the equation
     has no initial condition along it. ``sin(x)`` needs 1; the Gaussian bump of the
     reaction, 8; Allen-Cahn's ``x^2 cos(pi x)``, whose slope jumps across the boundary,
     more than 8."""
@@ -289,12 +290,12 @@ def harmonics_for(pde, column, tol=1e-6, most=8):
     spatial = list(pde.spatial_indices)
     others = [i for i in spatial if i != column]
     low, high = (float(v) for v in pde.domain[column])
-    needed = 1
+    start, needed = pde.initial_points(1), 1
     # Lines along the coordinate at t_min; with more spatial coordinates, several lines at
     # fixed, asymmetric fractions of the others' ranges (one line may miss a mode: cos y
     # vanishes at y = pi / 2), taking what the most demanding line needs.
     for fraction in ((0.13, 0.37, 0.61, 0.89) if others else (0.0,)):
-        points = np.repeat(pde.initial_points(1), 64, axis=0)
+        points = np.repeat(start, 64, axis=0)
         points[:, column] = np.linspace(low, high, 64, endpoint=False)
         for other in others:
             a, b = (float(v) for v in pde.domain[other])
