@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ._base import average, dtype_name, resolve_dtype
+from ._gauss_newton import GaussNewtonLoss, RowModel, levenberg_marquardt
 from ._mlp import supports_jet
 from ._trainer import minimize
 from .pde._base import _as_outputs, parse_derivative
@@ -229,6 +230,10 @@ class PINNProblem:
             return {name: float(transform(raw)) for name, (raw, transform)
                     in self.learned.items()}
 
+    def parameters(self):
+        """The trainable tensors: the network's weights and the learned coefficients."""
+        return [*self.network.parameters(), *(raw for raw, _ in self.learned.values())]
+
     @property
     def X_obs(self):
         return self._obs[0].to(self.dtype)
@@ -329,7 +334,7 @@ class PINNProblem:
         before = len(history.get("loss", ()))
         if self.learned:
             loss_terms = self._recording(loss_terms, history)
-        parameters = [*self.network.parameters(), *(raw for raw, _ in self.learned.values())]
+        parameters = self.parameters()
         report = None
         if self.learned and self._n_stages == 0 and pde is not None and X_obs.shape[0]:
             report = self._start_from_observations(
@@ -339,6 +344,10 @@ class PINNProblem:
                 # Adam's warm-up brings a random network into a basin; this one starts in
                 # it, and Adam's first steps would only shake it out.
                 settings = dataclasses.replace(settings, optimizer="lbfgs", warmup_iter=0)
+        if report is None and settings.optimizer == "lm":
+            report = self._gauss_newton(pde, domain, X_obs, y_obs,
+                                        n_collocation or self.config.n_collocation,
+                                        settings, desc, history)
         if report is None:  # (not stopped by Ctrl-C or a divergence in the first phases)
             report = minimize(
                 loss_terms, parameters, optimizer=settings.optimizer,
@@ -360,6 +369,26 @@ class PINNProblem:
             report["stage"]["causal_weights"] = np.array(causal.record)
             report["stage"]["causal_tol"] = list(causal.tol_record)
         return report
+
+    def _gauss_newton(self, pde, domain, X_obs, y_obs, n_collocation, settings, desc,
+                      history):
+        """``settings.max_iter`` Levenberg-Marquardt steps on the plain loss (no causal
+        weights), each on ``n_collocation`` new points in ``domain``, drawn as
+        ``self.sampling`` says (:mod:`physml._gauss_newton`)."""
+        faces = self.boundary_faces(pde, domain)
+        names, slope_columns = self._derivative_names(pde, faces)
+        model = RowModel(self, pde, names, slope_columns)
+        loss = GaussNewtonLoss(model, self.config.residual_weight,
+                               [(c, side, kind, X.to(self.dtype), g)
+                                for c, side, kind, X, g in faces],
+                               [None if g is None else g.to(self.dtype) for *_, g in faces],
+                               X_obs, y_obs)
+        squared_residual = self._squared_residual(pde, names)
+        return levenberg_marquardt(
+            loss, model.parameters(),
+            lambda: self._resample(domain, n_collocation, squared_residual),
+            max_iter=settings.max_iter, verbose=self.config.verbose, desc=desc,
+            history=history, owner=self.config.owner)
 
     def _start_from_observations(self, pde, domain, X_obs, y_obs, n_collocation, settings,
                                  desc, history):
@@ -525,15 +554,7 @@ class PINNProblem:
         if not (resample_every or chunks is not None):
             return loss_terms
 
-        def squared_residual(X):
-            """The squared residual at rows ``X`` (no graph kept)."""
-            out = []
-            for start in range(0, X.shape[0], 8192):
-                part = X[start:start + 8192]
-                u, d = autograd_derivatives(self.outputs, part, part.shape[0], names)
-                u = u[:, 0] if single else u
-                out.append(residuals(part, u, d).detach())
-            return torch.cat(out)
+        squared_residual = self._squared_residual(pde, names)
 
         def refresh(done):
             if resample_every and done % resample_every == 0:
@@ -547,6 +568,23 @@ class PINNProblem:
         if chunks is not None:
             chunks.update(squared_residual(points["X_c"]), points["X_c"])
         return loss_terms
+
+    def _squared_residual(self, pde, names):
+        """``X -> `` the summed squared residuals at the rows of ``X`` (no graph kept)."""
+        single = len(pde.outputs) == 1
+
+        def squared_residual(X):
+            out = []
+            for start in range(0, X.shape[0], 8192):
+                part = X[start:start + 8192]
+                u, d = autograd_derivatives(self.outputs, part, part.shape[0], names)
+                u = u[:, 0] if single else u
+                r = pde.residual(part, u, d, self.coefficient_values(pde))
+                r = r if isinstance(r, (tuple, list)) else (r,)
+                out.append(sum(equation.square() for equation in r).detach())
+            return torch.cat(out)
+
+        return squared_residual
 
     def _resample(self, domain, n, squared_residual):
         """``n`` new collocation points: uniform, or residual-based (RAD, Wu et al. 2023:

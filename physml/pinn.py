@@ -79,8 +79,11 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         ``sampling="rad"``, ``learn_coefficients``) then raise a ValueError.
     strategy : str or strategy object, default="standard"
         How training proceeds; see :mod:`physml.strategies`.
-    hidden_layer_sizes : tuple of int, default=(50, 50, 50, 50)
-        Widths of the hidden layers (the paper's 4 x 50).
+    hidden_layer_sizes : tuple of int or "auto", default="auto"
+        Widths of the hidden layers. ``"auto"``: the strategy's choice, the paper's
+        4 x 50 for every strategy but ``"causal"``, whose Gauss-Newton final phase costs
+        in proportion to the weights and takes 3 x 30 (see
+        :class:`~physml.strategies.Causal`).
     activation : {"tanh", "sin", "sigmoid"}, default="tanh"
     architecture : {"mlp", "modified"}, default="mlp"
         ``"mlp"``: a fully connected network. ``"modified"``: the modified MLP of Wang,
@@ -255,7 +258,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     _parameter_constraints = {
         "pde": [PDE, None],
         "strategy": [StrOptions(set(STRATEGIES)), Strategy],
-        "hidden_layer_sizes": [tuple, list],
+        "hidden_layer_sizes": [tuple, list, AUTO_OPTION],
         "activation": [StrOptions(set(ACTIVATIONS)), Activation],
         "architecture": [StrOptions(set(ARCHITECTURES))],
         "optimizer": [StrOptions({"auto", *OPTIMIZERS})],
@@ -284,7 +287,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         "harmonics": [AUTO_OPTION, integers(1)],
     }
 
-    def __init__(self, *, pde=None, strategy="standard", hidden_layer_sizes=(50, 50, 50, 50),
+    def __init__(self, *, pde=None, strategy="standard", hidden_layer_sizes="auto",
                  activation="tanh", architecture="mlp", optimizer="auto", learning_rate=None,
                  max_iter="auto", warmup_iter="auto", tol="auto", lbfgs_history_size="auto",
                  n_collocation="auto", n_boundary=100, residual_weight=1.0, dtype="auto",
@@ -315,7 +318,8 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
             validate_params(self.pde)
         if not isinstance(self.strategy, str):
             validate_strategy(self.strategy)
-        check_hidden_layer_sizes(self.hidden_layer_sizes)
+        if not isinstance(self.hidden_layer_sizes, str):
+            check_hidden_layer_sizes(self.hidden_layer_sizes)
         pde = None if self.pde is None else self.pde.validate()
         self._validate_learned(pde)
         strategy = resolve_strategy(self.strategy)
@@ -354,7 +358,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         n_in = X.shape[1] if plan is None else ExactModel.n_features(plan)
         with seeded(seed, device):
             network = ARCHITECTURES[self.architecture](
-                n_in, tuple(self.hidden_layer_sizes), self.n_outputs_, self.activation)
+                n_in, tuple(settings.hidden_layer_sizes), self.n_outputs_, self.activation)
         outputs = self._output_scaling(y)
         inputs = self._input_scaling(pde) if plan is None else None
         if plan is not None and outputs is not None:
@@ -548,7 +552,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         return {name: getattr(self, name)
                 for name in ("optimizer", "max_iter", "warmup_iter", "tol",
                              "lbfgs_history_size", "dtype", "sampling", "resample_every",
-                             "n_collocation")}
+                             "n_collocation", "hidden_layer_sizes")}
 
     def _training_settings(self, strategy):
         """The strategy's training defaults with this estimator's explicit values in

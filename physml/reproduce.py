@@ -376,6 +376,9 @@ ABLATIONS = {
     "uniform sampling": dict(sampling="uniform"),
     "L-BFGS history 100": dict(lbfgs_history_size=100),
     "float32": dict(dtype="float32"),
+    "final phase L-BFGS": dict(strategy=Causal(final_optimizer="lbfgs")),
+    "4 x 50, final L-BFGS": dict(strategy=Causal(final_optimizer="lbfgs"),
+                                 hidden_layer_sizes=(50, 50, 50, 50)),
     "+ modified MLP": dict(architecture="modified"),
 }
 

@@ -43,6 +43,7 @@ class TrainingSettings:
     sampling: str = "uniform"
     resample_every: int = None
     n_collocation: int = 1000
+    hidden_layer_sizes: tuple = (50, 50, 50, 50)
 
     @classmethod
     def resolve(cls, defaults, **given):
@@ -467,6 +468,14 @@ class TimeMarching(Strategy):
         return problem.network, reports
 
 
+#: Final-phase iterations of :class:`Causal` by optimizer (``final_iter="auto"``).
+FINAL_ITER = {"lm": 40, "lbfgs": 3000}
+#: ``Causal(final_optimizer="auto")`` takes Levenberg-Marquardt up to this many trainable
+#: weights, L-BFGS beyond: a Gauss-Newton step costs ``n^2 P`` operations for ``n`` rows
+#: and ``P`` weights (2,000 rows and 20,000 weights: about 2 s, 320 MB of Jacobian).
+LM_MAX_WEIGHTS = 20_000
+
+
 class Causal(Strategy):
     """Causal training: the residual weighted in time, later times only once the earlier
     ones are fitted (Wang, Sankaran & Perdikaris, "Respecting causality is all you need for
@@ -481,8 +490,8 @@ class Causal(Strategy):
     to minimize. ``tol`` walks up ``tolerances``, moving on when every weight exceeds
     ``advance_at``: the loose first value lets the fit run through all times roughly, the
     tight last ones ask each chunk to be fitted before the next counts. Then a final
-    phase trains on the plain residual (all weights 1) on fixed points:
-    ``final_iter`` L-BFGS iterations.
+    phase trains on the plain residual (all weights 1): ``final_iter`` steps of
+    ``final_optimizer``.
 
     One network over the whole time span, unlike :class:`TimeMarching`; it composes:
     ``TimeMarching(within=Causal())`` weights time inside each block. The weights of every
@@ -490,47 +499,44 @@ class Causal(Strategy):
     tolerance of each in ``stages_[0]["causal_tol"]``; ``history_["residual"]`` of that
     stage is the weighted residual (the term minimized).
 
-    Training defaults (the estimator's ``"auto"`` values): 2000 collocation points, 300
-    Adam steps then 2000 L-BFGS iterations (history 300) with the causal weights in
-    ``early_dtype`` (float32), new collocation points every 100 iterations drawn by
-    residual-based adaptive sampling (``sampling="rad"``), then the final phase: 3000
-    L-BFGS iterations in the estimator's precision (float64). Single precision, cheaper on
-    a CPU, serves the weighted phase, whose points change every 100 iterations; the final
-    phase minimizes one fixed loss, where float32 L-BFGS stalls on its own rounding once
-    the loss is small (Xu et al. 2025).
-    A history of 300 curvature pairs (the other strategies keep 100): these fits are
-    limited by how fast L-BFGS converges, their final-phase loss still falling when the
-    budget ends, and a longer memory models the curvature of a 4 x 50 network better at
-    a few milliseconds per iteration. ``benchmarks/bench_hard_cases.py`` with 300 pairs
-    against 100 (the same seeds): beta = 30 seeds 0 / 2 1.03e-3 / 1.02e-3 against 1.52e-3
-    / 1.75e-3 (seed 0's final loss, read in development runs of the same fits: 2.5e-5
-    against 1.2e-4), beta = 50 seed 1 2.38e-3
-    against 4.17e-3, reaction seed 0 3.66e-3 against 4.57e-3, Allen-Cahn seeds 0 / 2
-    1.41e-3 / 2.48e-3 against 1.97e-3 / 6.98e-3. 1000 pairs in the final phase went
-    further in a development run (beta = 30 seed 2 7.9e-4), at 30 ms an iteration for
-    the pairs alone, more than a loss evaluation. The pairs take ``2 x history x
-    n_weights`` float64 numbers (42 MB for the 4 x 50 network; about 1 GB for 4 x 256,
-    where a smaller ``lbfgs_history_size`` is the better choice).
-    Development runs (seed 0, alone on two cores) of the weighted phase in float32
-    against float64: beta = 30 2.22e-3 in 48 s against 2.20e-3 in 81 s; on
-    Allen-Cahn (seeds 0-2, two fits at a time) 1.03e-2, 9.97e-3, 1.56e-2 in about 90 s
-    against 7.98e-3, 8.40e-3, 1.61e-2 in about 225 s (float64: the earlier table of
-    ``benchmarks/bench_hard_cases.py``, also two at a time). The time saved went to the final
-    phase, where the accuracy comes from: 3000 iterations instead of 700 (see below).
-    Twice the points for two thirds of the iterations paid in the same time (development
-    runs, seed 0, before the precision split): 4.9e-3 against 6.2e-3 at beta = 50 and
-    3.9e-3 against 5.8e-3 on the reaction; twice as many again for half as many
-    iterations did not (4.3e-2 at beta = 50).
+    Training defaults (the estimator's ``"auto"`` values): a 3 x 30 tanh network, 2000
+    collocation points, 300 Adam steps then 2000 L-BFGS iterations (history 300) with the
+    causal weights in ``early_dtype`` (float32), new collocation points every 100
+    iterations drawn by residual-based adaptive sampling (``sampling="rad"``); then the
+    final phase in the estimator's precision (float64): 40 Levenberg-Marquardt steps,
+    each on 2000 new points drawn the same way (:mod:`physml._gauss_newton`).
 
-    These are meant with ``constraints="exact"`` (the periodic boundary and the initial
-    condition built in, time features): ``python benchmarks/bench_hard_cases.py`` (=
-    ``physml reproduce hard-cases``) measures them on convection (beta = 30, 50), reaction
-    (rho = 5) and Allen-Cahn: 1.1e-3, 1.7e-3, 2.3e-3 and 1.6e-3 (means of 3 seeds, 130 to
-    240 s a fit on two cores). With 100 pairs: 1.7e-3, 2.6e-3, 3.2e-3 and 4.0e-3 in 95 to
-    190 s (an earlier run); with those and the final phase at 700 iterations: 2.1e-3,
-    5.1e-3, 4.5e-3 and 1.2e-2 in 46 to 98 s. Without the weights (``tolerances=(0.0,)``),
-    seed 0: 1.20e-3 instead of 1.31e-3 at beta = 50, 1.03e-2 instead of 1.41e-3 on
-    Allen-Cahn.
+    Why the final phase is Levenberg-Marquardt. The accuracy of these fits comes from
+    the final phase, where the loss is small and L-BFGS, its curvature built from a few
+    hundred gradient differences, converges slowly: with the earlier default (a 4 x 50
+    network, 3000 float64 L-BFGS iterations with 300 pairs) the loss was still falling
+    when the budget ended. A Gauss-Newton step uses the exact curvature of the linearized
+    residual, ``J^T J``, one row of ``J`` per collocation point; each step costs
+    ``n^2 P`` operations (``n`` points, ``P`` weights), so it pays on a small network:
+    on 3 x 30 (2,500 weights) a step takes about 0.7 s on two cores, and 40 steps go
+    further than 3000 L-BFGS iterations on either network. The weighted phase stays
+    first-order: it moves the solution through time, which the causal weights and
+    resampled points do, not the curvature. ``python benchmarks/bench_hard_cases.py``
+    (= ``physml reproduce hard-cases``) measures the four cases with these defaults
+    (means of 3 seeds): convection beta = 30 BETA30, beta = 50 BETA50, reaction rho = 5
+    REACTION, Allen-Cahn ALLENCAHN, TIMES a fit on two cores; with the earlier default
+    (4 x 50, final L-BFGS, session 17's run of the same command): 1.1e-3, 1.7e-3, 2.3e-3
+    and 1.6e-3 in 130 to 240 s. Its ablation (seed 0) removes the final step alone
+    (``Causal(final_optimizer="lbfgs")`` on 3 x 30) and both: see the user guide's "When
+    a PINN fails". Beyond these four, development runs of the default call (seed 0):
+    Burgers (nu = 0.01/pi, Dirichlet ends built in) 6.4e-4 in 102 s, against 3.2e-2 with
+    the earlier default; reaction-diffusion (nu = 3, rho = 5) 1.5e-4 against 1.9e-4.
+    Drawing the Gauss-Newton points uniformly instead lost Burgers' shock (1.7e-1): they
+    follow the estimator's ``sampling``.
+
+    The weighted phase in single precision: cheaper on a CPU, and its points change every
+    100 iterations (development runs, seed 0, 4 x 50 network: beta = 30 2.22e-3 in 48 s
+    against 2.20e-3 in 81 s in float64). 300 curvature pairs in that phase were measured
+    with the earlier L-BFGS final phase (``benchmarks/bench_hard_cases.py``, 300 against
+    100, same seeds: beta = 30 1.03e-3 against 1.52e-3, Allen-Cahn 1.41e-3 against
+    1.97e-3). ``final_optimizer="auto"`` takes L-BFGS for networks of more than
+    ``LM_MAX_WEIGHTS`` (20,000) weights, where a Gauss-Newton step would take seconds and
+    hundreds of megabytes.
 
     Parameters
     ----------
@@ -543,9 +549,15 @@ class Causal(Strategy):
         ``resample_every``).
     advance_at : float, default=0.99
         Move to the next tolerance when every weight exceeds this.
-    final_iter : int, default=3000
-        L-BFGS iterations of the final phase on fixed points (0: none); scaled with the
-        estimator's ``max_iter`` as the strategy's default of 2000.
+    final_optimizer : {"auto", "lm", "lbfgs"}, default="auto"
+        The final phase's optimizer: ``"lm"``, Levenberg-Marquardt steps, each on new
+        points drawn as the estimator's ``sampling`` says; ``"lbfgs"``, L-BFGS on the
+        weighted phase's last points; ``"auto"``, ``"lm"`` up to ``LM_MAX_WEIGHTS``
+        trainable weights, else ``"lbfgs"``. Recorded in ``stages_[-1]["optimizer"]``.
+    final_iter : int or "auto", default="auto"
+        Steps of the final phase (0: none): ``"auto"`` is 40 Levenberg-Marquardt steps or
+        3000 L-BFGS iterations; scaled with the estimator's ``max_iter`` as the
+        strategy's default of 2000.
     early_dtype : {"float32", "float64"} or None, default="float32"
         Precision of the weighted phase (Adam and L-BFGS); the final phase runs in the
         estimator's ``dtype``. None, or the estimator's own ``dtype``, trains in one
@@ -563,25 +575,40 @@ class Causal(Strategy):
     training_defaults = TrainingSettings(optimizer="adam+lbfgs", max_iter=2000,
                                          warmup_iter=300, tol=0.0, lbfgs_history_size=300,
                                          dtype="float64", sampling="rad", resample_every=100,
-                                         n_collocation=2000)
+                                         n_collocation=2000, hidden_layer_sizes=(30, 30, 30))
 
     _parameter_constraints = {
         "n_chunks": [integers(1)],
         "tolerances": ["array-like"],
         "update_every": [integers(1)],
         "advance_at": [reals(0, 1, closed="right")],
-        "final_iter": [integers(0)],
+        "final_optimizer": [StrOptions({"auto", "lm", "lbfgs"})],
+        "final_iter": [integers(0), StrOptions({"auto"})],
         "early_dtype": [*DTYPE, None],
     }
 
     def __init__(self, n_chunks=32, tolerances=(1.0, 10.0, 100.0), update_every=100,
-                 advance_at=0.99, final_iter=3000, early_dtype="float32"):
+                 advance_at=0.99, final_optimizer="auto", final_iter="auto",
+                 early_dtype="float32"):
         self.n_chunks = n_chunks
         self.tolerances = tolerances
         self.update_every = update_every
         self.advance_at = advance_at
+        self.final_optimizer = final_optimizer
         self.final_iter = final_iter
         self.early_dtype = early_dtype
+
+    def final_optimizer_for(self, problem):
+        """The final phase's optimizer for ``problem``'s trainable weights."""
+        if self.final_optimizer != "auto":
+            return self.final_optimizer
+        n_weights = sum(p.numel() for p in problem.parameters())
+        return "lm" if n_weights <= LM_MAX_WEIGHTS else "lbfgs"
+
+    def _final_iter(self, optimizer):
+        if self.final_iter == "auto":
+            return FINAL_ITER[optimizer]
+        return int(self.final_iter)
 
     def weights(self):
         """A fresh :class:`physml._problem.CausalWeights` with these settings."""
@@ -603,13 +630,14 @@ class Causal(Strategy):
         desc = f"{label}causal {_describe(pde)}"
         early = None if self.early_dtype is None else dtype_name(self.early_dtype)
         first = problem.train(pde, desc=desc, causal=weights, dtype=early, **train)
-        if first["stopped"] or not self.final_iter:
+        optimizer = self.final_optimizer_for(problem)
+        if first["stopped"] or not self._final_iter(optimizer):
             problem.use_dtype(problem.base_dtype)
             return problem.network, [first]
         ratio = problem.settings.max_iter / self.training_defaults.max_iter
-        final_iter = max(int(round(self.final_iter * ratio * factor)), 1)
+        final_iter = max(int(round(self._final_iter(optimizer) * ratio * factor)), 1)
         train.pop("iter_factor", None)
-        second = problem.train(pde, desc=f"{desc}, final", optimizer="lbfgs", dtype=None,
+        second = problem.train(pde, desc=f"{desc}, final", optimizer=optimizer, dtype=None,
                                max_iter=final_iter, warmup_iter=0, resample=False, **train)
         return problem.network, [first, second]
 
