@@ -8,6 +8,8 @@ in turn). Prints the tables beside the published numbers and writes the figures;
 as ``physml reproduce hard-cases``.
 
     python benchmarks/bench_hard_cases.py                 # 3 seeds, about an hour
+    python benchmarks/bench_hard_cases.py --no-baselines --n-jobs 1
+        # the table and the ablation (session 20: 2145 s)
     python benchmarks/bench_hard_cases.py --no-baselines --no-ablation --n-jobs 1
         # the table alone, one fit at a time on both cores: the seconds the limits mean
     python benchmarks/bench_hard_cases.py --cases "convection beta=30" --seeds 1 --no-ablation

@@ -255,7 +255,7 @@ commands (times on a 2-core CPU):
   reproduce failure-modes     Krishnapriyan et al.'s three tables (about an hour;
                               --quick: under 5 minutes)
   reproduce hard-cases        causal training with exact constraints on the hard cases,
-                              with baselines and an ablation (1 to 1.5 hours; --quick:
+                              with baselines and an ablation (about an hour; --quick:
                               about 2 minutes)
 
 Run "physml demo --help" or "physml reproduce --help" for their options."""
@@ -332,7 +332,7 @@ def _parser():
                     "convection beta = 30, 50,\n"
                     "                 reaction and Allen-Cahn, beside the standard PINN, "
                     "the paper's fix\n"
-                    "                 and an ablation, 1 to 1.5 hours (--quick: about 2 "
+                    "                 and an ablation, about an hour (--quick: about 2 "
                     "minutes)")
     run_reproduce.add_argument("study", choices=["continuity", "failure-modes", "hard-cases"],
                                help="which study")

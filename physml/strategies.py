@@ -518,15 +518,16 @@ class Causal(Strategy):
     first-order: it moves the solution through time, which the causal weights and
     resampled points do, not the curvature. ``python benchmarks/bench_hard_cases.py``
     (= ``physml reproduce hard-cases``) measures the four cases with these defaults
-    (means of 3 seeds): convection beta = 30 BETA30, beta = 50 BETA50, reaction rho = 5
-    REACTION, Allen-Cahn ALLENCAHN, TIMES a fit on two cores; with the earlier default
+    (means of 3 seeds): convection beta = 30 6.3e-4, beta = 50 9.3e-4, reaction rho = 5
+    6.3e-4, Allen-Cahn 1.7e-3, 45 to 84 s a fit on two cores; with the earlier default
     (4 x 50, final L-BFGS, session 17's run of the same command): 1.1e-3, 1.7e-3, 2.3e-3
     and 1.6e-3 in 130 to 240 s. Its ablation (seed 0) removes the final step alone
     (``Causal(final_optimizer="lbfgs")`` on 3 x 30) and both: see the user guide's "When
-    a PINN fails". Beyond these four, development runs of the default call (seed 0):
-    Burgers (nu = 0.01/pi, Dirichlet ends built in) 6.4e-4 in 102 s, against 3.2e-2 with
-    the earlier default; reaction-diffusion (nu = 3, rho = 5) 1.5e-4 against 1.9e-4.
-    Drawing the Gauss-Newton points uniformly instead lost Burgers' shock (1.7e-1): they
+    a PINN fails". Beyond these four, development runs of the default call (seed 0, two
+    at a time): Burgers (nu = 0.01/pi, Dirichlet ends built in) 4.1e-3 in 82 s, against
+    3.2e-2 in 197 s with the earlier default; Allen-Cahn d = 1e-3 4.1e-4 against 5.3e-3;
+    reaction-diffusion (nu = 3, rho = 5) 1.9e-4, as before. Drawing the Gauss-Newton
+    points uniformly instead lost Burgers' shock (1.7e-1, an earlier version): they
     follow the estimator's ``sampling``.
 
     The weighted phase in single precision: cheaper on a CPU, and its points change every
