@@ -234,6 +234,28 @@ def warn_stopped(reason, estimator, best_loss):
     )
 
 
+@contextlib.contextmanager
+def stops_cleanly(state, bar):
+    """A training loop's body: a non-finite loss (:class:`Diverged`) or Ctrl-C ends it
+    with ``state["stopped"]`` saying which, and the progress bar closed."""
+    try:
+        yield
+    except Diverged:
+        state["stopped"] = "diverged"
+    except KeyboardInterrupt:
+        state["stopped"] = "interrupted"
+    finally:
+        bar.close()
+
+
+def warn_if_stopped(state, estimator, best_loss):
+    """:func:`warn_stopped` with the reason ``state["stopped"]`` names, if any."""
+    if state["stopped"]:
+        reason = {"diverged": "the loss became NaN or infinite",
+                  "interrupted": "KeyboardInterrupt"}[state["stopped"]]
+        warn_stopped(reason, estimator, best_loss)
+
+
 def check_hidden_layer_sizes(sizes):
     """A non-empty tuple of positive ints, or a ValueError naming ``hidden_layer_sizes``."""
     if (not isinstance(sizes, (tuple, list)) or not sizes

@@ -32,7 +32,14 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 from torch.func import functional_call, jacfwd, jacrev, vmap
 
-from ._base import Diverged, _mkl_local_threads, follow_load, progress, warn_stopped
+from ._base import (
+    Diverged,
+    _mkl_local_threads,
+    follow_load,
+    progress,
+    stops_cleanly,
+    warn_if_stopped,
+)
 
 #: Most increases of the damping tried for one step before the fit stops (the loss cannot
 #: be lowered along any damped Gauss-Newton direction: converged to rounding).
@@ -259,7 +266,7 @@ def levenberg_marquardt(loss, parameters, draw, *, max_iter, verbose=0, desc="fi
         parts = torch.split(delta, sizes)
         return tuple(p + part.reshape(shape) for p, part, shape in zip(params, parts, shapes))
 
-    try:
+    with stops_cleanly(state, bar):
         for _ in range(max_iter):
             follow_load()  # under n_jobs=None, the threads follow the machine's load
             loss.collocation = draw()
@@ -316,15 +323,6 @@ def levenberg_marquardt(loss, parameters, draw, *, max_iter, verbose=0, desc="fi
             bar.set_postfix(loss=f"{value:.3e}", refresh=False)
             if not accepted:
                 break  # no damped step lowers the loss: converged to rounding
-    except Diverged:
-        state["stopped"] = "diverged"
-    except KeyboardInterrupt:
-        state["stopped"] = "interrupted"
-    finally:
-        bar.close()
-    if state["stopped"]:
-        reason = {"diverged": "the loss became NaN or infinite",
-                  "interrupted": "KeyboardInterrupt"}[state["stopped"]]
-        warn_stopped(reason, owner, state["best_loss"])
+    warn_if_stopped(state, owner, state["best_loss"])
     return state
 

@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from ._base import BestParameters, Diverged, follow_load, progress, warn_stopped
+from ._base import BestParameters, Diverged, follow_load, progress, stops_cleanly, warn_if_stopped
 from ._lbfgs import LBFGS
 
 OPTIMIZERS = ("lbfgs", "adam", "adam+lbfgs")
@@ -82,7 +82,7 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
         history.setdefault("optimizer", []).append(state["phase"])
         return loss
 
-    try:
+    with stops_cleanly(state, bar):
         for name, steps, lr in phases:
             state["phase"] = name
             if steps <= 0:
@@ -124,17 +124,8 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
                         done += chunk - taken  # converged on these points: go on to new ones
                     if refreshed(done, steps):
                         opt.new_loss()
-    except Diverged:
-        state["stopped"] = "diverged"
-    except KeyboardInterrupt:
-        state["stopped"] = "interrupted"
-    finally:
-        bar.close()
     # L-BFGS may end on a line-search trial point; the best point seen is never worse.
     best.restore()
-    if state["stopped"]:
-        reason = {"diverged": "the loss became NaN or infinite",
-                  "interrupted": "KeyboardInterrupt"}[state["stopped"]]
-        warn_stopped(reason, owner, best.loss)
+    warn_if_stopped(state, owner, best.loss)
     state["best_loss"] = best.loss
     return state
