@@ -143,7 +143,7 @@ class GaussNewtonLoss:
     def __init__(self, model, weight, faces, g_faces, X_obs, y_obs):
         self.model = model
         self.weight = weight
-        self.blocks = []  # (term, function(params, *points) -> rows, points, scale, mask)
+        self.blocks = []  # (term, function(params, *points) -> rows, points, scale)
         faces = list(zip(faces, g_faces))
         pending = None
         for (column, side, kind, X, _), g in faces:
@@ -154,19 +154,19 @@ class GaussNewtonLoss:
                     pending = X
                     continue
                 self.blocks.append(("boundary", lambda p, a, b: model.value(p, a)
-                                    - model.value(p, b), (pending, X), scale, None))
+                                    - model.value(p, b), (pending, X), scale))
                 if column in model.slope_columns:
                     self.blocks.append(
                         ("boundary", lambda p, a, b, c=column: model.slope(p, a, c)
-                         - model.slope(p, b, c), (pending, X), scale, None))
+                         - model.slope(p, b, c), (pending, X), scale))
             elif kind == "dirichlet":
                 self.blocks.append(("boundary", lambda p, x, g: model.value(p, x) - g,
-                                    (X, g), scale, None))
+                                    (X, g), scale))
             else:
                 sign = 1.0 if side else -1.0
                 self.blocks.append(
                     ("boundary", lambda p, x, g, c=column, s=sign: s * model.slope(p, x, c)
-                     - g, (X, g), scale, None))
+                     - g, (X, g), scale))
         if X_obs.shape[0]:
             observed = torch.isfinite(y_obs)
             target = torch.where(observed, y_obs, torch.zeros_like(y_obs))
@@ -175,19 +175,19 @@ class GaussNewtonLoss:
             # (u - y)^2 summed over outputs, each output's mean over its observed rows
             per_output = observed / count.sqrt()
             self.blocks.append(("data", lambda p, x, y, m: (model.value(p, x) - y) * m,
-                                (X_obs, target, per_output), 1.0, None))
+                                (X_obs, target, per_output), 1.0))
         self.collocation = None
 
     def _all_blocks(self):
         X_c = self.collocation
         scale = math.sqrt(self.weight / X_c.shape[0])
-        return [("residual", self.model.residual, (X_c,), scale, None), *self.blocks]
+        return [("residual", self.model.residual, (X_c,), scale), *self.blocks]
 
     def rows(self, params):
         """Every row, and the loss per term: ``(rows, {term: value})``."""
         out, terms = [], {}
         with torch.no_grad():
-            for term, function, points, scale, _ in self._all_blocks():
+            for term, function, points, scale in self._all_blocks():
                 values = vmap(function, in_dims=(None,) + (0,) * len(points))(
                     params, *points).reshape(-1) * scale
                 out.append(values)
@@ -197,7 +197,7 @@ class GaussNewtonLoss:
     def jacobian(self, params):
         """The rows, their Jacobian ``(n_rows, n_weights)`` and the loss per term."""
         rows, blocks, terms = [], [], {}
-        for term, function, points, scale, _ in self._all_blocks():
+        for term, function, points, scale in self._all_blocks():
             def value(p, *x, f=function):
                 v = f(p, *x)
                 return v, v
