@@ -106,47 +106,46 @@ class ChebyshevSeries:
         self._memo[key] = (x.detach(), values)
         return values
 
-    def _coefficients(self, order, x):
+    def _evaluate(self, x, order):
         key = (order, x.dtype, x.device)
-        if order == "trimmed":  # not kept: made under torch.func, it would be wrapped
-            c = self.coefficients
-            keep = np.abs(c).max(1) > 1e-14 * np.abs(c).max()  # (the series: 1e-12)
-            c = c[:max(int(np.nonzero(keep)[0].max()) + 1, 1)]
-            return torch.as_tensor(c, dtype=x.dtype, device=x.device)
         if key not in self._torch:
             c = self.coefficients
             for _ in range(order):
                 c = chebyshev.chebder(c, axis=0) if c.shape[0] > 1 else np.zeros_like(c[:1])
             c = c * (2.0 / (self.high - self.low)) ** order
             self._torch[key] = torch.as_tensor(c, dtype=x.dtype, device=x.device)
-        return self._torch[key]
-
-    def _evaluate(self, x, order):
+        c = self._torch[key]
         with torch.no_grad():
-            return self._clenshaw(x, self._coefficients(order, x))
+            s = ((2 * x - (self.low + self.high)) / (self.high - self.low))[:, None]
+            # Clenshaw's recurrence
+            b1 = torch.zeros((x.shape[0], c.shape[1]), dtype=x.dtype, device=x.device)
+            b2 = torch.zeros_like(b1)
+            for k in range(c.shape[0] - 1, 0, -1):
+                b1, b2 = 2 * s * b1 - b2 + c[k], b1
+            return s * b1 - b2 + c[0]
 
-    def _clenshaw(self, x, c):
-        """The series with coefficients ``c`` at ``x``: Clenshaw's recurrence."""
+    def _traced(self, x):
+        """The series at ``x`` under torch.func (the Gauss-Newton rows): the recurrence
+        itself, which those transforms differentiate as they go, in two operations a step
+        and without the trailing coefficients below rounding (the series holds to 1e-12),
+        as every operation costs at each level of the transforms. The tensor of
+        coefficients is made at each call: one made under a transform and kept would stay
+        wrapped in it."""
+        c = self.coefficients
+        keep = np.abs(c).max(1) > 1e-14 * np.abs(c).max()
+        c = torch.as_tensor(c[:int(np.nonzero(keep)[0].max()) + 1], dtype=x.dtype,
+                            device=x.device)
         s = ((2 * x - (self.low + self.high)) / (self.high - self.low))[:, None]
-        b1 = torch.zeros_like(s).expand(-1, c.shape[1])
-        b2 = b1
-        for k in range(c.shape[0] - 1, 0, -1):
-            b1, b2 = 2 * s * b1 - b2 + c[k], b1
-        return s * b1 - b2 + c[0]
+        if c.shape[0] == 1:
+            return c[0] + 0 * s
+        two_s, b1, b2 = 2 * s, c[-1].expand(s.shape[0], -1), 0.0
+        for k in range(c.shape[0] - 2, 0, -1):
+            b1, b2 = torch.addcmul(c[k] - b2, two_s, b1), b1
+        return torch.addcmul(c[0] - b2, s, b1)
 
     def __call__(self, x):
         if torch._C._are_functorch_transforms_active():
-            # Under torch.func (the Gauss-Newton rows): the recurrence itself, which those
-            # transforms differentiate as they go, without the trailing coefficients
-            # below rounding (every step is an operation at each level of the transforms).
-            c = self._coefficients("trimmed", x)
-            s = ((2 * x - (self.low + self.high)) / (self.high - self.low))[:, None]
-            if c.shape[0] == 1:
-                return c[0] + 0 * s
-            two_s, b1, b2 = 2 * s, c[-1].expand(s.shape[0], -1), 0.0
-            for k in range(c.shape[0] - 2, 0, -1):  # two operations a step
-                b1, b2 = torch.addcmul(c[k] - b2, two_s, b1), b1
-            return torch.addcmul(c[0] - b2, s, b1)
+            return self._traced(x)
         return _ChebyshevDerivative.apply(x, self, 0)
 
     def __getstate__(self):
@@ -217,7 +216,7 @@ class ExactModel(torch.nn.Module):
                     slopes = [torch.cat([-sin[:n_d] * k, cos[:n_d] * k], 1)]
                     curves = [torch.cat([-cos[:n_d] * k * k, -sin[:n_d] * k * k], 1)]
                 else:  # values only (forward, predict)
-                    slopes = curves = []
+                    slopes, curves = [], []
             else:
                 values, slopes, curves = [], [], []
             if kind != "periodic":

@@ -140,13 +140,12 @@ class GaussNewtonLoss:
     observations' mean squared error per output (NaN rows masked).
     """
 
-    def __init__(self, model, weight, faces, g_faces, X_obs, y_obs):
+    def __init__(self, model, weight, faces, X_obs, y_obs):
         self.model = model
         self.weight = weight
         self.blocks = []  # (term, function(params, *points) -> rows, points, scale)
-        faces = list(zip(faces, g_faces))
         pending = None
-        for (column, side, kind, X, _), g in faces:
+        for column, side, kind, X, g in faces:
             n_out = len(model.pde.outputs)
             scale = 1.0 / math.sqrt(X.shape[0] * n_out)
             if kind == "periodic":
@@ -286,6 +285,7 @@ def levenberg_marquardt(loss, parameters, draw, *, max_iter, verbose=0, desc="fi
             small = n < P
             K = gram(J) if small else gram(J.t().contiguous())
             g = None if small else J.t() @ rows
+            solved = float(rows.square().sum())  # (without the rows dropped above)
             if damping is None:  # scaled to the curvature's size
                 damping = 1e-3 * float(K.diagonal().mean())
             accepted = False
@@ -304,7 +304,7 @@ def levenberg_marquardt(loss, parameters, draw, *, max_iter, verbose=0, desc="fi
                     new = float(new_rows.square().sum())
                     # the gain against the linear model's (Madsen, Nielsen & Tingleff
                     # 2004): a good model lowers the damping, a poor one raises it
-                    predicted = float(rows.square().sum() - (rows + J @ delta).square().sum())
+                    predicted = solved - float((rows + J @ delta).square().sum())
                     gain = (value - new) / predicted if predicted > 0 else -1.0
                     if math.isfinite(new) and new < value:
                         params, accepted = trial, True

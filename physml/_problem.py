@@ -379,10 +379,9 @@ class PINNProblem:
         names, slope_columns = self._derivative_names(pde, faces)
         model = RowModel(self, pde, names, slope_columns)
         loss = GaussNewtonLoss(model, self.config.residual_weight,
-                               [(c, side, kind, X.to(self.dtype), g)
-                                for c, side, kind, X, g in faces],
-                               [None if g is None else g.to(self.dtype) for *_, g in faces],
-                               X_obs, y_obs)
+                               [(c, side, kind, X.to(self.dtype),
+                                 None if g is None else g.to(self.dtype))
+                                for c, side, kind, X, g in faces], X_obs, y_obs)
         squared_residual = self._squared_residual(pde, names)
         return levenberg_marquardt(
             loss, model.parameters(),
@@ -515,9 +514,7 @@ class PINNProblem:
             chunks = causal.chunks(domain[t_index], t_index)
 
         def residuals(X_c, u, d):
-            r = pde.residual(X_c, u, d, self.coefficient_values(pde))
-            r = r if isinstance(r, (tuple, list)) else (r,)
-            return sum(part.square() for part in r)
+            return self._summed_squares(pde, X_c, u, d)
 
         def derivatives():
             X_all = points["X_all"]
@@ -579,12 +576,16 @@ class PINNProblem:
                 part = X[start:start + 8192]
                 u, d = autograd_derivatives(self.outputs, part, part.shape[0], names)
                 u = u[:, 0] if single else u
-                r = pde.residual(part, u, d, self.coefficient_values(pde))
-                r = r if isinstance(r, (tuple, list)) else (r,)
-                out.append(sum(equation.square() for equation in r).detach())
+                out.append(self._summed_squares(pde, part, u, d).detach())
             return torch.cat(out)
 
         return squared_residual
+
+    def _summed_squares(self, pde, X, u, d):
+        """The equations' squared residuals at the rows of ``X``, summed over equations."""
+        r = pde.residual(X, u, d, self.coefficient_values(pde))
+        r = r if isinstance(r, (tuple, list)) else (r,)
+        return sum(part.square() for part in r)
 
     def _resample(self, domain, n, squared_residual):
         """``n`` new collocation points: uniform, or residual-based (RAD, Wu et al. 2023:

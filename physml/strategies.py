@@ -513,8 +513,9 @@ class Causal(Strategy):
     when the budget ended. A Gauss-Newton step uses the exact curvature of the linearized
     residual, ``J^T J``, one row of ``J`` per collocation point; each step costs
     ``n^2 P`` operations (``n`` points, ``P`` weights), so it pays on a small network:
-    on 3 x 30 (2,500 weights) a step takes about 0.7 s on two cores, and 40 steps go
-    further than 3000 L-BFGS iterations on either network. The weighted phase stays
+    on 3 x 30 (2,500 weights) a step takes about half a second on two cores
+    (development runs), and 40 steps go further than 3000 L-BFGS iterations on either
+    network (the ablation below). The weighted phase stays
     first-order: it moves the solution through time, which the causal weights and
     resampled points do, not the curvature. ``python benchmarks/bench_hard_cases.py``
     (= ``physml reproduce hard-cases``) measures the four cases with these defaults

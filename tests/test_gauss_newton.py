@@ -52,9 +52,8 @@ def problem_and_loss(pde, y_nan=False, **params):
     names, slopes = problem._derivative_names(pde, faces)
     model = RowModel(problem, pde, names, slopes)
     loss = GaussNewtonLoss(model, problem.config.residual_weight,
-                           [(c, s, k, X.double(), g) for c, s, k, X, g in faces],
-                           [None if g is None else g.double() for *_, g in faces],
-                           X_obs, y_obs)
+                           [(c, s, k, X.double(), None if g is None else g.double())
+                            for c, s, k, X, g in faces], X_obs, y_obs)
     loss.collocation = problem.collocation_points(domain, 64)
     return problem, model, loss, terms
 
