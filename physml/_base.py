@@ -5,6 +5,7 @@ torch RNG, the record of training (``history_``), progress bars, and the guard t
 training on a non-finite loss and keeps the best parameters found.
 """
 
+import collections
 import contextlib
 import copy
 import ctypes
@@ -329,10 +330,103 @@ def _set_threads(n):
     50,000), 218 differed between one and two threads, in float32 (9 x 60 times 60 x
     139) as in float64, so keeping only dot products serial does not keep the bits
     (development checks, MKL 2024.2; MKL's strict reproducibility mode,
-    ``MKL_CBWR=AVX2,STRICT``, made more shapes differ, not fewer)."""
+    ``MKL_CBWR=AVX2,STRICT``, made more shapes differ, not fewer). The products that
+    carry a fit's work (:data:`mm`, :data:`addmm`, :data:`mv`) take the fit's threads
+    where MKL rounds their layout as on one thread (:func:`_threaded`)."""
     torch.set_num_threads(n)
     if getattr(_local, "governor", None) is not None:
         _mkl_local_threads()(1)
+
+
+#: A product with fewer multiply-adds stays on one MKL thread in a load-following fit
+#: (MKL gains little there, and trying the layout once would cost more than it saves).
+_THREADED_WORK = 1 << 17
+#: Product layouts tried in this process: whether MKL on that many threads rounds them as
+#: on one (bounded: the oldest go first).
+_SAME_BITS = collections.OrderedDict()
+_SAME_BITS_SIZE = 4096
+
+
+def _layout(tensor):
+    return tensor.shape, tensor.stride(), tensor.dtype, tensor.data_ptr() % 64
+
+
+def _random_like(tensor, stretches):
+    """Random numbers in the layout of ``tensor`` (its shape, strides and alignment), cut
+    from one stretch per dtype in ``stretches`` that grows as needed (drawn once a fit,
+    not at every try)."""
+    size, shift = tensor.element_size(), tensor.data_ptr() % 64
+    extent = 1 + sum((n - 1) * s for n, s in zip(tensor.shape, tensor.stride()))
+    stretch = stretches.get(tensor.dtype)
+    if stretch is None or stretch.numel() < extent + 64 // size:
+        generator = torch.Generator().manual_seed(0)
+        stretch = torch.empty(extent + 64 // size, dtype=tensor.dtype)
+        stretches[tensor.dtype] = stretch.uniform_(-1.0, 1.0, generator=generator)
+    offset = (shift - stretch.data_ptr() % 64) % 64 // size
+    return stretch.as_strided(tensor.shape, tensor.stride(), offset)
+
+
+def _rounds_as_one_thread(op, args, threads, stretches):
+    """Whether MKL computes ``op`` on ``threads`` threads with the bits of one, tried on
+    random numbers in the layout of ``args`` (shape, strides, alignment). Which layouts
+    keep their bits is MKL's choice, by how it splits the work: a split across rows or
+    columns of the output computes each output as one thread would, a split of the
+    inner sums or another kernel for a thread's block does not, and then nearly every
+    affected output of random numbers rounds differently. Of 1,458 random layouts of a
+    network's products (rows up to 40,000, inner and outer sizes up to 512) 12 differed,
+    all float64, none with more than 834 rows; every product of the fits in
+    ``benchmarks/bench_under_load.py`` keeps its bits (development checks, MKL
+    2024.2)."""
+    tried = [_random_like(a, stretches) for a in args]
+    setter = _mkl_local_threads()
+    one = op(*tried)
+    setter(threads)
+    try:
+        many = op(*tried)
+    finally:
+        setter(1)
+    return torch.equal(one, many)
+
+
+def _threaded(op, work):
+    """``op`` (a BLAS product: ``torch.mm``, ``torch.addmm``, ``torch.mv``) that, inside a
+    fit that follows the load, runs on MKL's threads (torch's count) where MKL rounds
+    that layout of operands as on one thread (tried once per layout and count in this
+    process), and on one thread elsewhere. ``work(*args)`` is its multiply-adds."""
+
+    def product(*args):
+        if torch.compiler.is_compiling():  # a compiled loss: its products as torch's
+            return op(*args)
+        threads, governor = torch.get_num_threads(), getattr(_local, "governor", None)
+        if (threads == 1 or governor is None
+                or args[-1].device.type != "cpu" or work(*args) < _THREADED_WORK):
+            return op(*args)
+        key = (op, threads, *map(_layout, args))
+        same = _SAME_BITS.get(key)
+        if same is None:
+            same = _SAME_BITS[key] = _rounds_as_one_thread(op, args, threads,
+                                                           governor.random)
+            if len(_SAME_BITS) > _SAME_BITS_SIZE:
+                _SAME_BITS.popitem(last=False)
+        if not same:
+            return op(*args)
+        setter = _mkl_local_threads()
+        setter(threads)
+        try:
+            return op(*args)
+        finally:
+            setter(1)
+
+    product.__name__ = product.__qualname__ = op.__name__
+    product.__doc__ = f"``torch.{op.__name__}``; see :func:`_threaded`."
+    return product
+
+
+#: ``A @ B``, ``b + A @ B`` and ``A @ x`` as torch computes them, on MKL's threads in a
+#: load-following fit where that keeps the bits of one thread (:func:`_threaded`).
+mm = _threaded(torch.mm, lambda A, B: A.shape[0] * A.shape[1] * B.shape[1])
+addmm = _threaded(torch.addmm, lambda b, A, B: A.shape[0] * A.shape[1] * B.shape[1])
+mv = _threaded(torch.mv, lambda A, x: A.numel())
 
 
 @contextlib.contextmanager
@@ -360,12 +454,13 @@ N_JOBS_DOC = """    n_jobs : int or None, default=None
         a fair share of a loaded machine (``benchmarks/bench_under_load.py``); one in
         prediction and in the recurrent networks' and ContinuousNet's training, which
         gain nothing from a second thread. Under None the thread count changes no
-        result: MKL is kept to one thread inside the fit, so its bits are those of one
-        thread on any number of cores. A positive count fixes the count, MKL's
-        included (its products then round by the count); ``-1`` means all cores
-        (``-2`` all but one, ...). ``OMP_NUM_THREADS``, which
-        joblib and Dask workers set to their share of the cores, caps it. The caller's
-        thread count is restored afterwards.
+        result: its bits are those of one thread on any number of cores (MKL runs a
+        product on the fit's threads only where it rounds that product's layout as on
+        one thread, tried once on random numbers). A positive count fixes the count,
+        MKL's included (its products then round by the count); ``-1`` means all cores
+        (``-2`` all but one, ...). ``OMP_NUM_THREADS``, which joblib and Dask workers
+        set to their share of the cores, caps it. The caller's thread count is
+        restored afterwards.
 """
 
 
@@ -452,6 +547,7 @@ class _LoadGovernor:
         self.measure()  # from the fit's start: its setup counts as this process's time
         self.due = time.monotonic() + LOAD_CHECK_SECONDS
         self.changed = False
+        self.random = {}  # dtype -> random numbers for trying product layouts
 
     def poll(self):
         now = time.monotonic()
@@ -513,7 +609,8 @@ def thread_budget(n_jobs=None, follow=True):
     1000-point PINN 13 to 17 % slower, a 10,000-point one 1.43x). So a fit starts on one
     thread and takes the cores the rest of the machine leaves idle, looking again every
     quarter second: alone it runs on all cores, beside another fit (physml's or anyone's)
-    on one. Its arithmetic does not depend on the count (:func:`total`). joblib's
+    on one. Its arithmetic does not depend on the count (:func:`total`,
+    :func:`_threaded`). joblib's
     workers (and dask's, through joblib) get ``OMP_NUM_THREADS`` = their share of the
     cores, which caps it. The caller's count and glibc's thresholds are restored on
     exit.

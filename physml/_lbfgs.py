@@ -23,7 +23,7 @@ rounding (``tests/test_trainer.py``).
 import torch
 from torch.optim.lbfgs import _strong_wolfe
 
-from ._base import _SERIAL_SUM, total
+from ._base import _SERIAL_SUM, mv, total
 
 
 class _CompactHistory:
@@ -48,8 +48,8 @@ class _CompactHistory:
         k, m = self.next, self.size
         self.buffer[k] = s
         self.buffer[m + k] = y
-        with_y = self.buffer @ y  # s_i . y and y_i . y for every slot
-        with_s = self.buffer[m:] @ s  # y_i . s
+        with_y = mv(self.buffer, y)  # s_i . y and y_i . y for every slot
+        with_s = mv(self.buffer[m:], s)  # y_i . s
         self.SY[:, k] = with_y[:m]
         self.SY[k, :] = with_s
         self.SY[k, k] = ys
@@ -72,7 +72,7 @@ class _CompactHistory:
         dtype, g = g.dtype, g.to(torch.float64)
         m, gamma = self.size, self.gamma
         idx = torch.tensor(self.order(), device=g.device)
-        products = self.buffer @ g
+        products = mv(self.buffer, g)
         a, b = products[:m][idx], products[m:][idx]
         SY = self.SY[idx][:, idx]
         R = SY.triu()
@@ -82,7 +82,7 @@ class _CompactHistory:
         weights = g.new_zeros(2 * m)
         weights[idx] = top
         weights[m + idx] = -gamma * c
-        return (self.buffer.t() @ weights).add_(g, alpha=gamma).neg_().to(dtype)
+        return mv(self.buffer.t(), weights).add_(g, alpha=gamma).neg_().to(dtype)
 
 
 def _norm(v):

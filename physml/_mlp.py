@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._base import column_totals
+from ._base import addmm, column_totals, mm
 
 
 def _tanh_slope(z):
@@ -239,7 +239,7 @@ class _TaylorMLP(torch.autograd.Function):
             if index == 0:
                 # The input tangent along coordinate i is the unit vector e_i: the first layer's
                 # tangent is a column of W, the same on every row, and its second-order term 0.
-                z = torch.addmm(b, X, W.t())
+                z = addmm(b, X, W.t())
                 if tangents is None:
                     T1_z = W.t()[list(first)].unsqueeze(1)
                     T2_z = None
@@ -247,7 +247,7 @@ class _TaylorMLP(torch.autograd.Function):
                     T1_z = tangents[0] @ W.t()
                     T2_z = tangents[1] @ W.t() if pos else None
             else:
-                Z = inputs[-1] @ W.t()
+                Z = mm(inputs[-1], W.t())
                 z = Z[:n].add_(b)
                 Tz = Z[n:].view(k, n_d, -1)
                 T1_z, T2_z = Tz[:k1], Tz[k1:]
@@ -268,7 +268,7 @@ class _TaylorMLP(torch.autograd.Function):
             tape.append((d1, d2d, d3d, T1_z, T2_z, T1_sq))
             inputs.append(A)
         W_o, b_o = weights[-1], biases[-1]
-        U = inputs[-1] @ W_o.t()
+        U = mm(inputs[-1], W_o.t())
         u = U[:n].add_(b_o)
         D = U[n:].view(k, n_d, -1)
         ctx.save_for_backward(*params)
@@ -289,8 +289,8 @@ class _TaylorMLP(torch.autograd.Function):
             U_bar[:n] = u_bar
         if D_bar is not None:
             U_bar[n:] = D_bar.reshape(k * n_d, -1)
-        grads[-2], grads[-1] = U_bar.t() @ inputs[-1], column_totals(U_bar[:n])
-        A_bar = U_bar @ weights[-1]
+        grads[-2], grads[-1] = mm(U_bar.t(), inputs[-1]), column_totals(U_bar[:n])
+        A_bar = mm(U_bar, weights[-1])
         for index in range(len(weights) - 2, -1, -1):
             d1, d2d, d3d, T1_z, T2_z, T1_sq = tape[index]
             d1d = d1[:n_d]
@@ -311,7 +311,7 @@ class _TaylorMLP(torch.autograd.Function):
                     second_order.addcmul_(d2d, T2_z)
                 zd_bar.add_((T2_a_bar * second_order).sum(0))
             if index == 0:
-                dW = z_bar.t() @ X
+                dW = mm(z_bar.t(), X)
                 if ctx.tangents is None:
                     dW[:, list(first)] += Tz_bar[:k1].sum(1).t()
                 else:
@@ -320,8 +320,8 @@ class _TaylorMLP(torch.autograd.Function):
                     if pos:
                         dW += torch.einsum("knh,knf->hf", Tz_bar[k1:], T2)
             else:
-                dW = Z_bar.t() @ inputs[index]
-                A_bar = Z_bar @ weights[index]
+                dW = mm(Z_bar.t(), inputs[index])
+                A_bar = mm(Z_bar, weights[index])
             grads[2 * index], grads[2 * index + 1] = dW, column_totals(z_bar)
         return (None, None, None, None, None, None, *grads)
 
@@ -341,22 +341,22 @@ class _ReverseMLP(torch.autograd.Function):
         weights, biases = params[0::2], params[1::2]
         a, inputs, slopes = X, [X], []
         for W, b in zip(weights[:-1], biases[:-1]):
-            a, d1 = activation.slope(torch.addmm(b, a, W.t()))
+            a, d1 = activation.slope(addmm(b, a, W.t()))
             inputs.append(a)
             slopes.append(d1)
         W_o, b_o = weights[-1], biases[-1]
-        u = torch.addmm(b_o, a, W_o.t())
+        u = addmm(b_o, a, W_o.t())
         # Reverse sweep on the derivative rows (one output, so w_o is a row).
         g = slopes[-1][:n_d] * W_o
         gs, deltas = [g], [None]
         for index in range(len(weights) - 2, 0, -1):
-            delta = g @ weights[index]
+            delta = mm(g, weights[index])
             g = slopes[index - 1][:n_d] * delta
             gs.append(g)
             deltas.append(delta)
         gs.reverse()
         deltas.reverse()
-        J = g @ weights[0]
+        J = mm(g, weights[0])
         ctx.save_for_backward(*params)
         ctx.inputs, ctx.slopes, ctx.gs, ctx.deltas = inputs, slopes, gs, deltas
         ctx.first, ctx.n_d, ctx.activation = first, n_d, activation
@@ -375,33 +375,33 @@ class _ReverseMLP(torch.autograd.Function):
         if D_bar is not None:
             J_bar = torch.zeros((n_d, X.shape[1]), dtype=X.dtype, device=X.device)
             J_bar[:, list(first)] = D_bar[..., 0].t()
-            dWs[0] = gs[0].t() @ J_bar
-            g_bar = J_bar @ weights[0].t()
+            dWs[0] = mm(gs[0].t(), J_bar)
+            g_bar = mm(J_bar, weights[0].t())
             for index in range(L - 1):
                 slope_bars[index] = g_bar * deltas[index]
                 delta_bar = g_bar * slopes[index][:n_d]
-                dWs[index + 1] = gs[index + 1].t() @ delta_bar
-                g_bar = delta_bar @ weights[index + 1].t()
+                dWs[index + 1] = mm(gs[index + 1].t(), delta_bar)
+                g_bar = mm(delta_bar, weights[index + 1].t())
             slope_bars[L - 1] = g_bar * weights[-1]
             dW_o = (g_bar * slopes[L - 1][:n_d]).sum(0, keepdim=True)
         else:
             dW_o = torch.zeros_like(weights[-1])
         if u_bar is None:
             u_bar = torch.zeros((X.shape[0], 1), dtype=X.dtype, device=X.device)
-        dW_o.addmm_(u_bar.t(), inputs[L])
+        dW_o = addmm(dW_o, u_bar.t(), inputs[L])
         grads[-2], grads[-1] = dW_o, column_totals(u_bar)
-        a_bar = u_bar @ weights[-1]
+        a_bar = mm(u_bar, weights[-1])
         for index in range(L - 1, -1, -1):
             z_bar = slopes[index] * a_bar
             if slope_bars[index] is not None:
                 a_d, d1_d = inputs[index + 1][:n_d], slopes[index][:n_d]
                 z_bar[:n_d].addcmul_(slope_bars[index], activation.curvature(a_d, d1_d))
-            dW = z_bar.t() @ inputs[index]
+            dW = mm(z_bar.t(), inputs[index])
             if dWs[index] is not None:
                 dW.add_(dWs[index])
             grads[2 * index], grads[2 * index + 1] = dW, column_totals(z_bar)
             if index:
-                a_bar = z_bar @ weights[index]
+                a_bar = mm(z_bar, weights[index])
         return (None, None, None, None, None, None, *grads)
 
 

@@ -213,6 +213,58 @@ def test_only_the_fits_that_gain_from_threads_follow_the_load(estimator, monkeyp
     assert base._adaptive_fits[0] == 0
 
 
+def test_products_take_mkls_threads_only_in_layouts_that_keep_one_threads_bits(monkeypatch):
+    """Inside a load-following fit a product runs on MKL's threads where MKL rounds its
+    layout as on one thread (tried once, on random numbers), on one thread elsewhere;
+    small products and fits with a fixed count are left to torch."""
+    import physml._base as base
+
+    mkl = [1]  # a stand-in for MKL's per-thread count
+    def setter(n):
+        mkl[0] = n
+
+    monkeypatch.setattr(base, "_mkl_local_threads", lambda: setter)
+    counts = []
+
+    def faithful(A, B):
+        counts.append(mkl[0])
+        return torch.mm(A, B)
+
+    def by_count(A, B):  # rounds by MKL's count, as some of MKL's layouts do
+        counts.append(mkl[0])
+        return torch.mm(A, B) * (1.0 + 1e-7 * (mkl[0] - 1))
+
+    faithful_mm = base._threaded(faithful, lambda A, B: A.shape[0] * A.shape[1] * B.shape[1])
+    by_count_mm = base._threaded(by_count, lambda A, B: A.shape[0] * A.shape[1] * B.shape[1])
+    generator = torch.Generator().manual_seed(0)
+    A = torch.randn(1000, 50, dtype=torch.float64, generator=generator)
+    W = torch.randn(50, 50, dtype=torch.float64, generator=generator)
+    rng = torch.get_rng_state()
+    with base.torch_threads(1):
+        governor = base._LoadGovernor(cap=2, measure=_Idle(2.0))
+        monkeypatch.setattr(base._local, "governor", governor, raising=False)
+        for product in (faithful_mm, by_count_mm):
+            assert torch.equal(product(A, W), A @ W)  # on one thread: nothing to try
+        assert counts == [1, 1]
+        base._set_threads(2)
+        for product in (faithful_mm, by_count_mm):
+            counts.clear()
+            for _ in range(2):
+                assert torch.equal(product(A, W), A @ W)
+            # tried once on one and on two threads, then run on two where it rounds alike
+            assert counts == ([1, 2, 2, 2] if product is faithful_mm else [1, 2, 1, 1])
+            assert mkl[0] == 1  # MKL back on one thread between products
+        counts.clear()
+        faithful_mm(A[:10], W)  # 25,000 multiply-adds: not worth trying
+        assert counts == [1]
+        monkeypatch.setattr(base._local, "governor", None)
+        with base.torch_threads(2):  # a count asked for (n_jobs): torch's and MKL's own
+            counts.clear()
+            by_count_mm(A, W)
+            assert counts == [1]  # the stand-in count, untouched
+    assert torch.equal(torch.get_rng_state(), rng)  # the tries draw from their own generator
+
+
 def test_total_sums_to_the_same_bits_on_any_thread_count():
     from physml._base import torch_threads, total
 
