@@ -17,7 +17,8 @@ random_state=0)``), ``readme``, the README's first example shortened to 200 iter
 Each time is the fit's own wall time (``fit`` alone, imports excluded), as reported by the
 fitting process, the median over ``--repeats`` interleaved rounds. The fits run with the
 estimator's ``n_jobs`` (``--n-jobs``; default None: physml's default, which starts on one
-torch thread and takes the cores the rest of the machine leaves idle, MKL kept to one);
+torch thread and takes the cores the rest of the machine leaves idle, MKL's products on
+them where MKL rounds their layout as on one thread);
 ``--threads`` (``OMP_NUM_THREADS``) and ``--spin`` (``GOMP_SPINCOUNT``: how many rounds a
 waiting OpenMP thread of torch's busy-waits before it sleeps) try other policies. A
 fourth scenario, ``alone, n_jobs=-1``, runs the idle fit with torch's defaults (one
@@ -29,7 +30,19 @@ cost of the policy is measured in the same run (bound: 5 %).
 
 Measured on this project's 2-core machine:
 
-* Session 14, the default following the load (``--repeats 5``): alone 5.69 s against 5.20
+* Session 21, the network's and L-BFGS's products on MKL's threads in the layouts MKL
+  rounds as on one thread (tried once per layout; the fit's bits unchanged), the two
+  idle scenarios swapping places every other round: ``--repeats 7`` alone 5.41 s
+  against 5.74 s with ``n_jobs=-1`` (0.94x), two fits 6.28 / 6.18 s (1.16x), nice
+  beside busy 6.02 s (1.11x); ``--workload large --repeats 4``: alone 11.63 s against
+  11.28 s (1.03x), two fits 15.74 / 15.62 s (1.35x), nice beside busy 15.06 s (1.30x).
+  Earlier runs of the same code that session, in a fixed order (``--repeats`` 3 to 5):
+  idle 1.03x, 0.83x, 1.19x (small) and 0.99x, 1.06x, 1.13x (large), so the idle ratio
+  is within this VM's noise; warm in one process (development runs, 5 to 8 fits of
+  each) 0.97x and 0.99x. Trying the layouts costs about 0.03 s (small) and 0.15 s
+  (large) of a fresh process's fit.
+* Session 14, the default following the load, MKL on one thread in every product
+  (``--repeats 5``): alone 5.69 s against 5.20
   s with ``n_jobs=-1`` (1.10x), two fits 6.93 / 6.57 s (1.22x), nice beside busy 6.44 s
   (1.13x); ``--workload large --repeats 2``: alone 13.17 s against 10.65 s (1.24x), two
   fits 17.42 / 17.24 s (1.32x), nice beside busy 15.26 s (1.16x). The idle cost left is
@@ -181,8 +194,11 @@ def main(argv=None):
     if args.spin is not None:
         env["GOMP_SPINCOUNT"] = str(args.spin)
     times = {name: [] for name in SCENARIOS}
-    for _ in range(args.repeats):  # interleaved, so drift hits every scenario alike
-        for name in SCENARIOS:
+    for round_ in range(args.repeats):  # interleaved, so drift hits every scenario alike
+        # the two idle scenarios swap places every other round (what ran just before a
+        # fit on this VM moves its seconds)
+        order = SCENARIOS if round_ % 2 == 0 else (SCENARIOS[1], SCENARIOS[0], *SCENARIOS[2:])
+        for name in order:
             results = scenario(name, args, env)
             times[name].append([r["seconds"] for r in results])
     print(f"workload {args.workload}, {os.cpu_count()} cores, n_jobs={args.n_jobs}, "
