@@ -220,6 +220,7 @@ def test_products_take_mkls_threads_only_in_layouts_that_keep_one_threads_bits(m
     import physml._base as base
 
     mkl = [1]  # a stand-in for MKL's per-thread count
+
     def setter(n):
         mkl[0] = n
 
