@@ -339,8 +339,10 @@ class TimeMarching(Strategy):
     block gets its own network, warm-started from the previous block's; the fitted model
     sends each point to its block (``time_blocks_`` on the estimator). A block's error
     passes to the next block with its end state: where a block holds a steep front, its
-    share of the points can be too few, and raising ``n_collocation`` pays (the user
-    guide's "When a PINN fails" page, on a two-species problem).
+    share of the points can be too few, and raising ``n_collocation`` or drawing new
+    points by residual (``sampling="rad", resample_every=100``) pays (the user guide's
+    "When a PINN fails" page, on a two-species problem, where those points help the
+    standard PINN as much).
 
     Training defaults (the estimator's ``"auto"`` values): float64, each block 500 Adam
     steps then 1000 L-BFGS iterations (history 100, tolerances 1e-10: a warm-started
