@@ -340,9 +340,9 @@ class TimeMarching(Strategy):
     sends each point to its block (``time_blocks_`` on the estimator). A block's error
     passes to the next block with its end state: where a block holds a steep front, its
     share of the points can be too few, and raising ``n_collocation`` or drawing new
-    points by residual (``sampling="rad", resample_every=100``) pays (the user guide's
-    "When a PINN fails" page, on a two-species problem, where those points help the
-    standard PINN as much).
+    points by residual (``sampling="rad", resample_every=100``) can pay (the user
+    guide's "When a PINN fails" page: on a two-species problem those points help the
+    standard PINN as much, and on Allen-Cahn they cost seq2seq accuracy).
 
     Training defaults (the estimator's ``"auto"`` values): float64, each block 500 Adam
     steps then 1000 L-BFGS iterations (history 100, tolerances 1e-10: a warm-started
