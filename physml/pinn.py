@@ -203,10 +203,13 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         evaluate several times an iteration.
     stages_ : list of dict
         One entry per training stage (one per precision phase for the standard strategy,
-        one per coefficient value for the curriculum, one per time block for seq2seq):
-        its ``coefficients``, ``domain``, ``n_iter``, lowest ``loss``, whether it
+        one per coefficient value for the curriculum, one or more per time block for
+        seq2seq): its ``coefficients``, ``domain``, ``n_iter``, lowest ``loss``, whether it
         ``stopped`` early, and the settings it trained with (``optimizer``,
         ``max_iter``, ``warmup_iter``, ``tol``, ``lbfgs_history_size``, ``dtype``).
+        Seq2seq's blocks also record their check on fresh points (``held_out_ratio``)
+        and number the trainings it added (``refinement``; see
+        :class:`~physml.strategies.TimeMarching`).
     n_iter_ : int
         Optimizer iterations over all stages.
     coefficients_ : dict

@@ -209,6 +209,88 @@ def test_time_marching_gives_the_first_block_more_iterations():
         clone(est).set_params(strategy__first_block_factor=0.0).fit(X0, u0)
 
 
+def _marching_fit(**strategy):
+    """Reaction on two blocks of 8 points each: too few for the network, which fits
+    them exactly and misses between them."""
+    pde = Reaction(rho=5.0)
+    X0, u0 = pde.initial_data(32)
+    return PINNRegressor(pde=pde, strategy=TimeMarching(dt=0.5, **strategy), max_iter=150,
+                         warmup_iter=20, hidden_layer_sizes=(16, 16), n_collocation=16,
+                         random_state=0).fit(X0, u0)
+
+
+def test_time_marching_refines_a_block_that_misses_between_its_points(monkeypatch):
+    from physml._problem import PINNProblem
+
+    added = []
+    real_add, real_held_out = PINNProblem.add_points, PINNProblem.held_out
+
+    def recording_held_out(problem, pde, domain, n):
+        ratio, X, squared = real_held_out(problem, pde, domain, n)
+        added.append({"n": n, "X": X, "squared": squared, "domain": domain,
+                      "before": problem.collocation_points(domain, n).shape[0]})
+        return ratio, X, squared
+
+    def recording_add(problem, domain, n, X, squared):
+        before = problem.collocation_points(domain, n).shape[0]
+        real_add(problem, domain, n, X, squared)
+        added[-1]["added"] = problem.collocation_points(domain, n)[before:]
+
+    monkeypatch.setattr(PINNProblem, "held_out", recording_held_out)
+    monkeypatch.setattr(PINNProblem, "add_points", recording_add)
+    est = _marching_fit(refine_at=1.0, max_refinements=2)
+    stages = est.stages_
+    # every block is checked; a check above refine_at is followed by a refinement,
+    # up to max_refinements a block, and the last training of a block is checked too
+    assert all("held_out_ratio" in s for s in stages)
+    blocks = [s["domain"][1] for s in stages]
+    assert blocks[0] == (0.0, 0.5) and blocks[-1] == (0.5, 1.0)
+    for before, after in zip(stages, stages[1:]):
+        if after.get("refinement"):
+            assert before["held_out_ratio"] > 1.0 and after["domain"] == before["domain"]
+            assert after["refinement"] == before.get("refinement", 0) + 1
+            assert after["optimizer"] == "lbfgs" and after["warmup_iter"] == 0
+    assert max(s.get("refinement", 0) for s in stages) >= 1
+    assert all(s.get("refinement", 0) <= 2 for s in stages)
+    # each round adds as many fresh points as the block had, those of largest residual,
+    # and the block trains on its own points and them
+    rounds = [a for a in added if "added" in a]
+    assert rounds and all(a["added"].shape[0] == a["n"] == 8 for a in rounds)
+    for a in rounds:
+        top = torch.topk(a["squared"], a["n"]).indices
+        assert ({tuple(row) for row in a["added"].tolist()}
+                == {tuple(row) for row in a["X"][top].tolist()})
+    for k, check in enumerate(added):
+        earlier = [a for a in added[:k] if a["domain"] == check["domain"] and "added" in a]
+        assert check["before"] == 8 * (1 + len(earlier))
+
+
+def test_residual_draw_favours_the_peaks():
+    from physml._problem import residual_draw
+
+    squared = torch.zeros(1000, dtype=torch.float64)
+    squared[:10] = 1e6  # 1 % of the points, where the residual is
+    chosen = residual_draw(squared, 10, torch.Generator().manual_seed(0))
+    assert len(set(chosen.tolist())) == 10
+    assert (chosen < 10).sum() >= 3  # density 101 against 1: half the draws, not 1 %
+    # no residual at all: uniform, and never more than there are points
+    assert len(residual_draw(torch.zeros(5), 10, torch.Generator().manual_seed(0))) == 5
+
+
+def test_time_marching_without_refinement_trains_as_before():
+    # a check that passes changes nothing: the same bits as no check at all
+    unchecked = _marching_fit(refine_at=None)
+    passed = _marching_fit(refine_at=1e300)
+    assert len(passed.stages_) == len(unchecked.stages_) == 2
+    assert all("held_out_ratio" in s for s in passed.stages_)
+    assert not any("held_out_ratio" in s for s in unchecked.stages_)
+    X = Reaction().grid(20, 20)
+    np.testing.assert_array_equal(passed.predict(X), unchecked.predict(X))
+    refined = _marching_fit(refine_at=1.0, max_refinements=1)
+    assert len(refined.stages_) > 2
+    assert not np.array_equal(refined.predict(X), unchecked.predict(X))
+
+
 def test_curriculum_runs_inside_each_time_block(monkeypatch):
     record = _recording_train(monkeypatch)
     pde = Convection(beta=4.0)
