@@ -25,6 +25,7 @@ from scipy.integrate import solve_ivp
 
 from physml import PINNRegressor
 from physml._base import n_threads
+from physml._results import default_directory, write_results
 from physml.metrics import relative_l2_error
 from physml.pde import CustomPDE
 from physml.pde.reference import method_of_lines
@@ -366,6 +367,10 @@ def main(argv=None):
               f"{target} | {'-' if met is None else ('yes' if met else 'NO')} | {detail} |",
               flush=True)
         results[name] = dict(r, met=met)
+        write_results("equations", [dict(
+            key=f"{name} | seed {args.seed}", case=name, seed=args.seed, error=r["error"],
+            field=r["field"], seconds=r["seconds"], target=target, met=met,
+            detail=detail)], default_directory())
     return results
 
 

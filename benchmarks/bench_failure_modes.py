@@ -18,6 +18,7 @@ import argparse
 import time
 
 from physml import reproduce
+from physml._results import default_directory, write_results
 from physml.strategies import PAPER_SETTINGS, resolve_strategy
 
 
@@ -45,6 +46,8 @@ def main(argv=None):
         print(f"\n{system} ({args.seeds} seeds, {args.n_jobs} parallel fits; "
               f"{time.perf_counter() - start:.0f} s in all)\n")
         print(reproduce.failure_mode_table(runs), flush=True)
+        write_results("failure_modes", reproduce.failure_mode_rows(runs, args.n_jobs),
+                      default_directory())
 
 
 def _print_run(run):

@@ -19,6 +19,7 @@ import time
 from sklearn.metrics import mean_absolute_error
 
 from physml import PINNRegressor
+from physml._results import default_directory, write_results
 from physml.datasets import make_pde_data
 from physml.metrics import relative_l2_error
 from physml.pde import Burgers, Convection, Reaction
@@ -70,6 +71,10 @@ def main(argv=None):
               f"{statistics.mean(r['n_iter'] for r in runs):.0f} | "
               f"{statistics.mean(r['seconds'] for r in runs):.1f} |", flush=True)
         results[name] = dict(mean=mean, met=met, runs=runs)
+        write_results("standard_pinn", [dict(
+            key=f"{name} | seed {seed}", case=name, seed=seed, error=r["relative"],
+            abs_error=r["absolute"], n_iter=r["n_iter"], seconds=r["seconds"], paper=paper,
+            target=target, kind=kind) for seed, r in enumerate(runs)], default_directory())
     return results
 
 

@@ -33,10 +33,8 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
     points, new causal weights): the loss changes there a little, its curvature hardly, so
     L-BFGS keeps its curvature pairs but forms none across the change (that gradient
     difference would mix two losses); the best-parameters record starts again (a loss on
-    other points is not comparable). Restarting L-BFGS at each redraw instead, as this
-    did before, threw away what 100 iterations had learned of the curvature: at
-    convection beta = 30 it left 3.7e-3 where keeping the pairs gives 2.7e-3 (seed 0,
-    development runs of ``physml.reproduce.hard_case_fit``).
+    other points is not comparable). Restarting L-BFGS at each redraw would throw away
+    what the iterations since the last one learned of the curvature.
     """
     parameters = [p for p in parameters if p.requires_grad]
     history = {} if history is None else history
@@ -96,7 +94,7 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
                     bar.update()
                     bar.set_postfix(loss=f"{float(loss.detach()):.3e}", refresh=False)
             else:
-                def new_lbfgs():
+                def new_lbfgs(lr=lr):
                     return LBFGS(
                         parameters, lr=lr, max_iter=_LBFGS_CHUNK, max_eval=25 * _LBFGS_CHUNK,
                         history_size=history_size, tolerance_grad=tol, tolerance_change=tol,

@@ -19,12 +19,13 @@ def demo(out="physml_out", budget=1.0, verbose=1):
     (:data:`physml.strategies.PAPER_SETTINGS`: at most 5000 iterations; it stops by itself
     near 1600); the curriculum (beta = 1, 5, ..., 30) is ``strategy="curriculum"`` with
     its own defaults: the README's call. Both get ``budget`` times their iterations (the
-    full recipes by default: at half of them the curriculum does not learn beta = 30,
-    error 0.75). The two fits run side by side, one core each, 4 to 6 minutes on 2 cores.
+    full recipes by default). The two fits run side by side, one core each. At the full
+    budget the errors and seconds go to the ``demo`` results file, and ``physml demo
+    --help`` says how long the last run took.
     """
     from joblib import Parallel, cpu_count, delayed
 
-    from .reproduce import _failure_mode_fit
+    from .reproduce import _failure_mode_fit, failure_mode_rows
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -48,6 +49,7 @@ def demo(out="physml_out", budget=1.0, verbose=1):
               f"{run['n_iter']} | {run['seconds']:.1f} |")
     if budget != 1:
         print(f"\n({budget:g} x the benchmark recipes' iterations)")
+    _record("demo", failure_mode_rows(runs, min(cpu_count(), 2)), out, budget, None)
     try:
         from .plotting import plot_solutions
 
@@ -71,6 +73,11 @@ def reproduce_continuity(out="physml_out", max_iter=5000, verbose=1):
     print("\nConvergence test, harmonic oscillator, trained at dt = 0.5 "
           "(relative L2 error of the forecast over t in [0, 10])\n")
     print(continuity_table(results))
+    rows = [dict(key=label, model=r.label, steps=[float(h) for h in r.steps],
+                 errors=[float(x) for x in r.errors], order=float(r.order),
+                 score=float(r.extra["score"]), seconds=float(r.extra["seconds"]))
+            for label, r in results.items()]
+    _record("continuity", rows, out, 1.0 if max_iter == 5000 else None, None)
     print("\nPublished shape (Queiruga et al. 2020; steps 2dt, dt, dt/2, dt/4, dt/16): Euler-net "
           "2.6, 1.9e-2, 0.49, 0.61, 0.67; midpoint-net 0.83, 1.6e-2, 0.14, 0.18, 0.19; "
           "RK4-net 4.1e-2, 1.8e-2, 2.1e-2, 2.1e-2, 2.1e-2.")
@@ -92,7 +99,7 @@ def _run_settings(out, quick, seeds, budget):
 
 
 def reproduce_failure_modes(out="physml_out", quick=False, seeds=None, systems=None,
-                            n_jobs=-1, budget=None, verbose=1):
+                            n_jobs=-1, budget=None, verbose=1, results=None):
     """The three tables of Krishnapriyan et al. (2021): standard PINN against curriculum
     (convection) and seq2seq (reaction, reaction-diffusion), beside the paper's numbers,
     with figures (error against the coefficient; prediction at the hardest case).
@@ -107,6 +114,7 @@ def reproduce_failure_modes(out="physml_out", quick=False, seeds=None, systems=N
     from .reproduce import (
         FAILURE_MODES,
         QUICK_CASES,
+        failure_mode_rows,
         failure_mode_runs,
         failure_mode_table,
         hardest_cases,
@@ -128,6 +136,8 @@ def reproduce_failure_modes(out="physml_out", quick=False, seeds=None, systems=N
         finally:
             bar.close()
         tables[system] = runs
+        _record("failure_modes", failure_mode_rows(runs, effective_n_jobs(n_jobs)), out,
+                budget, results, quick)
         print(f"\n{system}: relative L2 error on the 256 x 100 grid, {seeds} seed(s)"
               f"{f', {budget:g} x the iterations' if budget != 1 else ''}; "
               f"{time.perf_counter() - start:.0f} s\n")
@@ -144,6 +154,17 @@ def reproduce_failure_modes(out="physml_out", quick=False, seeds=None, systems=N
     return tables
 
 
+def _record(name, rows, out, budget, directory, quick=False):
+    """Write ``rows`` to the results file ``name`` (``name_quick`` for a ``--quick`` run)
+    and say where."""
+    from ._results import default_directory, write_results
+
+    path = write_results(name + ("_quick" if quick else ""), rows,
+                         directory or default_directory(out, budget, quick))
+    print(f"\nResults: {path}", flush=True)
+    return path
+
+
 def _hard_case_job(job, budget, verbose):
     from .reproduce import ABLATIONS, hard_case_fit
 
@@ -156,7 +177,8 @@ def _hard_case_job(job, budget, verbose):
 
 
 def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
-                         baselines=True, ablation=True, n_jobs=-1, budget=None, verbose=1):
+                         baselines=True, ablation=True, n_jobs=-1, budget=None, verbose=1,
+                         results=None):
     """Exact constraints, causal training and adaptive sampling on the hard cases
     (convection beta = 30 and 50, reaction rho = 5, Allen-Cahn): each cell is
     ``PINNRegressor(pde=..., strategy="causal", constraints="exact", random_state=seed)``;
@@ -223,6 +245,12 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
         print("\nAblation (seed 0; each fix removed in turn from causal + exact, "
               "and the modified MLP added):\n")
         print(ablation_table(ablations))
+    fields = ("case", "variant", "seed", "error", "seconds", "n_iter")
+    rows = [dict({f: r[f] for f in fields}, fits_at_once=parallel,
+                 key=f"{r['case']} | {r['variant']} | seed {r['seed']}") for r in runs]
+    rows += [dict({f: r[f] for f in fields}, removed=r["removed"], fits_at_once=parallel,
+                  key=f"{r['case']} | ablation | {r['removed']}") for r in ablations]
+    _record("hard_cases", rows, out, budget, results, quick)
     try:
         from .plotting import plot_solutions
 
@@ -244,26 +272,14 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
 _DESCRIPTION = """\
 physml: PINNs, ODE-Nets and continuous-time sequence models behind the scikit-learn
 interface. These commands run the library's demonstration and its reproductions of the
-papers, printing physml's numbers beside the published ones and writing figures."""
+papers, print physml's numbers beside the published ones, write figures, and write what
+they measured to results files (benchmarks/results/ in a checkout of the repository)."""
 
-_EPILOG = """\
-commands (times on a 2-core CPU):
-  demo                        convection beta = 30: the standard PINN fails, curriculum
-                              fixes it (about 2 minutes)
-  reproduce continuity        ODE-Net convergence test on the harmonic oscillator
-                              (about 2 minutes)
-  reproduce failure-modes     Krishnapriyan et al.'s three tables (about an hour;
-                              --quick: under 5 minutes)
-  reproduce hard-cases        causal training with exact constraints on the hard cases,
-                              with baselines and an ablation (about an hour; --quick:
-                              about 2 minutes)
-
-Run "physml demo --help" or "physml reproduce --help" for their options."""
-
-#: The systems of ``reproduce failure-modes`` (the keys of
-#: :data:`physml.reproduce.FAILURE_MODES`; spelled out here so that ``--help`` does not
-#: import torch).
+#: The systems of ``reproduce failure-modes`` and the cases of ``reproduce hard-cases``
+#: (the keys of :data:`physml.reproduce.FAILURE_MODES` and ``HARD_CASES``; spelled out
+#: here so that ``--help`` does not import torch; a test checks they agree).
 _SYSTEMS = ("convection", "reaction", "reaction-diffusion")
+_CASES = ("convection beta=30", "convection beta=50", "reaction rho=5", "allen-cahn d=1e-4")
 
 
 def _number(kind, minimum, strict, what):
@@ -294,93 +310,187 @@ def _n_jobs(text):
     return value
 
 
-def _parser():
-    from . import __version__
+def _minutes(seconds):
+    minutes = seconds / 60
+    if minutes < 1.5:
+        return f"about {seconds:.0f} s"
+    return f"about {minutes:.0f} minutes"
 
+
+def _took(name):
+    """How long the runs of ``name`` recorded in the repository's results files took:
+    each recorded command's wall time, and the sum of the recorded fits' seconds. Reads
+    JSON only, so that ``--help`` stays fast."""
+    from ._results import REPOSITORY_RESULTS, read_results
+
+    said = []
+    for quick in (False, True):
+        rows = read_results(name + ("_quick" if quick else ""), REPOSITORY_RESULTS)
+        for row in rows:
+            if "wall_seconds" in row:
+                options = " ".join(filter(None, [row["options"], "--quick" * quick]))
+                said.append(_minutes(row["wall_seconds"])
+                            + (f" with {options}" if options else ""))
+        fits = [row["seconds"] for row in rows if "seconds" in row and "key" in row]
+        if fits and not quick and len(fits) > 2:
+            said.append(f"its {len(fits)} recorded fits, one after another, "
+                        f"{_minutes(sum(fits))}")
+    if not said:
+        return "Time: not yet recorded in benchmarks/results"
+    return "Measured on 2 cores: " + "; ".join(said)
+
+
+def _record_wall(name, argv, seconds, out, budget, quick):
+    """Record a command's wall time with the options that set its work (``--help``
+    quotes it); ``--out`` and ``--quiet`` are left out, and so is ``--quick``, which names
+    the file instead."""
+    from ._results import default_directory, write_results
+
+    kept, skip = [], False
+    for argument in argv:
+        if skip or argument in ("--quiet", "--quick"):
+            skip = False
+            continue
+        if argument == "--out":
+            skip = True
+            continue
+        if not argument.startswith("--out="):
+            kept.append(argument if " " not in argument else f'"{argument}"')
+    options = " ".join(kept)
+    write_results(name + ("_quick" if quick else ""),
+                  [dict(key=f"wall time | {options}", options=options, wall_seconds=seconds)],
+                  default_directory(out, budget, quick))
+
+
+def _common(parser, jobs=True, budget=True):
+    parser.add_argument("--out", default=os.environ.get("PHYSML_OUT", "physml_out"),
+                        help="folder for the figures (default: physml_out, or $PHYSML_OUT)")
+    if jobs:
+        parser.add_argument("--n-jobs", type=_n_jobs, default=-1,
+                            help="fits in parallel (default -1: one per core)")
+    if budget:
+        parser.add_argument("--budget", type=_POSITIVE_FLOAT, default=None,
+                            help="scale every iteration count (default: 1; 0.25 with "
+                                 "--quick); a run at another budget writes its results "
+                                 "under --out, not to the repository")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _parser():
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("physml")
+    except PackageNotFoundError:  # pragma: no cover - run from a bare source tree
+        release = "unknown"
     formatter = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(prog="physml", description=_DESCRIPTION,
-                                     epilog=_EPILOG, formatter_class=formatter)
-    parser.add_argument("--version", action="version", version=f"physml {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    parser = argparse.ArgumentParser(
+        prog="physml", description=_DESCRIPTION, formatter_class=formatter,
+        epilog='Run "physml COMMAND --help" for what a command does, its options and how '
+               'long it takes.')
+    parser.add_argument("--version", action="version", version=f"physml {release}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run_demo = commands.add_parser(
         "demo", formatter_class=formatter,
-        help="convection beta = 30: standard PINN against curriculum (4 to 6 minutes)",
+        help="convection beta = 30: the standard PINN fails, curriculum fixes it",
         description="Convection at beta = 30 with the paper's network (4 x 50 tanh) and "
                     "1000 collocation points:\nthe standard PINN (the paper's float32 "
                     "L-BFGS settings) fails, curriculum regularization\n(beta = 1, 5, "
                     "..., 30) fixes it. Prints both errors beside the paper's and writes "
-                    "a figure\nof the two predictions and the exact solution. About 4 to 6 "
-                    "minutes on 2 cores at the\ndefault budget (the two fits side by side).")
-    run_demo.add_argument("--out", default=os.environ.get("PHYSML_OUT", "physml_out"),
-                          help="folder for the figure (default: physml_out, or $PHYSML_OUT)")
+                    "a figure\nof the two predictions and the exact solution; the two "
+                    f"fits run side by side.\n{_took('demo')}.")
+    _common(run_demo, jobs=False, budget=False)
     run_demo.add_argument("--budget", type=_POSITIVE_FLOAT, default=1.0,
-                          help="iterations, as a multiple of the benchmark recipes' "
-                               "(default: 1; at 0.5 the curriculum does not learn)")
-    run_demo.add_argument("--quiet", action="store_true", help="no progress bars")
+                          help="iterations, as a multiple of the recipes' (default: 1)")
     run_reproduce = commands.add_parser(
         "reproduce", formatter_class=formatter,
-        help="reproduce a paper's result beside the published numbers",
-        description="Reproduce a study and print physml's numbers beside the published "
-                    "ones, with figures:\n"
-                    "  continuity     the ODE-Net convergence test (Queiruga et al.), "
-                    "about 2 minutes\n"
-                    "  failure-modes  the PINN failure-mode tables (Krishnapriyan et al. "
-                    "2021): standard\n"
-                    "                 against curriculum and seq2seq, about an hour "
-                    "(--quick: under 5 minutes)\n"
-                    "  hard-cases     causal training with exact constraints on "
-                    "convection beta = 30, 50,\n"
-                    "                 reaction and Allen-Cahn, beside the standard PINN, "
-                    "the paper's fix\n"
-                    "                 and an ablation, about an hour (--quick: about 2 "
-                    "minutes)")
-    run_reproduce.add_argument("study", choices=["continuity", "failure-modes", "hard-cases"],
-                               help="which study")
-    run_reproduce.add_argument("--out", default=os.environ.get("PHYSML_OUT", "physml_out"),
-                               help="folder for the figures (default: physml_out, or "
-                                    "$PHYSML_OUT)")
-    run_reproduce.add_argument("--max-iter", type=_POSITIVE_INT, default=5000,
-                               help="continuity: Adam steps per network (default: 5000)")
-    run_reproduce.add_argument("--quick", action="store_true",
-                               help="failure-modes, hard-cases: one seed, fewer cases, a "
-                                    "quarter of the iterations")
-    run_reproduce.add_argument("--seeds", type=_POSITIVE_INT, default=None,
-                               help="failure-modes, hard-cases: seeds per case (default: 3; "
-                                    "1 with --quick)")
-    run_reproduce.add_argument("--no-ablation", action="store_true",
-                               help="hard-cases: skip the ablation")
-    run_reproduce.add_argument("--systems", nargs="+", default=None, choices=_SYSTEMS,
+        help="reproduce a paper's results beside the published numbers",
+        description="Reproduce a study: print physml's numbers beside the published ones, "
+                    "write figures and\nresults files.")
+    studies = run_reproduce.add_subparsers(dest="study", required=True, metavar="STUDY")
+    continuity = studies.add_parser(
+        "continuity", formatter_class=formatter,
+        help="the ODE-Net convergence test (Queiruga et al. 2020)",
+        description="The ODE-Net convergence test: Euler-, midpoint- and RK4-trained nets "
+                    "on the harmonic\noscillator, error against the inference step "
+                    f"(table and figure).\n{_took('continuity')}.")
+    continuity.add_argument("--max-iter", type=_POSITIVE_INT, default=5000,
+                            help="Adam steps per network (default: 5000)")
+    _common(continuity, jobs=False, budget=False)
+    failure_modes = studies.add_parser(
+        "failure-modes", formatter_class=formatter,
+        help="the PINN failure-mode tables (Krishnapriyan et al. 2021)",
+        description="The three tables of Krishnapriyan et al. (2021): the standard PINN "
+                    "against curriculum\nregularization (convection) and seq2seq time "
+                    "marching (reaction, reaction-diffusion),\nbeside the paper's numbers, "
+                    "with figures. --quick: one case per system, one seed, a\nquarter of "
+                    f"the iterations.\n{_took('failure_modes')}.")
+    failure_modes.add_argument("--systems", nargs="+", default=None, choices=_SYSTEMS,
                                metavar="SYSTEM",
-                               help=f"failure-modes: the systems to run, of "
-                                    f"{', '.join(_SYSTEMS)} (default: all)")
-    run_reproduce.add_argument("--n-jobs", type=_n_jobs, default=-1,
-                               help="failure-modes, hard-cases: fits in parallel (default "
-                                    "-1: one per core)")
-    run_reproduce.add_argument("--budget", type=_POSITIVE_FLOAT, default=None,
-                               help="failure-modes, hard-cases: scale every iteration count "
-                                    "(default: 1; 0.25 with --quick)")
-    run_reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
+                               help=f"the systems to run, of {', '.join(_SYSTEMS)} "
+                                    "(default: all)")
+    failure_modes.add_argument("--seeds", type=_POSITIVE_INT, default=None,
+                               help="seeds per case (default: 3; 1 with --quick)")
+    failure_modes.add_argument("--quick", action="store_true",
+                               help="one case per system, one seed, a quarter of the "
+                                    "iterations")
+    _common(failure_modes)
+    hard_cases = studies.add_parser(
+        "hard-cases", formatter_class=formatter,
+        help="causal training with exact constraints on the hard cases",
+        description="Causal training with exact constraints on convection beta = 30 and "
+                    "50, reaction rho = 5\nand Allen-Cahn: each cell is PINNRegressor(pde=..."
+                    ", strategy=\"causal\", constraints=\"exact\"),\nbeside the standard "
+                    "PINN and the paper's fix (seed 0), then an ablation (each fix\nremoved "
+                    "in turn). --quick: one seed, no baselines or ablation, a quarter of "
+                    f"the\niterations.\n{_took('hard_cases')}.")
+    hard_cases.add_argument("--cases", nargs="+", default=None, choices=_CASES,
+                            metavar="CASE",
+                            help=f"the cases to run, of {', '.join(map(repr, _CASES))} "
+                                 "(default: all)")
+    hard_cases.add_argument("--seeds", type=_POSITIVE_INT, default=None,
+                            help="seeds per case (default: 3; 1 with --quick)")
+    hard_cases.add_argument("--no-baselines", action="store_true",
+                            help="skip the standard PINN and the paper's fix")
+    hard_cases.add_argument("--no-ablation", action="store_true", help="skip the ablation")
+    hard_cases.add_argument("--quick", action="store_true",
+                            help="one seed, no baselines or ablation, a quarter of the "
+                                 "iterations")
+    _common(hard_cases)
     return parser
 
 
 def main(argv=None):
     """Run the ``physml`` command with ``argv`` (default: the command line); returns the
-    exit status. A bad argument exits with status 2 and a message naming it."""
+    exit status. A bad argument, or an option of another command, exits with status 2
+    and a message naming it."""
     parser = _parser()
     args = parser.parse_args(argv)
     verbose = 0 if args.quiet else 1
+    given = sys.argv[1:] if argv is None else list(argv)
+    options = given[given.index(args.command) + 1:]
+    if args.command == "reproduce":
+        options = options[options.index(args.study) + 1:]
+    start = time.perf_counter()
     if args.command == "demo":
         demo(out=args.out, budget=args.budget, verbose=verbose)
+        name, budget = "demo", args.budget
     elif args.study == "continuity":
         reproduce_continuity(out=args.out, max_iter=args.max_iter, verbose=verbose)
+        name, budget = "continuity", 1.0 if args.max_iter == 5000 else None
     elif args.study == "hard-cases":
         reproduce_hard_cases(out=args.out, quick=args.quick, seeds=args.seeds,
+                             cases=args.cases, baselines=not args.no_baselines,
                              ablation=not args.no_ablation, n_jobs=args.n_jobs,
                              budget=args.budget, verbose=verbose)
+        name, budget = "hard_cases", args.budget or (0.25 if args.quick else 1.0)
     else:
         reproduce_failure_modes(out=args.out, quick=args.quick, seeds=args.seeds,
                                 systems=args.systems, n_jobs=args.n_jobs, budget=args.budget,
                                 verbose=verbose)
+        name, budget = "failure_modes", args.budget or (0.25 if args.quick else 1.0)
+    _record_wall(name, options, time.perf_counter() - start, args.out, budget,
+                 getattr(args, "quick", False))
     return 0
 
 

@@ -2,7 +2,8 @@
 
 import statistics
 import time
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 
@@ -12,10 +13,10 @@ from .metrics import check_continuity
 from .odenet import KnownVectorField, ODENetForecaster
 from .strategies import Causal
 
-__all__ = ["continuity_study", "continuity_table", "plot_continuity", "FailureMode", "PaperErrors",
-           "HardCase", "FAILURE_MODES",
-           "failure_mode_runs", "failure_mode_table", "plot_failure_modes", "HARD_CASES",
-           "ABLATIONS", "hard_case_fit", "hard_case_table", "published_table", "ablation_table",
+__all__ = ["continuity_study", "continuity_table", "plot_continuity", "FailureMode",
+           "PaperErrors", "HardCase", "FAILURE_MODES", "failure_mode_runs", "failure_mode_rows",
+           "failure_mode_table", "plot_failure_modes", "HARD_CASES", "ABLATIONS",
+           "hard_case_fit", "hard_case_table", "published_table", "ablation_table",
            "plot_ablation", "plot_causal_weights"]
 
 
@@ -282,6 +283,15 @@ def failure_mode_table(runs):
             f"| {'-' if target is None else f'{target:.2e}'} | {met} | "
             f"{statistics.mean(r['seconds'] for r in group):.0f} |")
     return "\n".join(lines)
+
+
+def failure_mode_rows(runs, fits_at_once=1):
+    """The rows of the ``failure_modes`` results file: one per fit."""
+    fields = ("system", "value", "strategy", "seed", "error", "abs_error", "n_iter",
+              "seconds")
+    return [dict({f: r[f] for f in fields}, fits_at_once=fits_at_once,
+                 key=f"{r['system']} | {r['value']:g} | {r['strategy']} | seed {r['seed']}")
+            for r in runs]
 
 
 def _grouped(runs):

@@ -109,17 +109,95 @@ def test_every_bad_argument_exits_with_a_message_naming_it(argv, named, capsys):
     assert named in capsys.readouterr().err
 
 
-def test_version_and_help_say_what_each_command_does_and_how_long(capsys):
-    import physml
-    from physml.cli import _SYSTEMS
-    from physml.reproduce import FAILURE_MODES
+def test_version_and_help_say_what_each_command_does_and_how_long(capsys, tmp_path,
+                                                                 monkeypatch):
+    import json
 
-    assert set(_SYSTEMS) == set(FAILURE_MODES)
+    import physml
+    from physml import _results
+    from physml.cli import _CASES, _SYSTEMS
+    from physml.reproduce import FAILURE_MODES, HARD_CASES
+
+    assert set(_SYSTEMS) == set(FAILURE_MODES) and set(_CASES) == set(HARD_CASES)
     with pytest.raises(SystemExit):
         main(["--version"])
     assert capsys.readouterr().out.strip() == f"physml {physml.__version__}"
-    for argv in (["--help"], ["demo", "--help"], ["reproduce", "--help"]):
+    # The times quoted come from the results files.
+    monkeypatch.setattr(_results, "REPOSITORY_RESULTS", tmp_path)
+    (tmp_path / "demo.json").write_text(json.dumps({"name": "demo", "rows": [
+        {"key": "wall time | ", "options": "", "wall_seconds": 600.0}]}))
+    (tmp_path / "hard_cases_quick.json").write_text(json.dumps({"name": "x", "rows": [
+        {"key": "wall time | --cases a", "options": "--cases a", "wall_seconds": 125.0}]}))
+    for argv, said in ((["demo", "--help"], "about 10 minutes"),
+                       (["reproduce", "hard-cases", "--help"],
+                        "about 2 minutes with --cases a --quick"),
+                       (["reproduce", "continuity", "--help"], "not yet recorded"),
+                       (["--help"], "COMMAND --help"), (["reproduce", "--help"], "STUDY")):
         with pytest.raises(SystemExit):
             main(argv)
         text = capsys.readouterr().out
-        assert "minutes" in text and "``" not in text, argv
+        assert said in text and "``" not in text, argv
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["reproduce", "continuity", "--systems", "reaction"], "--systems"),
+    (["reproduce", "continuity", "--quick"], "--quick"),
+    (["reproduce", "failure-modes", "--cases", "convection beta=30"], "--cases"),
+    (["reproduce", "failure-modes", "--no-baselines"], "--no-baselines"),
+    (["demo", "--seeds", "2"], "--seeds"),
+])
+def test_an_option_of_another_command_is_an_argparse_error(argv, named, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    assert named in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["reproduce", "--help"],
+                                  ["reproduce", "hard-cases", "--help"], ["--version"]])
+def test_help_and_version_answer_without_importing_torch(argv):
+    import subprocess
+    import sys
+
+    code = (f"import sys\nfrom physml.cli import main\ntry:\n    main({argv!r})\n"
+            "except SystemExit:\n    pass\nprint('torch imported:', 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip().endswith("torch imported: False")
+
+
+def test_python_dash_m_physml_is_the_command():
+    import subprocess
+    import sys
+
+    import physml
+
+    done = subprocess.run([sys.executable, "-m", "physml", "--version"], capture_output=True,
+                          text=True)
+    assert done.returncode == 0 and done.stdout.strip() == f"physml {physml.__version__}"
+    done = subprocess.run([sys.executable, "-m", "physml", "reproduce", "continuity",
+                           "--systems", "reaction"], capture_output=True, text=True)
+    assert done.returncode == 2 and "--systems" in done.stderr
+
+
+def test_hard_cases_runs_the_cases_asked_for_and_writes_their_results(tmp_path, capsys,
+                                                                      monkeypatch):
+    pytest.importorskip("matplotlib")
+    from physml._results import read_results
+
+    results = tmp_path / "results"
+    monkeypatch.setenv("PHYSML_RESULTS", str(results))
+    main(["reproduce", "hard-cases", "--cases", "convection beta=30", "--no-baselines",
+          "--quick", "--budget", "0.003", "--out", str(tmp_path), "--quiet"])
+    out = capsys.readouterr().out
+    assert "| convection beta=30 | causal + exact |" in out
+    assert "beta=50" not in out.split("Published")[0] and "allen-cahn" not in out.split(
+        "Published")[0]
+    rows = read_results("hard_cases_quick", results)
+    fits = [r for r in rows if "error" in r]
+    assert [(r["case"], r["variant"], r["seed"]) for r in fits] == [
+        ("convection beta=30", "causal + exact", 0)]
+    assert fits[0]["command"].startswith("physml") or fits[0]["command"].startswith("python")
+    assert {"date", "machine"} <= set(fits[0])
+    walls = [r for r in rows if "wall_seconds" in r]
+    assert walls and "--cases" in walls[0]["options"] and "--out" not in walls[0]["options"]

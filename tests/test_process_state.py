@@ -183,7 +183,7 @@ def test_a_default_fits_bits_do_not_depend_on_the_threads_the_load_gives_it(
 
     monkeypatch.setattr(base._LoadGovernor, "poll", spy)
     for idle in (0.0, 64.0):  # a loaded machine, then an idle one
-        monkeypatch.setattr(base.IdleCores, "__call__", lambda self: idle)
+        monkeypatch.setattr(base.IdleCores, "__call__", lambda self, idle=idle: idle)
         fits.append(_pinn_fit(**params))
     assert set(seen) == {1, base.n_threads(-1)}
     (one, X), (every, _) = fits
