@@ -417,46 +417,42 @@ def _parser():
     continuity.add_argument("--max-iter", type=_POSITIVE_INT, default=5000,
                             help="Adam steps per network (default: 5000)")
     _common(continuity, jobs=False, budget=False)
-    failure_modes = studies.add_parser(
-        "failure-modes", formatter_class=formatter,
-        help="the PINN failure-mode tables (Krishnapriyan et al. 2021)",
-        description="The three tables of Krishnapriyan et al. (2021): the standard PINN "
-                    "against curriculum\nregularization (convection) and seq2seq time "
-                    "marching (reaction, reaction-diffusion),\nbeside the paper's numbers, "
-                    "with figures. --quick: one case per system, one seed, a\nquarter of "
-                    f"the iterations.\n{_took('failure_modes')}.")
-    failure_modes.add_argument("--systems", nargs="+", default=None, choices=_SYSTEMS,
-                               metavar="SYSTEM",
-                               help=f"the systems to run, of {', '.join(_SYSTEMS)} "
-                                    "(default: all)")
-    failure_modes.add_argument("--seeds", type=_POSITIVE_INT, default=None,
-                               help="seeds per case (default: 3; 1 with --quick)")
-    failure_modes.add_argument("--quick", action="store_true",
-                               help="one case per system, one seed, a quarter of the "
-                                    "iterations")
-    _common(failure_modes)
-    hard_cases = studies.add_parser(
-        "hard-cases", formatter_class=formatter,
-        help="causal training with exact constraints on the hard cases",
-        description="Causal training with exact constraints on convection beta = 30 and "
-                    "50, reaction rho = 5\nand Allen-Cahn: each cell is PINNRegressor(pde=..."
-                    ", strategy=\"causal\", constraints=\"exact\"),\nbeside the standard "
-                    "PINN and the paper's fix (seed 0), then an ablation (each fix\nremoved "
-                    "in turn). --quick: one seed, no baselines or ablation, a quarter of "
-                    f"the\niterations.\n{_took('hard_cases')}.")
-    hard_cases.add_argument("--cases", nargs="+", default=None, choices=_CASES,
-                            metavar="CASE",
-                            help=f"the cases to run, of {', '.join(map(repr, _CASES))} "
-                                 "(default: all)")
-    hard_cases.add_argument("--seeds", type=_POSITIVE_INT, default=None,
-                            help="seeds per case (default: 3; 1 with --quick)")
+    _paper_study(
+        studies, "failure-modes", "the PINN failure-mode tables (Krishnapriyan et al. 2021)",
+        "The three tables of Krishnapriyan et al. (2021): the standard PINN against "
+        "curriculum\nregularization (convection) and seq2seq time marching (reaction, "
+        "reaction-diffusion),\nbeside the paper's numbers, with figures.",
+        "failure_modes", "--systems", _SYSTEMS, "SYSTEM",
+        "one case per system, one seed, a quarter of the iterations")
+    hard_cases = _paper_study(
+        studies, "hard-cases", "causal training with exact constraints on the hard cases",
+        "Causal training with exact constraints on convection beta = 30 and 50, reaction "
+        "rho = 5\nand Allen-Cahn: each cell is PINNRegressor(pde=..., strategy=\"causal\", "
+        "constraints=\"exact\"),\nbeside the standard PINN and the paper's fix (seed 0), "
+        "then an ablation (each fix\nremoved in turn).",
+        "hard_cases", "--cases", _CASES, "CASE",
+        "one seed, no baselines or ablation, a quarter of the iterations")
     hard_cases.add_argument("--no-baselines", action="store_true",
                             help="skip the standard PINN and the paper's fix")
     hard_cases.add_argument("--no-ablation", action="store_true", help="skip the ablation")
-    hard_cases.add_argument("--quick", action="store_true",
-                            help="one seed, no baselines or ablation, a quarter of the "
-                                 "iterations")
-    _common(hard_cases)
+    return parser
+
+
+def _paper_study(studies, name, summary, description, results, option, choices, metavar,
+                 quick):
+    """A ``reproduce`` study over several cases: its parser with the cases to run,
+    ``--seeds``, ``--quick`` and the common options."""
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = studies.add_parser(name, formatter_class=formatter, help=summary,
+                                description=f"{description}\n--quick: {quick}.\n"
+                                            f"{_took(results)}.")
+    listed = ", ".join(repr(c) if " " in c else c for c in choices)
+    parser.add_argument(option, nargs="+", default=None, choices=choices, metavar=metavar,
+                        help=f"the {option[2:]} to run, of {listed} (default: all)")
+    parser.add_argument("--seeds", type=_POSITIVE_INT, default=None,
+                        help="seeds per case (default: 3; 1 with --quick)")
+    parser.add_argument("--quick", action="store_true", help=quick)
+    _common(parser)
     return parser
 
 
