@@ -28,64 +28,8 @@ cost of the policy is measured in the same run (bound: 5 %).
     python benchmarks/bench_under_load.py [--workload pinn] [--repeats 3] [--n-jobs N]
                                           [--threads N] [--spin N]
 
-Measured on this project's 2-core machine:
-
-* Session 21, the network's and L-BFGS's products on MKL's threads in the layouts MKL
-  rounds as on one thread (tried once per layout; the fit's bits unchanged), the two
-  idle scenarios swapping places every other round: ``--repeats 7`` alone 5.41 s
-  against 5.74 s with ``n_jobs=-1`` (0.94x), two fits 6.28 / 6.18 s (1.16x), nice
-  beside busy 6.02 s (1.11x); ``--workload large --repeats 4``: alone 11.63 s against
-  11.28 s (1.03x), two fits 15.74 / 15.62 s (1.35x), nice beside busy 15.06 s (1.30x).
-  Earlier runs of the same code that session, in a fixed order (``--repeats`` 3 to 5):
-  idle 1.03x, 0.83x, 1.19x (small) and 0.99x, 1.06x, 1.13x (large), so the idle ratio
-  is within this VM's noise; warm in one process (development runs, 5 to 8 fits of
-  each) 0.97x and 0.99x. Trying the layouts costs about 0.03 s (small) and 0.15 s
-  (large) of a fresh process's fit.
-* Session 14, the default following the load, MKL on one thread in every product
-  (``--repeats 5``): alone 5.69 s against 5.20
-  s with ``n_jobs=-1`` (1.10x), two fits 6.93 / 6.57 s (1.22x), nice beside busy 6.44 s
-  (1.13x); ``--workload large --repeats 2``: alone 13.17 s against 10.65 s (1.24x), two
-  fits 17.42 / 17.24 s (1.32x), nice beside busy 15.26 s (1.16x). The idle cost left is
-  MKL kept to one thread (development runs, fresh processes: the same policy with MKL
-  following took 5.11 s and 11.06 s, against 5.45 s and 14.48 s with MKL on one thread
-  and 5.33 s and 10.75 s with ``n_jobs=-1``), which keeps a fit's bits the same on any
-  thread count. Session 18 tried keeping the bits with MKL following torch's count and
-  only L-BFGS's dot products (which MKL splits across threads) on one thread: a float64
-  product of 20 x 264 by 264 x 19 in the causal fit's float64 phase still rounded
-  differently on two threads, and 218 of 4,352 random matrix shapes did (float32
-  included; development checks). Not adopted: a fit's result would depend on the load
-  it met. Before, one thread always:
-
-* Torch's defaults (2 threads, libgomp's 300,000-round spin; session 9, ``--repeats 1``):
-  alone 9.3 s, two fits 3.3x, nice beside busy 42x (393 s: a thread sharing its core at
-  low priority holds the other spinning at torch's OpenMP barrier after every operation).
-* One thread, physml's default in sessions 12 and 13 (``--repeats 5``): alone 10.14 s against
-  9.45 s with ``n_jobs=-1`` (1.07x), two fits 10.41 / 10.07 s (1.03x), nice beside busy
-  10.94 s (1.08x). Session 13 (after the L-BFGS fix, which leaves this fit's number of
-  loss evaluations as it was): alone 6.05 s against 5.18 s (1.17x), two fits 6.40 / 6.42
-  s (1.06x), nice beside busy 6.17 s (1.02x); the old code took 6.6 s that session (a
-  development run beside CI), so the VM, not the code, moved the seconds. The same
-  comparison through ``OMP_NUM_THREADS=1`` in session 11: alone 1.03x, two fits 1.04x,
-  nice 1.05x. A profile of this fit puts the second thread's gain in ``tanh`` over the
-  collocation points (0.80 s against 0.47 s of 9.3 s); matrix products and L-BFGS's
-  history products gain little (at 10,000 points MKL's products do gain: see session
-  14 above). ``--workload large``: one thread
-  (``--repeats 3``) alone 23.15 s against 16.22 s with ``n_jobs=-1`` (1.43x), two fits
-  24.74 / 25.01 s (1.08x), nice beside busy 22.91 s (0.99x); two threads (``--n-jobs -1
-  --repeats 2``) alone 13.94 s, two fits 59.33 / 58.70 s (4.26x), nice beside busy
-  169.50 s (12.2x). One thread keeps every loaded case fair at both sizes; the idle
-  bound holds for neither size in these runs (1.07x, 1.43x). The recurrent networks and
-  ContinuousNet train as fast on one thread as on two (session 11, development runs of
-  2 fits each: LEM 7.3 s against 6.6-7.3 s, ContinuousNet 13.2-14.2 s against 13.2-13.6
-  s, Lipschitz RNN 4.0-4.3 s against 4.7-4.8 s, ODE-Net 1.36-1.38 s against 1.40-1.78 s).
-* ``--spin 1000`` (session 11, ``--repeats 5``, 2 threads): alone 0.99x, two fits 1.76x,
-  nice beside busy 1.70x for this PINN. But the spin is read once per process, as torch
-  loads, and it slows every other fine-grained workload on 2 threads: a
-  ``LEMClassifier(max_iter=2)`` fit on sequential digits 9.5-10.4 s against 6.6-7.3 s,
-  ``ContinuousNetClassifier(max_iter=2)`` on 8 x 8 digits 20.8-30.5 s against 13.2-13.6
-  s. Not adopted. Other spins for this PINN (median of 10 idle fits against 10 with the
-  defaults, best of 2 loaded rounds): 100 rounds about 20 % slower idle (loaded 1.1x /
-  1.0x); 3,000 rounds 2.1x / 2.0x; 10,000 rounds 4.9x / 5.0x.
+Each run writes ``benchmarks/results/under_load.json`` (the medians per scenario and
+their ratios); ``docs/guide/speed.rst`` shows the table generated from it.
 """
 
 import argparse

@@ -7,8 +7,7 @@ for ``u_t + u u_x − ν u_xx = 0``, find ν. Here 2000 points of the reference 
 with 1 % noise. ``learn_coefficients=("nu",)`` makes ν a trainable parameter (through its
 logarithm, so it stays positive) that starts from the guess in the equation object, 0.05;
 the truth is 0.01/π ≈ 3.18e-3. Nothing else is set: the standard strategy's defaults
-(Adam, then L-BFGS in float32 and in float64), as in ``benchmarks/bench_inverse.py``;
-about two minutes on two cores.
+(Adam, then L-BFGS in float32 and in float64), as in ``benchmarks/bench_inverse.py``.
 """
 
 import matplotlib.pyplot as plt

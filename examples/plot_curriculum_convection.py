@@ -10,7 +10,7 @@ training changes: ``strategy="curriculum"`` with nothing else set, which trains 
 with the curriculum's own defaults (500 Adam steps then 1000 L-BFGS iterations, the early
 stages in float32, the last in float64 with six times the iterations). The standard PINN
 gets the paper's settings (:data:`physml.strategies.PAPER_SETTINGS`), which reproduce its
-failure. The curriculum fit takes about three minutes on two cores.
+failure.
 """
 
 import matplotlib.pyplot as plt

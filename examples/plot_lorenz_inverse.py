@@ -5,10 +5,9 @@ Identifying the Lorenz system from 25 samples
 An ODE system is an equation in ``t`` alone with several outputs. Here the Lorenz system
 ``y1' = C1 (y2 - y1)``, ``y2' = y1 (C2 - y3) - y2``, ``y3' = y1 y2 - C3 y3`` from
 ``y(0) = (-8, 7, 27)`` on ``t in [0, 3]``, observed at 25 times, with its three
-coefficients unknown (truth 10, 15, 8/3; the fit starts them at 1). DeepXDE's example
-of the same problem reaches 0.13 % after 20,000 Adam steps; with the defaults physml
-reaches better than 0.1 % in about a minute on one thread
-(``benchmarks/bench_equations.py lorenz``).
+coefficients unknown (truth 10, 15, 8/3; the fit starts them at 1), fitted with the
+defaults. DeepXDE's example of the same problem runs 20,000 Adam steps; the ``lorenz`` row
+of the equations table (``benchmarks/bench_equations.py lorenz``) compares the two.
 """
 
 import matplotlib.pyplot as plt

@@ -164,10 +164,10 @@ def freed_memory_kept():
 
     A training step allocates and frees the same few-hundred-kB buffers every time. By
     default glibc may serve them with fresh ``mmap`` pages or trim the heap when they are
-    freed, so a step can pay a page fault per 4 kB it touches: a curriculum fit, which
-    changes precision and rebuilds its loss at every stage, took 282 s without this
-    setting and 241 s with it (convection at beta = 40, seed 0), the same error to the
-    last digit; ``benchmarks/bench_lbfgs.py`` measures it both ways. Inside the block
+    freed, so a step can pay a page fault per 4 kB it touches (most of all a curriculum
+    fit, which changes precision and rebuilds its loss at every stage); the arithmetic
+    is the same either way, and ``benchmarks/bench_lbfgs.py`` measures the time both
+    ways. Inside the block
     the mmap threshold is 32 MB and the trim threshold 256 MB; on leaving the outermost
     block both go back to glibc's starting 128 kB, so the user's process is not left
     with physml's setting (glibc has no call that reads them, and none that gives its
@@ -603,10 +603,9 @@ def thread_budget(n_jobs=None, follow=True):
     ``follow=False``: they stay on one and take no share of what is idle.
 
     Why: libgomp's waiting threads spin (300,000 rounds) on a core that another process
-    may hold. Beside one busy process a 2-thread fit at lower priority took 42x its idle
-    time, and two 2-thread fits 3.3x each (``benchmarks/bench_under_load.py``); one
-    thread is fair under load but leaves an idle machine's second core unused (a
-    1000-point PINN 13 to 17 % slower, a 10,000-point one 1.43x). So a fit starts on one
+    may hold, so fits that share a machine slow each other down many times over
+    (``benchmarks/bench_under_load.py`` measures it); one thread is fair under load but
+    leaves an idle machine's other cores unused. So a fit starts on one
     thread and takes the cores the rest of the machine leaves idle, looking again every
     quarter second: alone it runs on all cores, beside another fit (physml's or anyone's)
     on one. Its arithmetic does not depend on the count (:func:`total`,

@@ -10,11 +10,11 @@ damped (Levenberg 1944, Marquardt 1963)::
 
 (the second form when there are fewer rows than weights). ``J^T J`` is the curvature
 L-BFGS approximates from a few hundred gradient differences; here it is exact for the
-linearized rows, so a step goes much further (:class:`~physml.strategies.Causal` says
-what it measured). The price is the Jacobian, one row per residual, and a dense solve:
-``n^2 P`` operations for ``n`` rows and ``P`` weights, so the method suits networks of a
-few thousand weights. The damping follows the gain ratio of each step (Madsen, Nielsen &
-Tingleff 2004).
+linearized rows, so a step goes much further (the hard-cases ablation in the user
+guide's "When a PINN fails" measures by how much). The price is the Jacobian, one row
+per residual, and a dense solve: ``n^2 P`` operations for ``n`` rows and ``P`` weights,
+so the method suits networks of a few thousand weights. The damping follows the gain
+ratio of each step (Madsen, Nielsen & Tingleff 2004).
 
 Each row is written for one point with :mod:`torch.func` (the model's input derivatives by
 nested forward mode), and ``vmap(jacrev(...))`` gives the rows' Jacobian over all points

@@ -96,11 +96,9 @@ def _curvature_pair_ok(s, y):
 
     torch's L-BFGS keeps a pair when ``s . y > 1e-10``, an absolute threshold, so it has
     a scale: where the loss is small, steps and gradient changes are small, every pair
-    falls under it, and L-BFGS runs as steepest descent and stalls. A standard PINN's
-    float64 phase (loss near 3e-6) kept none of its 800 pairs (a development count)
-    and ended where it began;
-    an inverse fit (loss 4e-6) stopped 4 % short of its coefficient. This test is
-    invariant to the scale of the loss."""
+    falls under it, and L-BFGS runs as steepest descent and stalls (a PINN's float64
+    phase, at losses of order 1e-6, keeps none). This test is invariant to the scale of
+    the loss."""
     return bool(y.dot(s) > torch.finfo(y.dtype).eps * _norm(s) * _norm(y))
 
 

@@ -182,10 +182,8 @@ class ModifiedMLP(nn.Module):
     layers must have one width (the gates mix them with the encoders).
 
     It has no hand-written :meth:`MLP.jet`: its input derivatives come through autograd
-    (:func:`supports_jet` is False), which measured faster than propagating its jets
-    forward with autograd writing their backward (development runs, session 15: 52
-    against 89 ms per loss evaluation of a causal fit at 2,000 points, against 36 ms for
-    the MLP's jets; the forward-jet version was not kept).
+    (:func:`supports_jet` is False), which is faster here than propagating its jets
+    forward with autograd writing their backward.
     """
 
     def __init__(self, n_in, hidden_layer_sizes, n_out, activation="tanh"):

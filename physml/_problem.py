@@ -176,13 +176,8 @@ def autograd_derivatives(forward, X, n_d, names):
 #: How many times more uniform candidates than points residual-based sampling draws from.
 #: Drawn without replacement, a region gets at most this many times its uniform share of
 #: points: Allen-Cahn's early times and interfaces, where the residual is 10 to 100 times
-#: the rest, need more than the 4 of before (causal + exact, seeds 0-2, development runs
-#: of ``physml.reproduce.hard_case_fit``: 7.98e-3, 8.40e-3, 1.61e-2 with 16, against
-#: 2.1e-2 to 2.4e-2 with 4; with 64: 1.38e-2, 5.01e-3, 1.10e-2, no better on the mean
-#: and 10 % slower). Wu et al. (2023) draw from a dense set. Convection moved within its
-#: spread of seeds (beta = 50 seed 0 7.6e-3 against 5.2e-3, seed 1 4.9e-3 against 6.2e-3;
-#: beta = 30 seed 0 2.2e-3 against 2.5e-3). The candidates' residual costs a few
-#: evaluations per redraw.
+#: the rest, need a pool several times the points (Wu et al. 2023 draw from a dense set).
+#: The candidates' residual costs a few evaluations per redraw.
 RAD_POOL = 16
 #: A held-out check (:meth:`PINNProblem.held_out`) evaluates the residual at this many
 #: times a point set's size of fresh points.
@@ -295,11 +290,8 @@ class PINNProblem:
         a later :meth:`train` with that domain and count trains on the old and the new.
 
         The largest rather than drawn in proportion to the residual (RAR-D, Wu et al.
-        2023), measured both ways under time marching (development runs, seed 0): on the
-        two-species problem, whose first block holds a boundary layer a few points wide,
-        the largest gave 2.2e-3 and the drawn 4.5e-3 (the standard PINN: 2.4e-3); on
-        Allen-Cahn the largest 8.7e-3 (seeds 1, 2: 2.6e-3, 4.4e-3) and the drawn
-        3.0e-3."""
+        2023): a boundary layer a few points wide (the two-species problem's first time
+        block) needs exactly the points where the residual peaks."""
         key = _points_key(domain, n)
         self.collocation_points(domain, n)  # drawn, if they were not yet
         chosen = X[torch.topk(squared, min(int(n), squared.shape[0])).indices]

@@ -66,9 +66,9 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     float64, Adam then L-BFGS, budgets that reach the published numbers); a value you
     pass wins. What each stage used is recorded in ``stages_``. The paper's own
     settings, which reproduce its failures, are
-    :data:`physml.strategies.PAPER_SETTINGS`. The defaults aim at accuracy: a fit on
-    the paper's problems takes one to five minutes on two cores (``verbose=1`` shows
-    a progress bar per stage).
+    :data:`physml.strategies.PAPER_SETTINGS`. The defaults aim at accuracy, and a fit on
+    the paper's problems takes minutes on a CPU (``verbose=1`` shows a progress bar per
+    stage; the user guide's results tables give the seconds).
 
     Parameters
     ----------
@@ -90,10 +90,8 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         Teng & Perdikaris (2021), two encoders of the inputs that gate every hidden layer
         (:class:`physml._mlp.ModifiedMLP`; the hidden layers must have one width). Its
         input derivatives come through autograd, about twice the MLP's time per loss
-        evaluation. It fits waves: with ``strategy="causal", constraints="exact"``
-        (``python benchmarks/bench_hard_cases.py``'s ablation, seed 0) it reached
-        4.8e-4 at convection beta = 50 (the MLP 1.3e-3) at 1.4x the time, but 4.7e-2 on
-        Allen-Cahn (the MLP 1.4e-3): so it is a switch, not a default (see the user
+        evaluation. It fits waves and not Allen-Cahn's interfaces, so it is a switch, not
+        a default: the ablation of ``physml reproduce hard-cases`` measures it (the user
         guide's "When a PINN fails").
     optimizer : {"auto", "lbfgs", "adam", "adam+lbfgs"}, default="auto"
         ``"adam+lbfgs"`` runs ``warmup_iter`` Adam steps (learning rate 1e-3) first.

@@ -130,11 +130,9 @@ class Standard(Strategy):
     stalls on its own rounding long before it converges (Xu et al. 2025, "FP64 is all you
     need"): the float32 phase ends there if that comes first (a loss change under 1e-10
     between iterations), and the float64 phase finishes the job. The two phases are two
-    entries of ``stages_``. A fit on 1000 collocation points takes about a minute on one
-    thread; Burgers' equation on 10,000 points (Raissi et al.'s setting) 9 to 14 minutes
-    on one thread beside another job (8 with ``n_jobs=-1`` on two idle cores), to a
-    relative error of 3e-3
-    (``benchmarks/bench_standard_pinn.py``). The paper's own
+    entries of ``stages_``. ``benchmarks/bench_standard_pinn.py`` measures the bare call,
+    Burgers' equation on 10,000 points (Raissi et al.'s setting) among its cases. The
+    paper's own
     settings, which reproduce its failures, are :data:`PAPER_SETTINGS`.
 
     Parameters
@@ -201,8 +199,9 @@ class Curriculum(Strategy):
     100, tolerances 0: each stage spends its budget), the stages before the target in
     float32 (``stage_dtype``) and the last one in float64 with ``final_stage_factor``
     (6x) the iterations. With these, ``PINNRegressor(pde=Convection(beta=b),
-    strategy="curriculum")`` meets the paper's curriculum errors at beta = 20, 30, 40
-    (``physml reproduce failure-modes``), in 1 to 5 minutes a fit on 2 cores.
+    strategy="curriculum")`` is measured against the paper's curriculum errors at beta
+    = 20, 30, 40 by ``physml reproduce failure-modes`` (the user guide's "Reproducing
+    the papers").
 
     Parameters
     ----------
@@ -226,13 +225,12 @@ class Curriculum(Strategy):
         Precision of the stages before the target (the last one always trains in the
         estimator's ``dtype``); None: the estimator's. Single precision makes a float64
         fit's early stages about twice as fast; they only need to bring the network near
-        the next solution (convection at beta = 40, seed 0: error 1.9e-2 with float32
-        stages against 3.4e-2 with float64 ones, in about half the time).
+        the next solution.
     final_stage_factor : float, default=6.0
         The stage at the target value gets this many times the estimator's ``warmup_iter``
         and ``max_iter``: earlier stages only need to bring the network near the next
-        solution, the last one's accuracy is the result (measured at beta = 30: with 1x
-        the last stage ended unconverged, error 7.9e-2; with 6x, 2.0e-3 to 6.2e-3).
+        solution, the last one's accuracy is the result: a last stage left unconverged
+        passes its error to the answer.
 
     Examples
     --------
@@ -351,17 +349,16 @@ class TimeMarching(Strategy):
     warm-up (the block starts in its basin); with ``within`` set, the check follows the
     inner strategy's last stage and a refinement trains on the target equation.
     ``stages_`` records each check's ``held_out_ratio`` and numbers the added trainings
-    (``refinement``). On the forward two-species problem, whose first block holds a
-    boundary layer, it turned seq2seq's loss to the standard PINN on three seeds out of
-    three (3.0e-3 / 4.1e-3 / 2.5e-2 against 2.4e-3 / 3.2e-3 / 2.8e-3) into a win on
-    three out of three (2.2e-3 / 1.6e-3 / 2.3e-3; ``benchmarks/bench_equations.py
-    marching``, and the user guide's "When a PINN fails").
+    (``refinement``). The forward two-species problem, whose first block holds a
+    boundary layer, is where it matters: ``benchmarks/bench_equations.py marching``
+    compares seq2seq with the standard PINN there (the user guide's "Stating an
+    equation" page).
 
     Training defaults (the estimator's ``"auto"`` values): float64, each block 500 Adam
     steps then 1000 L-BFGS iterations (history 100, tolerances 1e-10: a warm-started
     block usually converges in a few hundred), the first block ``first_block_factor``
-    (5x) that. With these, ``strategy="seq2seq"`` meets the paper's seq2seq errors on
-    reaction and reaction-diffusion (``physml reproduce failure-modes``). With
+    (5x) that. ``physml reproduce failure-modes`` measures ``strategy="seq2seq"`` against
+    the paper's seq2seq errors on reaction and reaction-diffusion. With
     ``within`` set, the inner strategy's defaults apply in each block.
 
     Parameters
@@ -527,7 +524,7 @@ class TimeMarching(Strategy):
 FINAL_ITER = {"lm": 40, "lbfgs": 3000}
 #: ``Causal(final_optimizer="auto")`` takes Levenberg-Marquardt up to this many trainable
 #: weights, L-BFGS beyond: a Gauss-Newton step costs ``n^2 P`` operations for ``n`` rows
-#: and ``P`` weights (2,000 rows and 20,000 weights: about 2 s, 320 MB of Jacobian).
+#: and ``P`` weights (2,000 rows and 20,000 weights: 320 MB of Jacobian in float64).
 LM_MAX_WEIGHTS = 20_000
 
 
@@ -561,39 +558,22 @@ class Causal(Strategy):
     final phase in the estimator's precision (float64): 40 Levenberg-Marquardt steps,
     each on 2000 new points drawn the same way (:mod:`physml._gauss_newton`).
 
-    Why the final phase is Levenberg-Marquardt. The accuracy of these fits comes from
+    Why the final phase is Levenberg-Marquardt: the accuracy of these fits comes from
     the final phase, where the loss is small and L-BFGS, its curvature built from a few
-    hundred gradient differences, converges slowly: with the earlier default (a 4 x 50
-    network, 3000 float64 L-BFGS iterations with 300 pairs) the loss was still falling
-    when the budget ended. A Gauss-Newton step uses the exact curvature of the linearized
-    residual, ``J^T J``, one row of ``J`` per collocation point; each step costs
-    ``n^2 P`` operations (``n`` points, ``P`` weights), so it pays on a small network:
-    on 3 x 30 (2,500 weights) a step takes about half a second on two cores
-    (development runs), and 40 steps go further than 3000 L-BFGS iterations on either
-    network (the ablation below). The weighted phase stays
+    hundred gradient differences, converges slowly. A Gauss-Newton step uses the exact
+    curvature of the linearized residual, ``J^T J``, one row of ``J`` per collocation
+    point; each step costs ``n^2 P`` operations (``n`` points, ``P`` weights), so it pays
+    on a small network, hence 3 x 30 (about 2,500 weights). The weighted phase stays
     first-order: it moves the solution through time, which the causal weights and
-    resampled points do, not the curvature. ``python benchmarks/bench_hard_cases.py``
-    (= ``physml reproduce hard-cases``) measures the four cases with these defaults
-    (means of 3 seeds): convection beta = 30 6.3e-4, beta = 50 9.3e-4, reaction rho = 5
-    6.3e-4, Allen-Cahn 1.7e-3, 45 to 84 s a fit on two cores; with the earlier default
-    (4 x 50, final L-BFGS, session 17's run of the same command): 1.1e-3, 1.7e-3, 2.3e-3
-    and 1.6e-3 in 130 to 240 s. Its ablation (seed 0) removes the final step alone
-    (``Causal(final_optimizer="lbfgs")`` on 3 x 30) and both: see the user guide's "When
-    a PINN fails". Beyond these four, development runs of the default call (seed 0, two
-    at a time): Burgers (nu = 0.01/pi, Dirichlet ends built in) 4.1e-3 in 82 s, against
-    3.2e-2 in 197 s with the earlier default; Allen-Cahn d = 1e-3 4.1e-4 against 5.3e-3;
-    reaction-diffusion (nu = 3, rho = 5) 1.9e-4, as before. Drawing the Gauss-Newton
-    points uniformly instead lost Burgers' shock (1.7e-1, an earlier version): they
-    follow the estimator's ``sampling``.
+    resampled points do, not the curvature. The Gauss-Newton points follow the
+    estimator's ``sampling`` (a shock needs them where the residual is). The weighted
+    phase runs in single precision: cheaper on a CPU, and its points change every 100
+    iterations. ``final_optimizer="auto"`` takes L-BFGS for networks of more than
+    ``LM_MAX_WEIGHTS`` (20,000) weights, where a Gauss-Newton step would take seconds
+    and hundreds of megabytes.
 
-    The weighted phase in single precision: cheaper on a CPU, and its points change every
-    100 iterations (development runs, seed 0, 4 x 50 network: beta = 30 2.22e-3 in 48 s
-    against 2.20e-3 in 81 s in float64). 300 curvature pairs in that phase were measured
-    with the earlier L-BFGS final phase (``benchmarks/bench_hard_cases.py``, 300 against
-    100, same seeds: beta = 30 1.03e-3 against 1.52e-3, Allen-Cahn 1.41e-3 against
-    1.97e-3). ``final_optimizer="auto"`` takes L-BFGS for networks of more than
-    ``LM_MAX_WEIGHTS`` (20,000) weights, where a Gauss-Newton step would take seconds and
-    hundreds of megabytes.
+    What each part is worth is measured by ``physml reproduce hard-cases`` and its
+    ablation: the user guide's "When a PINN fails, and what to switch on".
 
     Parameters
     ----------

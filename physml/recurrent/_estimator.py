@@ -120,9 +120,9 @@ _REGRESSOR_CONSTRAINTS = {"sequence_output": ["boolean"]}
 
 def _common_doc(batch_size):
     return training_doc(60, batch_size, 3e-3, 1.0, max_iter_doc="""
-        The defaults (128 units, 60 epochs) reach 97-98 % on sklearn's digits read by
-        rows and 95-98 % read pixel by pixel, in one to two minutes on two cores
-        (``benchmarks/bench_recurrent.py defaults``).""")
+        What the defaults (128 units, 60 epochs) reach on sklearn's digits is measured
+        by ``benchmarks/bench_recurrent.py defaults`` (the user guide's "Sequence
+        models" page).""")
 
 
 _COMMON_DOC = _common_doc(64)

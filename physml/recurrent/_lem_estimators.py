@@ -51,8 +51,7 @@ class LEMClassifier(_LEM, _Classifier):
 
     Examples
     --------
-    The bare call on sklearn's digits read row by row (8 steps of 8 pixels), about 20 s
-    on two cores:
+    The bare call on sklearn's digits read row by row (8 steps of 8 pixels):
 
     >>> from sklearn.model_selection import train_test_split
     >>> from physml import LEMClassifier

@@ -73,9 +73,9 @@ class LipschitzRNNClassifier(_LipschitzRNN, _Classifier):
     ----------""" + _LIPSCHITZ_DOC + _LIPSCHITZ_COMMON_DOC + """
     Examples
     --------
-    The bare call, ``LipschitzRNNClassifier(random_state=0)``, reaches 97.8 % on the
-    held-out quarter of the digits read by rows and 97.6 % read by pixels
-    (``benchmarks/bench_recurrent.py defaults``); a quicker fit:
+    The bare call, ``LipschitzRNNClassifier(random_state=0)``, is measured on the digits
+    by ``benchmarks/bench_recurrent.py defaults`` (the user guide's "Sequence models"
+    page); a quicker fit:
 
     >>> from physml import LipschitzRNNClassifier
     >>> from physml.datasets import load_sequential_digits

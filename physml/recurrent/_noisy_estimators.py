@@ -20,9 +20,9 @@ class NoisyRNNClassifier(_LipschitzRNN, _Classifier):
     multiplicative_noise : float, default=0.02""" + _LIPSCHITZ_COMMON_DOC + """
     Examples
     --------
-    The bare call, ``NoisyRNNClassifier(random_state=0)``, reaches 97.6 % on the
-    held-out quarter of the digits read by rows (``benchmarks/bench_recurrent.py
-    defaults``); a quicker fit:
+    The bare call, ``NoisyRNNClassifier(random_state=0)``, is measured on the digits by
+    ``benchmarks/bench_recurrent.py defaults`` (the user guide's "Sequence models"
+    page); a quicker fit:
 
     >>> from physml import NoisyRNNClassifier
     >>> from physml.datasets import load_sequential_digits
