@@ -15,6 +15,7 @@ import time
 from sklearn.model_selection import GridSearchCV
 
 from physml import ODENetForecaster
+from physml._results import recorded_tables
 from physml.datasets import make_harmonic_oscillator
 from physml.metrics import check_continuity
 from physml.reproduce import continuity_study, continuity_table
@@ -72,4 +73,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    with recorded_tables("continuity_benchmark"):
+        main()

@@ -18,6 +18,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from physml import ContinuousNetClassifier
+from physml._results import recorded_tables
 from physml.diagnostics import depth_convergence_test
 from physml.metrics import check_continuity
 
@@ -91,4 +92,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    with recorded_tables("continuousnet"):
+        status = main()
+    raise SystemExit(status)

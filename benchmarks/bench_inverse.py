@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 from physml import PINNRegressor
+from physml._results import recorded_tables
 from physml.pde import Burgers, Convection
 
 
@@ -68,4 +69,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    with recorded_tables("inverse"):
+        status = main()
+    raise SystemExit(status)

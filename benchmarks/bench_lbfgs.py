@@ -28,6 +28,8 @@ from pathlib import Path
 
 import torch
 
+from physml._results import recorded_tables
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -115,4 +117,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    with recorded_tables("lbfgs"):
+        main()

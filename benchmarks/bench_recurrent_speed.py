@@ -17,6 +17,7 @@ import time
 
 import torch
 
+from physml._results import recorded_tables
 from physml.recurrent._cells import LipschitzCell, SequenceNetwork
 from physml.recurrent._lem import LEMCell
 
@@ -81,4 +82,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    with recorded_tables("recurrent_speed"):
+        main()

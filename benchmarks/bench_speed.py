@@ -19,6 +19,7 @@ import torch
 
 from physml import PINNRegressor
 from physml._problem import _compiled
+from physml._results import recorded_tables
 from physml.pde import Burgers, Convection, Reaction, ReactionDiffusion
 from physml.strategies import Standard
 
@@ -226,4 +227,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    with recorded_tables("speed"):
+        main()

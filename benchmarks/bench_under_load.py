@@ -40,6 +40,8 @@ import subprocess
 import sys
 import time
 
+from physml._results import default_directory, write_results
+
 
 def fit_once(workload, n_jobs):
     """Run one fit in this process; print its seconds as JSON."""
@@ -160,11 +162,18 @@ def main(argv=None):
     verdict = "ok" if idle / default <= IDLE_BOUND else "OVER"
     print(f"| alone | {idle:.2f} | {idle / default:.2f} (to n_jobs=-1) | "
           f"{IDLE_BOUND} ({verdict}) |")
+    rows = [dict(scenario=SCENARIOS[0], seconds=[default], ratio=None, bound=None),
+            dict(scenario="alone", seconds=[idle], ratio=idle / default, bound=IDLE_BOUND)]
     for name, bound in BOUNDS.items():
         worst = max(median[name])
         shown = " / ".join(f"{s:.2f}" for s in median[name])
         verdict = "ok" if worst / idle <= bound else "OVER"
         print(f"| {name} | {shown} | {worst / idle:.2f} (to alone) | {bound} ({verdict}) |")
+        rows.append(dict(scenario=name, seconds=median[name], ratio=worst / idle, bound=bound))
+    if args.n_jobs is None and args.threads is None and args.spin is None:
+        write_results("under_load", [dict(r, workload=args.workload, repeats=args.repeats,
+                                          key=f"{args.workload} | {r['scenario']}")
+                                     for r in rows], default_directory())
 
 
 if __name__ == "__main__":

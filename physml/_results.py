@@ -95,3 +95,56 @@ def read_results(name, directory=REPOSITORY_RESULTS):
         return json.loads(path.read_text(encoding="utf-8"))["rows"]
     except (ValueError, KeyError) as error:
         raise ValueError(f"{path} is not a physml results file: {error}") from None
+
+
+class recorded_tables:
+    """Within the block, the Markdown tables a benchmark prints are also written to the
+    results file ``name``: one row per table row, its cells under their column names
+    (as printed), keyed by the table's place and the row's first cell. For benchmarks
+    whose figures are the tables they print."""
+
+    def __init__(self, name, directory=None):
+        self.name, self.directory = name, directory
+
+    def __enter__(self):
+        import io
+
+        self._stdout, self._seen = sys.stdout, io.StringIO()
+        outer, seen = self._stdout, self._seen
+
+        class Tee:
+            def write(self, text):
+                seen.write(text)
+                return outer.write(text)
+
+            def flush(self):
+                outer.flush()
+
+        sys.stdout = Tee()
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        sys.stdout = self._stdout
+        if kind is None:
+            rows = markdown_rows(self._seen.getvalue())
+            if rows:
+                write_results(self.name, rows, self.directory or default_directory())
+        return False
+
+
+def markdown_rows(text):
+    """The rows of every Markdown table in ``text``: ``{"table": k, "key": ..., column:
+    cell, ...}``; the table is numbered in order of appearance."""
+    lines, rows, table = text.splitlines(), [], 0
+    for k in range(1, len(lines)):
+        if not (lines[k].startswith("|---") and lines[k - 1].startswith("|")):
+            continue
+        table += 1
+        head = [c.strip() for c in lines[k - 1].strip().strip("|").split("|")]
+        for line in lines[k + 1:]:
+            if not line.startswith("|"):
+                break
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            row = dict(zip(head, cells))
+            rows.append(dict(row, table=table, key=f"table {table} | {cells[0]}"))
+    return rows
