@@ -317,27 +317,40 @@ def _minutes(seconds):
     return f"about {minutes:.0f} minutes"
 
 
-def _took(name):
+def _timings(name):
     """How long the runs of ``name`` recorded in the repository's results files took:
-    each recorded command's wall time, and the sum of the recorded fits' seconds. Reads
-    JSON only, so that ``--help`` stays fast."""
+    each recorded command's wall time (the run with default options first), and the sum
+    of the recorded fits' seconds. Reads JSON only, so that ``--help`` stays fast."""
     from ._results import REPOSITORY_RESULTS, read_results
 
     said = []
     for quick in (False, True):
         rows = read_results(name + ("_quick" if quick else ""), REPOSITORY_RESULTS)
-        for row in rows:
-            if "wall_seconds" in row:
-                options = " ".join(filter(None, [row["options"], "--quick" * quick]))
-                said.append(_minutes(row["wall_seconds"])
-                            + (f" with {options}" if options else ""))
+        walls = sorted((row for row in rows if "wall_seconds" in row),
+                       key=lambda row: row["options"] != "")
+        for row in walls:
+            options = " ".join(filter(None, [row["options"], "--quick" * quick]))
+            said.append(_minutes(row["wall_seconds"])
+                        + (f" with {options}" if options else ""))
         fits = [row["seconds"] for row in rows if "seconds" in row and "key" in row]
         if fits and not quick and len(fits) > 2:
             said.append(f"its {len(fits)} recorded fits, one after another, "
                         f"{_minutes(sum(fits))}")
+    return said
+
+
+def _took(name):
+    """A help text's last line: the recorded timings of ``name``."""
+    said = _timings(name)
     if not said:
         return "Time: not yet recorded in benchmarks/results"
     return "Measured on 2 cores: " + "; ".join(said)
+
+
+def _brief(text, name):
+    """A command's one-line summary, with its first recorded timing."""
+    said = _timings(name)
+    return f"{text} ({said[0]})" if said else text
 
 
 def _record_wall(name, argv, seconds, out, budget, quick):
@@ -392,7 +405,8 @@ def _parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run_demo = commands.add_parser(
         "demo", formatter_class=formatter,
-        help="convection beta = 30: the standard PINN fails, curriculum fixes it",
+        help=_brief("convection beta = 30: the standard PINN fails, curriculum fixes it",
+                    "demo"),
         description="Convection at beta = 30 with the paper's network (4 x 50 tanh) and "
                     "1000 collocation points:\nthe standard PINN (the paper's float32 "
                     "L-BFGS settings) fails, curriculum regularization\n(beta = 1, 5, "
@@ -410,7 +424,7 @@ def _parser():
     studies = run_reproduce.add_subparsers(dest="study", required=True, metavar="STUDY")
     continuity = studies.add_parser(
         "continuity", formatter_class=formatter,
-        help="the ODE-Net convergence test (Queiruga et al. 2020)",
+        help=_brief("the ODE-Net convergence test (Queiruga et al. 2020)", "continuity"),
         description="The ODE-Net convergence test: Euler-, midpoint- and RK4-trained nets "
                     "on the harmonic\noscillator, error against the inference step "
                     f"(table and figure).\n{_took('continuity')}.")
@@ -443,7 +457,8 @@ def _paper_study(studies, name, summary, description, results, option, choices, 
     """A ``reproduce`` study over several cases: its parser with the cases to run,
     ``--seeds``, ``--quick`` and the common options."""
     formatter = argparse.RawDescriptionHelpFormatter
-    parser = studies.add_parser(name, formatter_class=formatter, help=summary,
+    parser = studies.add_parser(name, formatter_class=formatter,
+                                help=_brief(summary, results),
                                 description=f"{description}\n--quick: {quick}.\n"
                                             f"{_took(results)}.")
     listed = ", ".join(repr(c) if " " in c else c for c in choices)
