@@ -32,6 +32,17 @@ def default_directory(out="physml_out", budget=1.0, quick=False):
     return Path(out) / "results"
 
 
+def _processor():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine():
     """A short description of this machine: system, processor, cores, torch's version."""
     try:
@@ -40,8 +51,8 @@ def machine():
         backend = f"torch {torch.__version__}"
     except ImportError:  # pragma: no cover - torch is a dependency
         backend = "no torch"
-    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, {backend}")
+    return (f"{platform.system()} {platform.machine()}, {_processor()}, {os.cpu_count()} "
+            f"cores, Python {platform.python_version()}, {backend}")
 
 
 def command_line(argv=None):
