@@ -1,4 +1,4 @@
-"""Exact constraints, causal training and adaptive sampling on the hard cases (issue 16).
+"""Exact constraints, causal training and adaptive sampling on the hard cases.
 
 Convection at beta = 30 and 50, reaction at rho = 5 and Allen-Cahn (d = 1e-4), each cell
 exactly ``PINNRegressor(pde=..., strategy="causal", constraints="exact",
@@ -7,17 +7,19 @@ constraints, seed 0), and the ablation at beta = 50 and on Allen-Cahn (each fix 
 in turn). Prints the tables beside the published numbers and writes the figures; the same
 as ``physml reproduce hard-cases``.
 
-    python benchmarks/bench_hard_cases.py                 # 3 seeds, about an hour
+    python benchmarks/bench_hard_cases.py                 # 3 seeds, baselines, ablation
     python benchmarks/bench_hard_cases.py --no-baselines --n-jobs 1
-        # the table and the ablation (session 20: 2145 s)
+        # the table and the ablation
     python benchmarks/bench_hard_cases.py --no-baselines --no-ablation --n-jobs 1
         # the table alone, one fit at a time on both cores: the seconds the limits mean
     python benchmarks/bench_hard_cases.py --cases "convection beta=30" --seeds 1 --no-ablation
 """
 
 import argparse
+import sys
+import time
 
-from physml.cli import reproduce_hard_cases
+from physml.cli import _record_wall, reproduce_hard_cases
 from physml.reproduce import HARD_CASES
 
 
@@ -30,10 +32,13 @@ def main(argv=None):
     parser.add_argument("--n-jobs", type=int, default=-1)
     parser.add_argument("--out", default="physml_out")
     args = parser.parse_args(argv)
+    start = time.perf_counter()
     runs, _ = reproduce_hard_cases(out=args.out, seeds=args.seeds, cases=args.cases,
                                    baselines=not args.no_baselines,
                                    ablation=not args.no_ablation, n_jobs=args.n_jobs,
                                    verbose=0)
+    _record_wall("hard_cases", sys.argv[1:] if argv is None else argv,
+                 time.perf_counter() - start, args.out, 1.0, False)
     results = {}
     for run in runs:
         if run["variant"] != "causal + exact":

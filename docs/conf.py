@@ -4,6 +4,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.abspath(".."))
+sys.path.insert(0, os.path.abspath("_ext"))
 
 project = "physml"
 author = "physml developers"
@@ -15,6 +16,7 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "cli_reference",
 ]
 autosummary_generate = True
 templates_path = ["_templates"]

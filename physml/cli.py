@@ -334,7 +334,7 @@ def _timings(name):
                         + (f" with {options}" if options else ""))
         fits = [row["seconds"] for row in rows if "seconds" in row and "key" in row]
         if fits and not quick and len(fits) > 2:
-            said.append(f"its {len(fits)} recorded fits, one after another, "
+            said.append(f"the {len(fits)} fits recorded so far, one after another, "
                         f"{_minutes(sum(fits))}")
     return said
 
