@@ -211,8 +211,8 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
     if ablation and not quick:
         jobs += [(case, "ablation", 0, removed) for case in ABLATION_CASES if case in cases
                  for removed in ABLATIONS if removed != "all fixes"]
-    parallel = effective_n_jobs(n_jobs)
-    print(f"{len(jobs)} fits, " + (
+    parallel = max(min(effective_n_jobs(n_jobs), len(jobs)), 1)
+    print(f"{len(jobs)} fit{'s' * (len(jobs) != 1)}, " + (
         f"{parallel} at a time with one torch thread each" if parallel > 1 else
         "one at a time, each on the cores the machine leaves idle (the seconds per fit "
         "that the time limits mean)"), flush=True)
@@ -233,7 +233,7 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
           f"{time.perf_counter() - start:.0f} s in all\n")
     print(hard_case_table(runs))
     print("\nPublished:\n")
-    print(published_table(), flush=True)
+    print(published_table(cases), flush=True)
     if ablations:
         main = {r["case"]: r for r in runs
                 if r["variant"] == "causal + exact" and r["seed"] == 0}
