@@ -107,7 +107,10 @@ def reproduce_failure_modes(out="physml_out", quick=False, seeds=None, systems=N
     The fits run in parallel, one per core by default (each on one torch thread, the
     estimator's default): these networks are too small for threads to pay, so processes
     do. With one
-    job each fit shows its progress bar; with several, a bar counts the finished fits."""
+    job each fit shows its progress bar; with several, a bar counts the finished fits.
+    Each fit's error and seconds go to the ``failure_modes`` results file in ``results``
+    (default: the repository's ``benchmarks/results`` for a full run from a checkout,
+    else ``<out>/results``)."""
     from joblib import effective_n_jobs
 
     from ._base import progress
@@ -184,7 +187,9 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
     ``PINNRegressor(pde=..., strategy="causal", constraints="exact", random_state=seed)``;
     beside it the standard PINN and the paper's fix (soft constraints), then the ablation
     (each fix removed in turn at beta = 50 and on Allen-Cahn, and the modified MLP
-    added). Prints the tables beside the published numbers and writes the figures."""
+    added). Prints the tables beside the published numbers and writes the figures; each
+    fit's error and seconds go to the ``hard_cases`` results file in ``results`` (as for
+    :func:`reproduce_failure_modes`)."""
     from .reproduce import (
         ABLATION_CASES,
         ABLATIONS,
