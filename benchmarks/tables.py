@@ -12,11 +12,12 @@ Markers: ``<!-- table: NAME -->`` ... ``<!-- end table -->`` in Markdown, ``.. t
 """
 
 import argparse
-import json
 import re
 import statistics
 import sys
 from pathlib import Path
+
+from physml._results import read_results
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -60,10 +61,7 @@ class Missing(LookupError):
 
 
 def load(name):
-    path = RESULTS / f"{name}.json"
-    if not path.exists():
-        return []
-    return json.loads(path.read_text(encoding="utf-8"))["rows"]
+    return read_results(name, RESULTS)
 
 
 def select(name, **match):
