@@ -24,8 +24,8 @@ import torch
 from scipy.integrate import solve_ivp
 
 from physml import PINNRegressor
-from physml._base import n_threads
 from physml._results import default_directory, write_results
+from physml._threads import n_threads
 from physml.metrics import relative_l2_error
 from physml.pde import CustomPDE
 from physml.pde.reference import method_of_lines

@@ -37,7 +37,7 @@ def worker(dtype, phase, history, iterations, threads):
     sys.path.insert(0, str(HERE))
     from bench_speed import ours_closure, problem_for
 
-    from physml._base import freed_memory_kept
+    from physml._threads import freed_memory_kept
     from physml.pde import Convection
 
     torch.set_num_threads(threads)

@@ -17,13 +17,14 @@ buffer, so nothing of size ``n`` is copied when the oldest pair goes.
 Everything else (strong Wolfe line search, tolerances, ``max_iter``/``max_eval`` per
 ``step``, the state ``n_iter``/``func_evals`` carried between calls) is
 ``torch.optim.LBFGS``'s, whose helpers this class reuses; the iterates agree with it to
-rounding (``tests/test_trainer.py``).
+rounding (``tests/test_optimizers.py``).
 """
 
 import torch
 from torch.optim.lbfgs import _strong_wolfe
 
-from ._base import _SERIAL_SUM, mv, total
+from ._base import _SERIAL_SUM, total
+from ._threads import mv
 
 
 class _CompactHistory:

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._base import addmm, column_totals, mm
+from ._base import column_totals
+from ._threads import addmm, mm
 
 
 def _tanh_slope(z):

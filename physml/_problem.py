@@ -20,9 +20,9 @@ import numpy as np
 import torch
 
 from ._base import average, dtype_name, resolve_dtype
-from ._gauss_newton import GaussNewtonLoss, RowModel, levenberg_marquardt
+from ._loss import Field, PINNLoss, Term, network_point_model, parts_of
 from ._mlp import supports_jet
-from ._trainer import minimize
+from ._optimizers import continued, minimize, optimize
 from .pde._base import _as_outputs, parse_derivative
 
 
@@ -42,96 +42,6 @@ class ProblemConfig:
     seed: int = 0
     device: object = "cpu"
     owner: str = "PINNRegressor"
-
-
-class PiecewiseInTime(torch.nn.Module):
-    """One network per time block ``(edges[k], edges[k+1]]`` (the first block closed).
-
-    What time marching leaves behind: ``forward`` sends each row to the network of the
-    block its time (column ``time_index``) falls in.
-    """
-
-    def __init__(self, edges, networks, time_index=1):
-        super().__init__()
-        self.register_buffer("edges", torch.as_tensor(edges, dtype=torch.float64))
-        self.networks = torch.nn.ModuleList(networks)
-        self.time_index = int(time_index)
-
-    def blocks(self):
-        """The blocks as ``[(t_start, t_end), ...]``."""
-        edges = self.edges.tolist()
-        return list(zip(edges[:-1], edges[1:]))
-
-    def block_of(self, t):
-        inner = self.edges[1:-1].to(device=t.device)
-        return torch.bucketize(t.to(inner.dtype).contiguous(), inner, right=False)
-
-    def forward(self, X):
-        which = self.block_of(X[:, self.time_index])
-        out = None
-        for k, network in enumerate(self.networks):
-            rows = which == k
-            if rows.any():
-                part = network(X[rows])
-                if out is None:
-                    out = X.new_empty((X.shape[0], part.shape[1]))
-                out[rows] = part
-        return out
-
-
-class CausalWeights:
-    """The residual weighted in time (Wang, Sankaran & Perdikaris 2022): the time span is
-    cut into ``n_chunks`` chunks; chunk i's mean squared residual ``L_i`` enters the loss
-    with the weight ``w_i = exp(-eps * sum_{j<i} L_j / S)``, so that later times count
-    only once the earlier ones are fitted; ``S`` is the total ``sum_i L_i`` at the first
-    update (``scale=None``) or ``1 / scale``. The weights are held fixed between updates (every
-    ``update_every`` iterations: L-BFGS needs one loss to minimize); ``eps`` walks through
-    ``tols``, moving on when every weight exceeds ``advance_at``. Made by
-    :class:`physml.strategies.Causal`; ``record`` keeps the weights of every update."""
-
-    def __init__(self, n_chunks, tols, update_every, advance_at=0.99, scale=None):
-        self.n_chunks, self.tols = int(n_chunks), [float(t) for t in tols]
-        self.scale = scale
-        self.update_every, self.advance_at = int(update_every), float(advance_at)
-        self.level, self.weights, self.record, self.tol_record = 0, None, [], []
-
-    def chunks(self, t_range, t_index):
-        self.t0, self.t1 = map(float, t_range)
-        self.t_index = t_index
-        return self
-
-    def _index(self, X):
-        s = (X[:, self.t_index] - self.t0) / (self.t1 - self.t0)
-        return (s * self.n_chunks).long().clamp(0, self.n_chunks - 1)
-
-    def _chunk_means(self, squared, X):
-        index = self._index(X)
-        total = squared.new_zeros(self.n_chunks).index_add(0, index, squared)
-        count = torch.bincount(index, minlength=self.n_chunks).clamp(min=1)
-        return total / count.to(squared.dtype)
-
-    def update(self, squared, X):
-        """New weights from the squared residual at the current points."""
-        L = self._chunk_means(squared.detach(), X)
-        before = torch.cat([L.new_zeros(1), torch.cumsum(L, 0)[:-1]])
-        if self.scale is None:
-            # Relative to the first update's total: the tolerances hold for any equation's
-            # units (convection's residual scales with beta^2).
-            total = float(L.sum())
-            self.scale = 1.0 / total if np.isfinite(total) and total > 0 else 1.0
-        while True:
-            weights = torch.exp(-self.tols[self.level] * self.scale * before)
-            if (float(weights.min()) <= self.advance_at
-                    or self.level == len(self.tols) - 1):
-                break
-            self.level += 1
-        self.weights = weights
-        self.record.append(weights.double().cpu().numpy())
-        self.tol_record.append(self.tols[self.level])
-
-    def weighted(self, squared, X):
-        """``mean_i w_i L_i``."""
-        return (self.weights.to(squared.dtype) * self._chunk_means(squared, X)).mean()
 
 
 def derivative_plan(indices):
@@ -326,16 +236,22 @@ class PINNProblem:
 
     # Training -------------------------------------------------------------------------
 
-    def train(self, pde, desc="fit", domain=None, X_obs=None, y_obs=None, n_collocation=None,
-              iter_factor=1.0, dtype=None, causal=None, resample=True, **changes):
-        """Train the network on ``pde`` over ``domain`` with observations ``(X_obs, y_obs)``
-        (the fit's by default) and ``n_collocation`` points (the fit's), for ``iter_factor``
-        times the resolved iterations, in ``dtype`` (the resolved one when None);
-        ``changes`` replace settings of this stage (``optimizer="lbfgs"``). ``causal``
-        (a :class:`CausalWeights`) weights the residual in time; ``resample=False`` keeps
-        the stage on fixed points whatever ``resample_every`` says.
+    def train(self, pde, scope=None, *, desc="fit", iter_factor=1.0, dtype=None, causal=None,
+              resample=True, **changes):
+        """Train the network on ``pde`` within ``scope`` (a
+        :class:`~physml.strategies.Scope`: its domain, observations and collocation budget,
+        the fit's where it leaves them None), for ``iter_factor`` times the scope's
+        iterations, in ``dtype`` (the resolved one when None); ``changes`` replace
+        settings of this stage (``optimizer="lbfgs"``). ``causal`` (a
+        :class:`~physml.strategies.CausalWeights`) weights the residual in time;
+        ``resample=False`` keeps the stage on fixed points whatever ``resample_every``
+        says.
 
-        Returns the trainer's report with the stage's record under ``"stage"``."""
+        Returns the optimizer's report with the stage's record under ``"stage"``."""
+        domain = getattr(scope, "domain", None)
+        X_obs, y_obs = getattr(scope, "X_obs", None), getattr(scope, "y_obs", None)
+        n_collocation = getattr(scope, "n_collocation", None)
+        iter_factor = iter_factor * getattr(scope, "iter_factor", 1.0)
         settings = self.settings.scaled(iter_factor,
                                         None if dtype is None else dtype_name(dtype))
         settings = dataclasses.replace(settings, **changes)
@@ -345,50 +261,42 @@ class PINNProblem:
         domain = tuple(domain or (pde.domain if pde is not None else ()))
         resample_every = settings.resample_every if resample else None
         self.sampling = settings.sampling
-        loss_terms = self.loss_terms(pde, domain, X_obs, y_obs,
-                                     n_collocation or self.config.n_collocation,
-                                     causal=causal, resample_every=resample_every)
-        refresh = getattr(loss_terms, "refresh", None)
-        every = math.gcd(int(resample_every or 0),
-                         int(causal.update_every) if causal is not None else 0) or None
-        if self.config.compile and getattr(loss_terms, "compilable", True):
-            loss_terms = _compiled(loss_terms)
+        n_collocation = n_collocation or self.config.n_collocation
+        loss = self.loss(pde, domain, X_obs, y_obs, n_collocation, causal=causal,
+                         resample_every=resample_every)
+        objective = loss
+        if self.config.compile and loss.compilable and settings.optimizer != "lm":
+            objective = _compiled(loss)
         elif self.config.compile and not self._said_eager:
             self._said_eager = True
             warnings.warn(
                 f"{self.config.owner}: compile=True has no effect on this fit, which runs "
                 "eagerly: its input derivatives come through autograd (a mixed derivative, "
                 "a network without hand-written jets such as architecture='modified', or "
-                "the chain rule of constraints='exact' or an output_transform), and "
-                "torch.compile cannot differentiate them a second time", UserWarning,
-                stacklevel=2)
+                "the chain rule of constraints='exact' or an output_transform), or its "
+                "optimizer is 'lm', and torch.compile cannot differentiate them a second "
+                "time", UserWarning, stacklevel=2)
         history = self.history
         before = len(history.get("loss", ()))
         if self.learned:
-            loss_terms = self._recording(loss_terms, history)
-        parameters = self.parameters()
+            objective = self._recording(objective, history)
         report = None
         if self.learned and self._n_stages == 0 and pde is not None and X_obs.shape[0]:
-            report = self._start_from_observations(
-                pde, domain, X_obs, y_obs, n_collocation or self.config.n_collocation,
-                settings, desc, history)
-            if settings.optimizer == "adam+lbfgs":
-                # Adam's warm-up brings a random network into a basin; this one starts in
-                # it, and Adam's first steps would only shake it out.
-                settings = dataclasses.replace(settings, optimizer="lbfgs", warmup_iter=0)
-        if report is None and settings.optimizer == "lm":
-            report = self._gauss_newton(pde, domain, X_obs, y_obs,
-                                        n_collocation or self.config.n_collocation,
-                                        settings, desc, history)
+            report = self._start_from_observations(pde, domain, X_obs, y_obs, n_collocation,
+                                                   settings, desc, history)
+            # Adam's warm-up brings a random network into a basin; this one starts in it.
+            settings = dataclasses.replace(settings, optimizer=continued(settings.optimizer),
+                                           warmup_iter=0)
         if report is None:  # (not stopped by Ctrl-C or a divergence in the first phases)
-            report = minimize(
-                loss_terms, parameters, optimizer=settings.optimizer,
+            every = math.gcd(int(resample_every or 0),
+                             int(causal.update_every) if causal is not None else 0) or None
+            report = optimize(
+                loss, self.parameters(), optimizer=settings.optimizer, objective=objective,
                 max_iter=settings.max_iter, learning_rate=self.config.learning_rate,
                 warmup_iter=settings.warmup_iter, tol=settings.tol,
                 history_size=settings.lbfgs_history_size, verbose=self.config.verbose,
                 desc=desc, history=history, owner=self.config.owner,
-                refresh=refresh, refresh_every=every if refresh is not None else None,
-            )
+                refresh=loss.refresh, refresh_every=every if loss.refresh else None)
         self._pad(history)
         history.setdefault("stage", []).extend(
             [self._n_stages] * (len(history.get("loss", ())) - before))
@@ -402,25 +310,6 @@ class PINNProblem:
             report["stage"]["causal_tol"] = list(causal.tol_record)
         return report
 
-    def _gauss_newton(self, pde, domain, X_obs, y_obs, n_collocation, settings, desc,
-                      history):
-        """``settings.max_iter`` Levenberg-Marquardt steps on the plain loss (no causal
-        weights), each on ``n_collocation`` new points in ``domain``, drawn as
-        ``self.sampling`` says (:mod:`physml._gauss_newton`)."""
-        faces = self.boundary_faces(pde, domain)
-        names, slope_columns = self._derivative_names(pde, faces)
-        model = RowModel(self, pde, names, slope_columns)
-        loss = GaussNewtonLoss(model, self.config.residual_weight,
-                               [(c, side, kind, X.to(self.dtype),
-                                 None if g is None else g.to(self.dtype))
-                                for c, side, kind, X, g in faces], X_obs, y_obs)
-        squared_residual = self._squared_residual(pde, names)
-        return levenberg_marquardt(
-            loss, model.parameters(),
-            lambda: self._resample(domain, n_collocation, squared_residual),
-            max_iter=settings.max_iter, verbose=self.config.verbose, desc=desc,
-            history=history, owner=self.config.owner)
-
     def _start_from_observations(self, pde, domain, X_obs, y_obs, n_collocation, settings,
                                  desc, history):
         """Where an inverse problem starts: fit the observations alone, then the learned
@@ -433,13 +322,17 @@ class PINNProblem:
         from a smooth fit of the data is the classical start of ODE parameter estimation
         (gradient matching; Ramsay et al. 2007)."""
         network_parameters = list(self.network.parameters())
-        data = self._data_loss(X_obs, y_obs)
+        data = self.loss(None, (), X_obs, y_obs, 0)
         common = dict(learning_rate=None, tol=settings.tol,
                       history_size=settings.lbfgs_history_size, verbose=self.config.verbose,
                       history=history, owner=self.config.owner)
         self._pad(history)
+        # The observations' fit is a plain regression: under Levenberg-Marquardt, whose
+        # iterations are few and costly, it takes L-BFGS's default quarter.
+        lm = settings.optimizer == "lm"
         first = minimize(self._recording(data, history), network_parameters,
-                         optimizer=settings.optimizer, max_iter=settings.max_iter // 4,
+                         optimizer="lbfgs" if lm else settings.optimizer,
+                         max_iter=250 if lm else settings.max_iter // 4,
                          warmup_iter=settings.warmup_iter,
                          desc=f"{desc}: observations first", **common)
         if first["stopped"]:
@@ -448,13 +341,12 @@ class PINNProblem:
         X_c = self.collocation_points(domain, n_collocation)
         names, _ = self._derivative_names(pde, [])
         u, d = autograd_derivatives(self.outputs, X_c, X_c.shape[0], names)
-        u = (u[:, 0] if len(pde.outputs) == 1 else u).detach()
-        d = {k: v.detach() for k, v in d.items()}
+        fields = [Field(X_c, u.detach(), {k: v.detach() for k, v in d.items()})]
+        rows = residual_rows(pde)
 
         def residual_only():
-            r = pde.residual(X_c, u, d, self.coefficient_values(pde))
-            r = r if isinstance(r, (tuple, list)) else (r,)
-            return {"residual": sum(average(part.square()) for part in r)}
+            parts = parts_of(rows(fields, (), self.coefficient_values(pde)))
+            return {"residual": sum(average(part.square()) for part in parts)}
 
         second = minimize(self._recording(residual_only, history),
                           [raw for raw, _ in self.learned.values()], optimizer="lbfgs",
@@ -481,25 +373,124 @@ class PINNProblem:
 
         return recorded
 
-    def loss_terms(self, pde, domain, X_obs, y_obs, n_collocation, causal=None,
-                   resample_every=None):
-        """A closure returning the named loss terms (their sum is the loss); with
-        ``resample_every`` or ``causal`` it has a ``refresh(done)``, called by the trainer,
-        that draws new collocation points (uniform or residual-based, ``self.sampling``)
-        every ``resample_every`` iterations and updates the causal weights every
-        ``causal.update_every``."""
+    # The loss --------------------------------------------------------------------------
+
+    def loss(self, pde, domain, X_obs, y_obs, n_collocation, causal=None,
+             resample_every=None):
+        """The loss of a stage (a :class:`physml._loss.PINNLoss`): the residual of ``pde``
+        at ``n_collocation`` points in ``domain`` (weighted in time by ``causal``), its
+        boundary conditions, the observations ``(X_obs, y_obs)``; the observations alone
+        when ``pde`` is None.
+
+        With ``resample_every`` or ``causal`` its ``refresh(done)``, called by the
+        first-order optimizers, draws new collocation points (uniform or residual-based,
+        ``self.sampling``) every ``resample_every`` iterations and updates the causal
+        weights every ``causal.update_every``; its ``resample()``, called by
+        Levenberg-Marquardt before every step, does both."""
         if pde is None:
-            return self._data_loss(X_obs, y_obs)
-        return self._physics_loss(pde, domain, X_obs, y_obs, n_collocation, causal=causal,
-                                  resample_every=resample_every)
+            loss = PINNLoss([data_term(X_obs, y_obs)], {},
+                            lambda X, n_d: (self.outputs(X), {}), self._point_model(),
+                            self._coefficients_of(None))
+            loss.compilable = True
+            return loss
+        X_c = self.collocation_points(domain, n_collocation)
+        faces = self.boundary_faces(pde, domain)
+        names, slope_columns = self._derivative_names(pde, faces)
+        check_residual(pde, self, X_c[:4], names)
+        chunks = None
+        if causal is not None:
+            t_index = pde.time_index
+            if t_index is None:
+                raise ValueError(f"causal weights need a time coordinate 't': "
+                                 f"{type(pde).__name__} is steady")
+            chunks = causal.chunks(domain[t_index], t_index)
+        residual = Term("residual", (X_c,), residual_rows(pde),
+                        derivatives=tuple(pde.derivatives),
+                        weight=self.config.residual_weight, weighting=chunks)
+        terms = [residual, *boundary_terms(pde, faces, slope_columns, self.dtype)]
+        if X_obs.shape[0]:
+            terms.append(data_term(X_obs, y_obs))
+        plan = derivative_plan([index for _, index in names.values()])
+        fast = plan is not None and supports_jet(self.network)
+        loss = PINNLoss(terms, names, self._batched_derivatives(names, plan, fast),
+                        self._point_model(), self._coefficients_of(pde))
+        # torch.compile cannot differentiate autograd's input derivatives a second time,
+        # and a transform's chain rule (exact constraints, output_transform) takes them
+        transform = self.config.output_transform or getattr(self.network, "combine", None)
+        loss.compilable = fast and transform is None
+        squared_residual = self._squared_residual(pde, names)
 
-    def _data_loss(self, X_obs, y_obs):
-        data = _data_term(y_obs)
+        def redraw():
+            loss.replace_points(residual, (self._resample(domain, X_c.shape[0],
+                                                          squared_residual),))
 
-        def loss_terms():
-            return {"data": data(self.outputs(X_obs))}
+        def update_weights():
+            X = residual.points[0]
+            chunks.update(squared_residual(X), X)
 
-        return loss_terms
+        def refresh(done):
+            if resample_every and done % resample_every == 0:
+                redraw()
+            if chunks is not None and done % chunks.update_every == 0:
+                update_weights()
+
+        def resample():
+            redraw()
+            if chunks is not None:
+                update_weights()
+
+        loss.resample = resample
+        if resample_every or chunks is not None:
+            loss.refresh = refresh
+        if chunks is not None:
+            update_weights()
+        return loss
+
+    #: The loss of a stage, called as the first-order optimizers call it (``()`` gives
+    #: the named terms); kept under the name the diagnostics use.
+    loss_terms = loss
+
+    def _point_model(self):
+        n_network = sum(1 for _ in self.network.parameters())
+        return network_point_model(self.network, n_network, self.config.output_transform)
+
+    def _coefficients_of(self, pde):
+        """``params -> coefficients``: the equation's, learned ones from ``params`` (the
+        row evaluator) or the live tensors (``params`` None)."""
+        if pde is None:
+            return lambda params=None: {}
+        n_network = sum(1 for _ in self.network.parameters())
+        learned = list(self.learned.items())
+
+        def coefficients(params=None):
+            if params is None:
+                return self.coefficient_values(pde)
+            values = dict(pde.coefficients)
+            for j, (name, (_, transform)) in enumerate(learned):
+                values[name] = transform(params[n_network + j])
+            return values
+
+        return coefficients
+
+    def _batched_derivatives(self, names, plan, fast):
+        """``(X, n_d) -> (u, {name: derivative})``: the outputs on every row of ``X`` and
+        the named derivatives on its first ``n_d`` rows, through the network's jets where
+        ``fast`` (else autograd)."""
+        network = self.network
+        transform = self.config.output_transform or getattr(network, "combine", None)
+
+        def derivatives(X, n_d):
+            if not fast:
+                return autograd_derivatives(self.outputs, X, n_d, names)
+            first, second = plan
+            u, D = network.jet(X, n_d, first, second)
+            rows = {(c,): i for i, c in enumerate(first)}
+            rows.update({(c, c): len(first) + i for i, c in enumerate(second)})
+            if transform is not None:
+                return _transformed_jet(transform, X, n_d, u, D, rows, names)
+            return u, {name: D[rows[index], :, o] for name, (o, index) in names.items()}
+
+        return derivatives
 
     def _derivative_names(self, pde, faces):
         """``name -> (output, coordinate indices)``: the residual's derivatives and the first
@@ -517,107 +508,20 @@ class PINNProblem:
                 names.setdefault(f"{output}_{coordinates[column]}", (o, (column,)))
         return names, boundary
 
-    def _physics_loss(self, pde, domain, X_obs, y_obs, n_collocation, causal=None,
-                      resample_every=None):
-        network, weight = self.network, self.config.residual_weight
-        # A model with exact constraints differentiates its network and combines (like an
-        # output transform) the network's output with what it builds in.
-        transform = self.config.output_transform or getattr(network, "combine", None)
-        single = len(pde.outputs) == 1
-        X_c = self.collocation_points(domain, n_collocation)
-        faces = self.boundary_faces(pde, domain)
-        names, slope_columns = self._derivative_names(pde, faces)
-        X_faces = [X.to(self.dtype) for *_, X, _ in faces]
-        g_faces = [None if g is None else g.to(self.dtype) for *_, g in faces]
-        n_c = X_c.shape[0]
-        n_faces = sum(X.shape[0] for X in X_faces)
-        n_d = n_c + (n_faces if slope_columns else 0)
-        points = {"X_c": X_c, "X_all": torch.cat([X_c, *X_faces, X_obs])}
-        plan = derivative_plan([index for _, index in names.values()])
-        fast = plan is not None and supports_jet(network)
-        data = _data_term(y_obs)
-        check_residual(pde, self, X_c[:4], names)
-        chunks = None
-        if causal is not None:
-            t_index = pde.time_index
-            if t_index is None:
-                raise ValueError(f"causal weights need a time coordinate 't': "
-                                 f"{type(pde).__name__} is steady")
-            chunks = causal.chunks(domain[t_index], t_index)
-
-        def residuals(X_c, u, d):
-            return self._summed_squares(pde, X_c, u, d)
-
-        def derivatives():
-            X_all = points["X_all"]
-            if not fast:
-                return autograd_derivatives(self.outputs, X_all, n_d, names)
-            first, second = plan
-            u, D = network.jet(X_all, n_d, first, second)
-            rows = {(c,): i for i, c in enumerate(first)}
-            rows.update({(c, c): len(first) + i for i, c in enumerate(second)})
-            if transform is not None:
-                return _transformed_jet(transform, X_all, n_d, u, D, rows, names)
-            return u, {name: D[rows[index], :, o] for name, (o, index) in names.items()}
-
-        def loss_terms():
-            u, d = derivatives()
-            u_c = u[:n_c, 0] if single else u[:n_c]
-            X_c = points["X_c"]
-            squared = residuals(X_c, u_c, {k: v[:n_c] for k, v in d.items()})
-            if chunks is None:
-                residual = average(squared)
-            else:
-                residual = chunks.weighted(squared, X_c)
-            terms = {"residual": weight * residual}
-            if faces:
-                terms["boundary"] = self._boundary_term(pde, faces, u, d, n_c, g_faces,
-                                                        slope_columns)
-            if X_obs.shape[0]:
-                terms["data"] = data(u[n_c + n_faces:])
-            return terms
-
-        # torch.compile cannot differentiate autograd's input derivatives a second time,
-        # and a transform's chain rule (exact constraints, output_transform) takes them
-        loss_terms.compilable = fast and transform is None
-        if not (resample_every or chunks is not None):
-            return loss_terms
-
-        squared_residual = self._squared_residual(pde, names)
-
-        def refresh(done):
-            if resample_every and done % resample_every == 0:
-                X_c = self._resample(domain, n_c, squared_residual)
-                points["X_c"] = X_c
-                points["X_all"] = torch.cat([X_c, *X_faces, X_obs])
-            if chunks is not None and done % chunks.update_every == 0:
-                chunks.update(squared_residual(points["X_c"]), points["X_c"])
-
-        loss_terms.refresh = refresh
-        if chunks is not None:
-            chunks.update(squared_residual(points["X_c"]), points["X_c"])
-        return loss_terms
-
     def _squared_residual(self, pde, names):
         """``X -> `` the summed squared residuals at the rows of ``X`` (no graph kept)."""
-        single = len(pde.outputs) == 1
+        rows = residual_rows(pde)
 
         def squared_residual(X):
             out = []
             for start in range(0, X.shape[0], 8192):
                 part = X[start:start + 8192]
                 u, d = autograd_derivatives(self.outputs, part, part.shape[0], names)
-                u = u[:, 0] if single else u
-                out.append(self._summed_squares(pde, part, u, d).detach())
+                parts = parts_of(rows([Field(part, u, d)], (), self.coefficient_values(pde)))
+                out.append(sum(p.square() for p in parts).detach())
             return torch.cat(out)
 
         return squared_residual
-
-    def _summed_squares(self, pde, X, u, d):
-        """The equations' squared residuals at the rows of ``X``, summed over equations."""
-        r = pde.residual(X, u, d, self.coefficient_values(pde))
-        r = r if isinstance(r, (tuple, list)) else (r,)
-        return sum(part.square() for part in r)
 
     def _resample(self, domain, n, squared_residual):
         """``n`` new collocation points: uniform, or residual-based (RAD, Wu et al. 2023:
@@ -628,32 +532,85 @@ class PINNProblem:
         pool = self._draw(domain, RAD_POOL * n).to(self.dtype)
         return pool[residual_draw(squared_residual(pool), n, self.generator)]
 
-    @staticmethod
-    def _boundary_term(pde, faces, u, d, n_c, g_faces, slope_columns):
-        """The boundary loss: per face pair, ``u_min - u_max`` (and the slope when the
-        equation is second order in that coordinate) for a periodic coordinate; per face,
-        ``u - g`` (Dirichlet) or the outward normal derivative ``- g`` (Neumann)."""
-        outputs, coordinates = pde.outputs, pde.coordinates
-        total, start, values = 0.0, n_c, []
-        for (column, side, kind, X, _), g in zip(faces, g_faces):
-            rows = slice(start, start + X.shape[0])
-            start += X.shape[0]
-            slope = [f"{o}_{coordinates[column]}" for o in outputs]
-            if kind == "periodic":
-                values.append((u[rows], torch.stack([d[s][rows] for s in slope], 1)
-                               if column in slope_columns else None))
-                if side == 1:
-                    (u0, s0), (u1, s1) = values
-                    total = total + average((u0 - u1).square())
-                    if s0 is not None:
-                        total = total + average((s0 - s1).square())
-                    values = []
-            elif kind == "dirichlet":
-                total = total + average((u[rows] - g).square())
-            else:  # neumann: the outward normal derivative
-                normal = torch.stack([d[s][rows] for s in slope], 1)
-                total = total + average(((normal if side else -normal) - g).square())
-        return total
+
+# The terms of a PINN's loss: each written once, for both evaluators (physml._loss). ----
+
+def residual_rows(pde):
+    """The residual term's rows: the equations of ``pde`` at the points (one part per
+    equation)."""
+    single = len(pde.outputs) == 1
+
+    def rows(fields, extras, coefficients):
+        f = fields[0]
+        return pde.residual(f.X, f.u[:, 0] if single else f.u, f.d, coefficients)
+
+    return rows
+
+
+def boundary_terms(pde, faces, slope_columns, dtype):
+    """The boundary's terms, one per face (a pair of faces for a periodic coordinate):
+    ``u(low) - u(high)`` and, when the equation is second order in that coordinate, the
+    same for the slope; ``u - g`` on a Dirichlet face; the outward normal derivative
+    ``- g`` on a Neumann face. Each is the mean over its points and outputs."""
+    outputs, coordinates = pde.outputs, pde.coordinates
+    terms, low = [], None
+    for column, side, kind, X, g in faces:
+        X = X.to(dtype)
+        slope = tuple(f"{o}_{coordinates[column]}" for o in outputs)
+        if kind == "periodic":
+            if side == 0:
+                low = X
+                continue
+            terms.append(Term("boundary", (low, X), _periodic_rows, average_parts=True))
+            if column in slope_columns:
+                terms.append(Term("boundary", (low, X), _periodic_slope_rows(slope),
+                                  derivatives=slope, average_parts=True))
+        elif kind == "dirichlet":
+            terms.append(Term("boundary", (X,), _dirichlet_rows, extras=(g.to(dtype),),
+                              average_parts=True))
+        else:  # neumann: the outward normal derivative
+            terms.append(Term("boundary", (X,), _neumann_rows(slope, side),
+                              extras=(g.to(dtype),), derivatives=slope, average_parts=True))
+    return terms
+
+
+def _periodic_rows(fields, extras, coefficients):
+    return fields[0].u - fields[1].u
+
+
+def _periodic_slope_rows(slope):
+    def rows(fields, extras, coefficients):
+        return torch.stack([fields[0].d[s] for s in slope], 1) - torch.stack(
+            [fields[1].d[s] for s in slope], 1)
+    return rows
+
+
+def _dirichlet_rows(fields, extras, coefficients):
+    return fields[0].u - extras[0]
+
+
+def _neumann_rows(slope, side):
+    def rows(fields, extras, coefficients):
+        normal = torch.stack([fields[0].d[s] for s in slope], 1)
+        return (normal if side else -normal) - extras[0]
+    return rows
+
+
+def data_term(X_obs, y_obs):
+    """The observations' term: per output, the mean squared error over the rows where it
+    is observed (a NaN in ``y_obs`` is an output not observed at that row), summed over
+    the outputs as the residual is over the equations."""
+    observed = torch.isfinite(y_obs)
+    if bool(observed.all()):
+        return Term("data", (X_obs,), _dirichlet_rows, extras=(y_obs,))
+    target = torch.where(observed, y_obs, torch.zeros_like(y_obs))
+    count = observed.sum(0).clamp(min=1)
+    scale = observed.to(y_obs.dtype) / count.to(y_obs.dtype).sqrt()
+    return Term("data", (X_obs,), _masked_rows, extras=(target, scale), reduction="sum")
+
+
+def _masked_rows(fields, extras, coefficients):
+    return (fields[0].u - extras[0]) * extras[1]
 
 
 def residual_draw(squared, n, generator):
@@ -695,20 +652,6 @@ def check_residual(pde, problem, X, names):
                 f"{X.shape[0]} points; each equation must be a tensor of shape (n,)")
 
 
-def _data_term(y_obs):
-    """The observations' loss: per output, the mean squared error over the rows where it is
-    observed (a NaN in ``y_obs`` is an output not observed at that row), summed over the
-    outputs as the residual is over the equations."""
-    observed = torch.isfinite(y_obs)
-    if bool(observed.all()):
-        if y_obs.shape[1] == 1:
-            return lambda u: average((u - y_obs).square())
-        return lambda u: (u - y_obs).square().mean(0).sum()
-    target = torch.where(observed, y_obs, torch.zeros_like(y_obs))
-    count = observed.sum(0).clamp(min=1)
-    return lambda u: (((u - target).square() * observed).sum(0) / count).sum()
-
-
 def _transformed_jet(transform, X, n_d, N, D, rows, names):
     """The outputs ``u = transform(X, N)`` and their named derivatives, from the network's
     jet ``(N, D)`` by the chain rule: autograd differentiates only the (elementwise)
@@ -748,7 +691,20 @@ def _transformed_jet(transform, X, n_d, N, D, rows, names):
 
 
 def _transformed(transform, X, u):
-    out = transform(X, u[:, 0] if u.shape[1] == 1 else u)
+    """``transform(X, u)`` as ``(n, n_outputs)``; a ValueError where it returns another
+    shape (checked before training, on the rows :func:`check_residual` evaluates)."""
+    n, k = u.shape
+    out = transform(X, u[:, 0] if k == 1 else u)
+    shape = tuple(getattr(out, "shape", ()))
+    if shape != (n, k) and not (k == 1 and shape == (n,)):
+        expected = f"({n},)" if k == 1 else f"({n}, {k})"
+        hint = ""
+        if k == 1 and n > 1 and shape == (n, n):
+            hint = (": a column of X written as X[:, 0:1] (shape (n, 1)) broadcasts against "
+                    "the (n,) output; write X[:, 0]")
+        raise ValueError(f"output_transform returned shape {shape} for {n} points and {k} "
+                         f"output(s); expected {expected} (u as the residual receives it: "
+                         f"(n,) for one output, (n, n_outputs) otherwise){hint}")
     return out.reshape(u.shape) if out.dim() == 1 else out
 
 
@@ -756,10 +712,19 @@ def _identity(value):
     return value
 
 
-def _compiled(loss_terms):
+def _compiled(loss):
+    """``loss`` (its batched value) compiled by :func:`torch.compile`; each call runs with
+    dynamo's cache raised to 64 graphs (each fit and each curriculum stage compiles its
+    own, and dynamo's default of 8 would fall back to eager), the user's limit untouched
+    outside."""
     import torch._dynamo
 
-    # Each fit (and each curriculum stage) compiles its own closure; let them all be cached
-    # instead of falling back to eager after dynamo's default of 8.
-    torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
-    return torch.compile(loss_terms, dynamic=False)
+    loss._stack()
+    compiled = torch.compile(lambda: loss(), dynamic=False)
+    limit = max(torch._dynamo.config.cache_size_limit, 64)
+
+    def terms():
+        with torch._dynamo.config.patch(cache_size_limit=limit):
+            return compiled()
+
+    return terms

@@ -21,17 +21,8 @@ from skorch.callbacks import (
 )
 from skorch.dataset import ValidSplit
 
-from ._base import (
-    DEVICE,
-    DTYPE,
-    N_JOBS,
-    N_JOBS_DOC,
-    BestParameters,
-    integers,
-    reals,
-    resolve_device,
-    warn_stopped,
-)
+from ._base import DEVICE, DTYPE, BestParameters, integers, reals, resolve_device, warn_stopped
+from ._threads import N_JOBS, N_JOBS_DOC
 
 LR_SCHEDULES = ("cosine", "constant")
 
@@ -170,9 +161,12 @@ def finish_training(estimator, guard, max_iter):
 
 def epoch_history(epochs):
     """skorch's history (a list of per-epoch dicts) as physml's ``history_``: a dict of
-    equal-length lists, one entry per finished epoch, with every key skorch recorded but
-    the per-batch records (``"epoch"``, ``"train_loss"``, ``"dur"`` in seconds,
+    equal-length lists, one entry per finished epoch: ``"loss"`` (the training loss, the
+    key every physml estimator's ``history_`` has) and every key skorch recorded but the
+    per-batch records (``"epoch"``, ``"train_loss"``, ``"dur"`` in seconds,
     ``"valid_loss"`` with a validation split, the ``*_best`` flags); NaN where an epoch
     lacks a key."""
     keys = list(dict.fromkeys(k for epoch in epochs for k in epoch if k != "batches"))
-    return {key: [epoch.get(key, np.nan) for epoch in epochs] for key in keys}
+    history = {"loss": [epoch.get("train_loss", np.nan) for epoch in epochs]}
+    history.update({key: [epoch.get(key, np.nan) for epoch in epochs] for key in keys})
+    return history

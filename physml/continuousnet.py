@@ -21,18 +21,18 @@ from skorch import NeuralNetClassifier
 
 from ._base import (
     check_integer,
-    estimator_threads,
+    clear_fitted,
     integers,
     reals,
     resolve_device,
     resolve_dtype,
     seeded,
     store_params,
-    thread_budget,
     torch_seed,
     validate_params,
 )
 from ._skorch import TRAINING_CONSTRAINTS, SkorchEstimator, finish_training, training_doc
+from ._threads import estimator_threads, thread_budget
 from .integrators import integrate, integrator_constraint, resolve_integrator
 
 __all__ = ["ContinuousNetClassifier", "ContinuousNet"]
@@ -246,7 +246,8 @@ class ContinuousNetClassifier(ClassifierMixin, SkorchEstimator):
     net_ : skorch.NeuralNetClassifier
         The trained network (``net_.module_`` is the :class:`ContinuousNet`).
     history_ : dict of list
-        One entry per finished epoch: ``"epoch"``, ``"train_loss"``, ``"dur"`` (seconds)
+        One entry per finished epoch: ``"loss"`` (the training loss), ``"epoch"``,
+        ``"train_loss"``, ``"dur"`` (seconds)
         and skorch's ``*_best`` flags.
     n_iter_ : int
         Epochs run.
@@ -307,6 +308,7 @@ class ContinuousNetClassifier(ClassifierMixin, SkorchEstimator):
         """
         validate_params(self)
         check_basis(self.basis, self.n_basis)
+        clear_fitted(self)
         X, y = validate_data(self, X, y, allow_nd=True, dtype=np.float64)
         check_classification_targets(y)
         self._encoder_ = LabelEncoder().fit(y)

@@ -10,24 +10,22 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._base import (
     DEVICE,
     DTYPE,
-    N_JOBS,
-    N_JOBS_DOC,
     TorchPickleMixin,
     average,
     check_hidden_layer_sizes,
-    estimator_threads,
+    clear_fitted,
     integers,
     reals,
     resolve_device,
     resolve_dtype,
     seeded,
     store_params,
-    thread_budget,
     torch_seed,
     validate_params,
 )
 from ._mlp import ACTIVATIONS, MLP, Activation
-from ._trainer import minimize
+from ._optimizers import minimize
+from ._threads import N_JOBS, N_JOBS_DOC, estimator_threads, thread_budget
 from .integrators import integrate, integrator_constraint, resolve_integrator, rk_step
 
 __all__ = ["ODENetForecaster", "KnownVectorField"]
@@ -195,6 +193,7 @@ class ODENetForecaster(TorchPickleMixin, _Forecasting, BaseEstimator):
         """
         validate_params(self)
         check_hidden_layer_sizes(self.hidden_layer_sizes)
+        clear_fitted(self)
         tableau = resolve_integrator(self.integrator)
         X = _as_trajectories(X)
         self.n_features_in_ = X.shape[2]

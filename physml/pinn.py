@@ -11,30 +11,29 @@ from ._base import (
     AUTO_OPTION,
     DEVICE,
     DTYPE,
-    N_JOBS,
-    N_JOBS_DOC,
     TorchPickleMixin,
     check_hidden_layer_sizes,
+    clear_fitted,
     dtype_name,
-    estimator_threads,
     integers,
     reals,
     resolve_device,
     resolve_dtype,
     seeded,
     store_params,
-    thread_budget,
     torch_seed,
     validate_params,
 )
 from ._constraints import ExactModel, exact_plan
 from ._mlp import ACTIVATIONS, MLP, Activation, ModifiedMLP, Rescaled
-from ._problem import PiecewiseInTime, PINNProblem, ProblemConfig, _transformed
-from ._trainer import OPTIMIZERS
+from ._optimizers import OPTIMIZERS
+from ._problem import PINNProblem, ProblemConfig, _transformed
+from ._threads import N_JOBS, N_JOBS_DOC, estimator_threads, thread_budget
 from .pde import PDE
 from .strategies import (
     SAMPLING,
     STRATEGIES,
+    PiecewiseInTime,
     Standard,
     Strategy,
     TrainingSettings,
@@ -93,14 +92,20 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         evaluation. It fits waves and not Allen-Cahn's interfaces, so it is a switch, not
         a default: the ablation of ``physml reproduce hard-cases`` measures it (the user
         guide's "When a PINN fails").
-    optimizer : {"auto", "lbfgs", "adam", "adam+lbfgs"}, default="auto"
-        ``"adam+lbfgs"`` runs ``warmup_iter`` Adam steps (learning rate 1e-3) first.
-        ``"auto"``: the strategy's choice (``"adam+lbfgs"`` for every shipped strategy).
+    optimizer : {"auto", "lbfgs", "adam", "adam+lbfgs", "lm"}, default="auto"
+        The optimizer of every stage, under any strategy. ``"adam+lbfgs"`` runs
+        ``warmup_iter`` Adam steps (learning rate 1e-3) first. ``"lm"``:
+        Levenberg-Marquardt (damped Gauss-Newton) steps on the loss's rows, each on new
+        collocation points (drawn as ``sampling`` says); the Jacobian is formed up to
+        20,000 trainable weights and replaced by conjugate gradients beyond.
+        ``"auto"``: the strategy's choice (``"adam+lbfgs"``, and for ``"causal"`` a
+        final Levenberg-Marquardt phase); what ran is in ``stages_``.
     learning_rate : float or None, default=None
         Step size: 1.0 for L-BFGS and 1e-3 for Adam when None.
     max_iter : int or "auto", default="auto"
-        L-BFGS iterations (``"lbfgs"``, ``"adam+lbfgs"``) or Adam steps (``"adam"``) per
-        stage, before the strategy's per-stage factors.
+        L-BFGS iterations (``"lbfgs"``, ``"adam+lbfgs"``), Adam steps (``"adam"``) or
+        Levenberg-Marquardt steps (``"lm"``) per stage, before the strategy's per-stage
+        factors. ``"auto"``: the strategy's, a 25th of its L-BFGS budget under ``"lm"``.
     warmup_iter : int or "auto", default="auto"
         Adam steps before L-BFGS with ``optimizer="adam+lbfgs"``. ``"auto"``: the
         strategy's; with ``max_iter`` given, the strategy's ratio of the two.
@@ -326,6 +331,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         strategy = resolve_strategy(self.strategy)
         if pde is None:
             self._validate_without_pde(strategy)
+        clear_fitted(self)
         X, y = self._validated_data(X, y, pde)
         settings = self._training_settings(strategy)
         problem = self._problem(pde, X, y, settings)

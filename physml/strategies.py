@@ -1,28 +1,158 @@
 """How a PINN is trained: strategies are parameter objects that drive the trainer.
 
-A strategy's ``run(problem, pde, **train)`` receives the fit's problem (points, loss
-terms; ``physml._problem.PINNProblem``) whose ``train(pde, desc, ...)`` minimizes the loss
-for ``pde`` and returns the trainer's report with the stage's record; the strategy decides
-which equations to train on, over which sub-domains and in what order, and returns the
-model it leaves with the reports of its stages: ``(model, reports)``. ``train`` holds
-what an enclosing strategy fixes for every call (a time block's domain, initial data,
-collocation budget and iteration factor), so strategies nest:
-``TimeMarching(within=Curriculum())`` runs a curriculum inside each time block.
+A strategy's ``run(problem, pde, scope)`` receives the fit's problem
+(:class:`physml._problem.PINNProblem`: its network, settings, points and loss) and a
+:class:`Scope`, what an enclosing strategy fixes (a time block's domain, initial data,
+collocation budget and iteration factor; the whole fit's by default). It decides which
+equations to train on, over which sub-domains and in what order, each by
+``problem.train(pde, scope, ...)``, and returns the model it leaves with the reports of
+its stages: ``(model, reports)``. So strategies nest: ``TimeMarching(within=Curriculum())``
+runs a curriculum inside each time block. The state a strategy keeps while it trains
+(:class:`CausalWeights`; the blocks of :class:`PiecewiseInTime`) is defined here, with the
+strategy.
 """
 
 import dataclasses
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import StrOptions
 
 from ._base import AUTO_OPTION, DTYPE, dtype_name, integers, reals, validate_params
-from ._problem import PiecewiseInTime
+from ._optimizers import DENSE_MAX_WEIGHTS, LM_ITER_RATIO, continued
 
-__all__ = ["Strategy", "Standard", "Curriculum", "TimeMarching", "Causal", "TrainingSettings",
-           "PAPER_SETTINGS", "STRATEGIES", "SAMPLING", "resolve_strategy"]
+__all__ = ["Strategy", "Scope", "Standard", "Curriculum", "TimeMarching", "Causal",
+           "TrainingSettings", "PAPER_SETTINGS", "STRATEGIES", "SAMPLING", "resolve_strategy"]
 
 AUTO = "auto"
+
+
+class PiecewiseInTime(torch.nn.Module):
+    """One network per time block ``(edges[k], edges[k+1]]`` (the first block closed).
+
+    What time marching leaves behind: ``forward`` sends each row to the network of the
+    block its time (column ``time_index``) falls in.
+    """
+
+    def __init__(self, edges, networks, time_index=1):
+        super().__init__()
+        self.register_buffer("edges", torch.as_tensor(edges, dtype=torch.float64))
+        self.networks = torch.nn.ModuleList(networks)
+        self.time_index = int(time_index)
+
+    def blocks(self):
+        """The blocks as ``[(t_start, t_end), ...]``."""
+        edges = self.edges.tolist()
+        return list(zip(edges[:-1], edges[1:]))
+
+    def block_of(self, t):
+        inner = self.edges[1:-1].to(device=t.device)
+        return torch.bucketize(t.to(inner.dtype).contiguous(), inner, right=False)
+
+    def forward(self, X):
+        which = self.block_of(X[:, self.time_index])
+        out = None
+        for k, network in enumerate(self.networks):
+            rows = which == k
+            if rows.any():
+                part = network(X[rows])
+                if out is None:
+                    out = X.new_empty((X.shape[0], part.shape[1]))
+                out[rows] = part
+        return out
+
+
+class CausalWeights:
+    """The residual weighted in time (Wang, Sankaran & Perdikaris 2022): the time span is
+    cut into ``n_chunks`` chunks; chunk i's mean squared residual ``L_i`` enters the loss
+    with the weight ``w_i = exp(-eps * sum_{j<i} L_j / S)``, so that later times count
+    only once the earlier ones are fitted; ``S`` is the total ``sum_i L_i`` at the first
+    update (``scale=None``) or ``1 / scale``. The weights are held fixed between updates (every
+    ``update_every`` iterations: L-BFGS needs one loss to minimize); ``eps`` walks through
+    ``tols``, moving on when every weight exceeds ``advance_at``. Made by
+    :class:`Causal`; ``record`` keeps the weights of every update."""
+
+    def __init__(self, n_chunks, tols, update_every, advance_at=0.99, scale=None):
+        self.n_chunks, self.tols = int(n_chunks), [float(t) for t in tols]
+        self.scale = scale
+        self.update_every, self.advance_at = int(update_every), float(advance_at)
+        self.level, self.weights, self.record, self.tol_record = 0, None, [], []
+
+    def chunks(self, t_range, t_index):
+        self.t0, self.t1 = map(float, t_range)
+        self.t_index = t_index
+        return self
+
+    def _index(self, X):
+        s = (X[:, self.t_index] - self.t0) / (self.t1 - self.t0)
+        return (s * self.n_chunks).long().clamp(0, self.n_chunks - 1)
+
+    def _chunk_means(self, squared, X):
+        index = self._index(X)
+        total = squared.new_zeros(self.n_chunks).index_add(0, index, squared)
+        count = torch.bincount(index, minlength=self.n_chunks).clamp(min=1)
+        return total / count.to(squared.dtype)
+
+    def update(self, squared, X):
+        """New weights from the squared residual at the current points."""
+        L = self._chunk_means(squared.detach(), X)
+        before = torch.cat([L.new_zeros(1), torch.cumsum(L, 0)[:-1]])
+        if self.scale is None:
+            # Relative to the first update's total: the tolerances hold for any equation's
+            # units (convection's residual scales with beta^2).
+            total = float(L.sum())
+            self.scale = 1.0 / total if np.isfinite(total) and total > 0 else 1.0
+        while True:
+            weights = torch.exp(-self.tols[self.level] * self.scale * before)
+            if (float(weights.min()) <= self.advance_at
+                    or self.level == len(self.tols) - 1):
+                break
+            self.level += 1
+        self.weights = weights
+        self.record.append(weights.double().cpu().numpy())
+        self.tol_record.append(self.tols[self.level])
+
+    def weighted(self, squared, X):
+        """``mean_i w_i L_i``."""
+        return (self.weights.to(squared.dtype) * self._chunk_means(squared, X)).mean()
+
+    #: The term of the loss (:class:`physml._loss.Term`'s ``weighting``).
+    reduce = weighted
+
+    def row_weights(self, X):
+        """``(n,)``: the weight of each row's squared residual in :meth:`weighted`,
+        ``w_i / (n_chunks * count_i)`` for a row in chunk i (the rows of
+        Levenberg-Marquardt)."""
+        index = self._index(X)
+        count = torch.bincount(index, minlength=self.n_chunks).clamp(min=1)
+        weights = self.weights.to(X.dtype) / (count.to(X.dtype) * self.n_chunks)
+        return weights[index]
+
+
+@dataclasses.dataclass(frozen=True)
+class Scope:
+    """What an enclosing strategy fixes for every training a strategy runs.
+
+    ``domain`` (a box of ``(min, max)`` pairs), the observations ``(X_obs, y_obs)`` and
+    the collocation budget ``n_collocation`` default (None) to the fit's; ``iter_factor``
+    scales every stage's iterations; ``label`` starts every progress bar's text.
+    """
+
+    domain: tuple = None
+    X_obs: object = None
+    y_obs: object = None
+    n_collocation: int = None
+    iter_factor: float = 1.0
+    label: str = ""
+
+    def within(self, **changes):
+        """This scope with ``changes``; ``iter_factor`` multiplies, ``label`` appends."""
+        if "iter_factor" in changes:
+            changes["iter_factor"] = self.iter_factor * changes["iter_factor"]
+        if "label" in changes:
+            changes["label"] = self.label + changes["label"]
+        return dataclasses.replace(self, **changes)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +184,11 @@ class TrainingSettings:
         steps), so that a shorter fit is shorter in both phases."""
         values = dataclasses.asdict(defaults)
         explicit = {k: v for k, v in given.items() if not _is_auto(v)}
+        optimizer = explicit.get("optimizer", defaults.optimizer)
+        if "max_iter" not in explicit and optimizer != defaults.optimizer:
+            explicit["max_iter"] = default_iter(defaults, optimizer)
+        if optimizer == "lm":
+            explicit["warmup_iter"] = 0
         if "warmup_iter" not in explicit and "max_iter" in explicit:
             ratio = defaults.warmup_iter / max(defaults.max_iter, 1)
             explicit["warmup_iter"] = int(round(ratio * explicit["max_iter"]))
@@ -70,6 +205,19 @@ class TrainingSettings:
 
     def as_dict(self):
         return dataclasses.asdict(self)
+
+
+def default_iter(defaults, optimizer):
+    """``max_iter`` for ``optimizer`` from a strategy's ``defaults`` (their L-BFGS or Adam
+    budget; Levenberg-Marquardt takes :data:`physml._optimizers.LM_ITER_RATIO` times
+    fewer steps)."""
+    if optimizer == defaults.optimizer:
+        return defaults.max_iter
+    if optimizer == "lm":
+        return max(int(round(defaults.max_iter / LM_ITER_RATIO)), 1)
+    if defaults.optimizer == "lm":
+        return defaults.max_iter * LM_ITER_RATIO
+    return defaults.max_iter
 
 
 #: The names ``strategy=`` takes (:data:`STRATEGIES` maps them to the classes).
@@ -94,7 +242,8 @@ PAPER_SETTINGS = dict(dtype="float32", optimizer="lbfgs", max_iter=5000, tol=1e-
 
 
 class Strategy(BaseEstimator):
-    """What every strategy has: ``run(problem, pde, **train)`` and its training defaults.
+    """What every strategy has: ``run(problem, pde, scope=None)`` and its training
+    defaults.
 
     ``training_defaults`` (a :class:`TrainingSettings`) is what the estimator's ``"auto"``
     parameters resolve to; each stage a strategy trains may scale its iterations or change
@@ -108,8 +257,9 @@ class Strategy(BaseEstimator):
         """The :class:`TrainingSettings` the estimator's ``"auto"`` values resolve to."""
         return self.training_defaults
 
-    def run(self, problem, pde, **train):
-        """Train ``problem`` on ``pde``; return ``(model, reports)``."""
+    def run(self, problem, pde, scope=None):
+        """Train ``problem`` on ``pde`` within ``scope`` (a :class:`Scope`; the whole fit
+        when None); return ``(model, reports)``."""
         raise NotImplementedError
 
 
@@ -165,23 +315,25 @@ class Standard(Strategy):
         self.early_dtype = early_dtype
         self.early_fraction = early_fraction
 
-    def run(self, problem, pde, **train):
-        label = train.pop("desc", "")
-        desc = f"{label}standard {_describe(pde)}"
-        settings = problem.settings.scaled(train.get("iter_factor", 1.0))
+    def run(self, problem, pde, scope=None):
+        scope = scope or Scope()
+        desc = f"{scope.label}standard {_describe(pde)}"
+        settings = problem.settings.scaled(scope.iter_factor)
         early = None if self.early_dtype is None else dtype_name(self.early_dtype)
-        if early is None or early == settings.dtype or settings.optimizer == "adam":
-            return problem.network, [problem.train(pde, desc=desc, **train)]
+        # Adam has no rounding stall to escape, and Levenberg-Marquardt's few exact
+        # steps need the fit's own precision: both train in one phase.
+        if early is None or early == settings.dtype or settings.optimizer in ("adam", "lm"):
+            return problem.network, [problem.train(pde, scope, desc=desc)]
         budget = settings.max_iter
         early_iter = int(round(self.early_fraction * budget))
-        first = problem.train(pde, desc=f"{desc}, {early}", dtype=early, max_iter=early_iter,
-                              tol=max(settings.tol, _ROUNDING_STALL), **train)
+        first = problem.train(pde, scope, desc=f"{desc}, {early}", dtype=early,
+                              max_iter=early_iter, tol=max(settings.tol, _ROUNDING_STALL))
         if first["stopped"]:
             problem.use_dtype(problem.base_dtype)
             return problem.network, [first]
-        second = problem.train(pde, desc=f"{desc}, {settings.dtype}", optimizer="lbfgs",
-                               max_iter=budget - early_iter,
-                               warmup_iter=0, **train)
+        second = problem.train(pde, scope, desc=f"{desc}, {settings.dtype}",
+                               optimizer=continued(settings.optimizer),
+                               max_iter=budget - early_iter, warmup_iter=0)
         return problem.network, [first, second]
 
 
@@ -279,8 +431,8 @@ class Curriculum(Strategy):
             values.append(float(target))
         return values
 
-    def run(self, problem, pde, **train):
-        label, outer_factor = train.pop("desc", ""), train.pop("iter_factor", 1.0)
+    def run(self, problem, pde, scope=None):
+        scope = scope or Scope()
         if self.coefficient is None and not pde.coefficient_names:
             raise ValueError(
                 f"Curriculum ramps a coefficient of the equation, and {type(pde).__name__} "
@@ -307,9 +459,9 @@ class Curriculum(Strategy):
             stage = pde.with_coefficients(**{name: value})
             final = value == target
             report = problem.train(
-                stage, desc=f"{label}curriculum {_describe(stage)}",
-                iter_factor=outer_factor * (self.final_stage_factor if final else 1.0),
-                dtype=None if final else stage_dtype, **train)
+                stage, scope, desc=f"{scope.label}curriculum {_describe(stage)}",
+                iter_factor=self.final_stage_factor if final else 1.0,
+                dtype=None if final else stage_dtype)
             reports.append(report)
             if report["stopped"]:
                 break
@@ -432,11 +584,10 @@ class TimeMarching(Strategy):
         edges = [t0 + k * dt for k in range(n)] + [t1]
         return [float(e) for e in edges]
 
-    def run(self, problem, pde, **train):
+    def run(self, problem, pde, scope=None):
         import copy
 
-        import torch
-
+        scope = scope or Scope()
         t_index = pde.time_index
         if t_index is None:
             raise ValueError(
@@ -447,14 +598,10 @@ class TimeMarching(Strategy):
         if isinstance(inner, TimeMarching):
             raise ValueError("TimeMarching within= must train one block (e.g. Curriculum()), "
                              "not march in time again")
-        domain = [tuple(r) for r in train.pop("domain", None) or pde.domain]
-        X_all = train.pop("X_obs", None)
-        y_all = train.pop("y_obs", None)
-        X_all = problem.X_obs if X_all is None else X_all
-        y_all = problem.y_obs if y_all is None else y_all
-        n_total = train.pop("n_collocation", None) or problem.config.n_collocation
-        outer_factor = train.pop("iter_factor", 1.0)
-        label = train.pop("desc", "")
+        domain = [tuple(r) for r in scope.domain or pde.domain]
+        X_all = problem.X_obs if scope.X_obs is None else scope.X_obs
+        y_all = problem.y_obs if scope.y_obs is None else scope.y_obs
+        n_total = scope.n_collocation or problem.config.n_collocation
         edges = self.edges(domain[t_index])
         total = edges[-1] - edges[0]
         handoff = pde.initial_points(int(self.n_points))
@@ -476,15 +623,15 @@ class TimeMarching(Strategy):
             block_domain = list(domain)
             block_domain[t_index] = (start, end)
             n_collocation = max(int(round(n_total * (end - start) / total)), 1)
-            block = dict(domain=tuple(block_domain), X_obs=X_obs, y_obs=y_obs,
-                         n_collocation=n_collocation, **train,
-                         iter_factor=outer_factor * (1.0 if networks
-                                                     else self.first_block_factor))
-            name = f"{label}seq2seq t in [{start:.3g}, {end:.3g}]"
+            name = f"{scope.label}seq2seq t in [{start:.3g}, {end:.3g}]"
+            block = scope.within(domain=tuple(block_domain), X_obs=X_obs, y_obs=y_obs,
+                                 n_collocation=n_collocation,
+                                 iter_factor=1.0 if networks else self.first_block_factor)
             if inner is None:
-                block_reports = [problem.train(pde, desc=f"{name} {_describe(pde)}", **block)]
+                block_reports = [problem.train(pde, block, desc=f"{name} {_describe(pde)}")]
             else:
-                _, block_reports = inner.run(problem, pde, desc=f"{name}: ", **block)
+                _, block_reports = inner.run(problem, pde,
+                                             dataclasses.replace(block, label=f"{name}: "))
             block_reports += self._refine(problem, pde, block, block_reports[-1], name)
             reports.extend(block_reports)
             networks.append(problem.network)
@@ -501,10 +648,9 @@ class TimeMarching(Strategy):
         settings = problem.settings
         if self.refine_at is None or settings.resample_every:
             return reports  # redrawn points follow the residual already
-        domain, n = block["domain"], block["n_collocation"]
+        domain, n = block.domain, block.n_collocation
         changes = {}
-        if settings.optimizer == "adam+lbfgs":
-            changes = dict(optimizer="lbfgs", warmup_iter=0)  # it starts in its basin
+        changes = dict(optimizer=continued(settings.optimizer), warmup_iter=0)
         for k in range(1, self.max_refinements + 2):
             if report["stopped"]:
                 break
@@ -513,8 +659,8 @@ class TimeMarching(Strategy):
             if ratio <= self.refine_at or k > self.max_refinements:
                 break
             problem.add_points(domain, n, X, squared)
-            report = problem.train(pde, desc=f"{name} {_describe(pde)}, refined {k}",
-                                   **block, **changes)
+            report = problem.train(pde, block, desc=f"{name} {_describe(pde)}, refined {k}",
+                                   **changes)
             report["stage"]["refinement"] = k
             reports.append(report)
         return reports
@@ -523,9 +669,10 @@ class TimeMarching(Strategy):
 #: Final-phase iterations of :class:`Causal` by optimizer (``final_iter="auto"``).
 FINAL_ITER = {"lm": 40, "lbfgs": 3000}
 #: ``Causal(final_optimizer="auto")`` takes Levenberg-Marquardt up to this many trainable
-#: weights, L-BFGS beyond: a Gauss-Newton step costs ``n^2 P`` operations for ``n`` rows
-#: and ``P`` weights (2,000 rows and 20,000 weights: 320 MB of Jacobian in float64).
-LM_MAX_WEIGHTS = 20_000
+#: weights, L-BFGS beyond: a dense Gauss-Newton step costs ``n^2 P`` operations for ``n``
+#: rows and ``P`` weights, and beyond it the step's conjugate gradients cost more than
+#: L-BFGS's iterations gain.
+LM_MAX_WEIGHTS = DENSE_MAX_WEIGHTS
 
 
 class Causal(Strategy):
@@ -535,45 +682,25 @@ class Causal(Strategy):
 
     The time span is cut into ``n_chunks`` chunks; chunk i's mean squared residual
     ``L_i`` enters the loss with weight ``w_i = exp(-tol * sum_{j<i} L_j / S)``, ``S`` the
-    total ``sum_i L_i`` at the first update (so that one set of tolerances serves
-    equations of any scale: convection's residual grows with beta^2). The weights
-    are held between updates (every ``update_every`` iterations, when the estimator's
-    ``resample_every`` also draws new collocation points), because L-BFGS needs one loss
-    to minimize. ``tol`` walks up ``tolerances``, moving on when every weight exceeds
-    ``advance_at``: the loose first value lets the fit run through all times roughly, the
-    tight last ones ask each chunk to be fitted before the next counts. Then a final
-    phase trains on the plain residual (all weights 1): ``final_iter`` steps of
-    ``final_optimizer``.
-
-    One network over the whole time span, unlike :class:`TimeMarching`; it composes:
-    ``TimeMarching(within=Causal())`` weights time inside each block. The weights of every
-    update are kept in ``stages_[0]["causal_weights"]`` (one row per update) with the
-    tolerance of each in ``stages_[0]["causal_tol"]``; ``history_["residual"]`` of that
-    stage is the weighted residual (the term minimized).
+    total ``sum_i L_i`` at the first update (one set of tolerances serves equations of
+    any scale). The weights are held between updates (every ``update_every``
+    iterations, when ``resample_every`` also draws new points): L-BFGS needs one loss to
+    minimize. ``tol`` walks up ``tolerances``, moving on when every weight exceeds
+    ``advance_at``. Then a final phase trains on the plain residual: ``final_iter``
+    steps of ``final_optimizer``. The weights of every update are kept in
+    ``stages_[0]["causal_weights"]`` with their tolerance in
+    ``stages_[0]["causal_tol"]``. ``TimeMarching(within=Causal())`` weights time inside
+    each block.
 
     Training defaults (the estimator's ``"auto"`` values): a 3 x 30 tanh network, 2000
-    collocation points, 300 Adam steps then 2000 L-BFGS iterations (history 300) with the
-    causal weights in ``early_dtype`` (float32), new collocation points every 100
-    iterations drawn by residual-based adaptive sampling (``sampling="rad"``); then the
-    final phase in the estimator's precision (float64): 40 Levenberg-Marquardt steps,
-    each on 2000 new points drawn the same way (:mod:`physml._gauss_newton`).
-
-    Why the final phase is Levenberg-Marquardt: the accuracy of these fits comes from
-    the final phase, where the loss is small and L-BFGS, its curvature built from a few
-    hundred gradient differences, converges slowly. A Gauss-Newton step uses the exact
-    curvature of the linearized residual, ``J^T J``, one row of ``J`` per collocation
-    point; each step costs ``n^2 P`` operations (``n`` points, ``P`` weights), so it pays
-    on a small network, hence 3 x 30 (about 2,500 weights). The weighted phase stays
-    first-order: it moves the solution through time, which the causal weights and
-    resampled points do, not the curvature. The Gauss-Newton points follow the
-    estimator's ``sampling`` (a shock needs them where the residual is). The weighted
-    phase runs in single precision: cheaper on a CPU, and its points change every 100
-    iterations. ``final_optimizer="auto"`` takes L-BFGS for networks of more than
-    ``LM_MAX_WEIGHTS`` (20,000) weights, where a Gauss-Newton step would take seconds
-    and hundreds of megabytes.
-
-    What each part is worth is measured by ``physml reproduce hard-cases`` and its
-    ablation: the user guide's "When a PINN fails, and what to switch on".
+    collocation points, 300 Adam steps then 2000 L-BFGS iterations (history 300) in
+    ``early_dtype`` (float32), new points every 100 iterations by residual-based
+    sampling (``sampling="rad"``); then, in float64, 40 Levenberg-Marquardt steps, each
+    on new points drawn the same way. The final phase is where the accuracy comes from,
+    and a Gauss-Newton step, with the exact curvature of the linearized residual, goes
+    much further there than an L-BFGS iteration; its cost grows with the weights, hence
+    the small network. ``physml reproduce hard-cases`` and its ablation measure each part
+    (the user guide's "When a PINN fails, and what to switch on").
 
     Parameters
     ----------
@@ -589,7 +716,7 @@ class Causal(Strategy):
     final_optimizer : {"auto", "lm", "lbfgs"}, default="auto"
         The final phase's optimizer: ``"lm"``, Levenberg-Marquardt steps, each on new
         points drawn as the estimator's ``sampling`` says; ``"lbfgs"``, L-BFGS on the
-        weighted phase's last points; ``"auto"``, ``"lm"`` up to ``LM_MAX_WEIGHTS``
+        weighted phase's last points; ``"auto"``, ``"lm"`` up to :data:`LM_MAX_WEIGHTS`
         trainable weights, else ``"lbfgs"``. Recorded in ``stages_[-1]["optimizer"]``.
     final_iter : int or "auto", default="auto"
         Steps of the final phase (0: none): ``"auto"`` is 40 Levenberg-Marquardt steps or
@@ -648,34 +775,34 @@ class Causal(Strategy):
         return int(self.final_iter)
 
     def weights(self):
-        """A fresh :class:`physml._problem.CausalWeights` with these settings."""
-        from ._problem import CausalWeights
-
+        """A fresh :class:`CausalWeights` with these settings."""
         tolerances = [float(t) for t in np.atleast_1d(self.tolerances)]
         if not tolerances or not all(np.isfinite(t) and t >= 0 for t in tolerances):
             raise ValueError(f"Causal tolerances must be a non-empty sequence of numbers "
                              f">= 0, got {self.tolerances!r}")
         return CausalWeights(self.n_chunks, tolerances, self.update_every, self.advance_at)
 
-    def run(self, problem, pde, **train):
-        label, factor = train.pop("desc", ""), train.get("iter_factor", 1.0)
+    def run(self, problem, pde, scope=None):
+        scope = scope or Scope()
         if pde.time_index is None:
             raise ValueError(
                 f"Causal needs a time coordinate 't': {type(pde).__name__} is steady "
                 f"(coordinates {tuple(pde.coordinates)}); use strategy='standard'")
         weights = self.weights()
-        desc = f"{label}causal {_describe(pde)}"
+        desc = f"{scope.label}causal {_describe(pde)}"
         early = None if self.early_dtype is None else dtype_name(self.early_dtype)
-        first = problem.train(pde, desc=desc, causal=weights, dtype=early, **train)
+        first = problem.train(pde, scope, desc=desc, causal=weights, dtype=early)
         optimizer = self.final_optimizer_for(problem)
         if first["stopped"] or not self._final_iter(optimizer):
             problem.use_dtype(problem.base_dtype)
             return problem.network, [first]
-        ratio = problem.settings.max_iter / self.training_defaults.max_iter
-        final_iter = max(int(round(self._final_iter(optimizer) * ratio * factor)), 1)
-        train.pop("iter_factor", None)
-        second = problem.train(pde, desc=f"{desc}, final", optimizer=optimizer, dtype=None,
-                               max_iter=final_iter, warmup_iter=0, resample=False, **train)
+        settings = problem.settings
+        ratio = settings.max_iter / default_iter(self.training_defaults, settings.optimizer)
+        final_iter = max(int(round(self._final_iter(optimizer) * ratio * scope.iter_factor)),
+                         1)
+        second = problem.train(pde, dataclasses.replace(scope, iter_factor=1.0),
+                               desc=f"{desc}, final", optimizer=optimizer, dtype=None,
+                               max_iter=final_iter, warmup_iter=0, resample=False)
         return problem.network, [first, second]
 
 

@@ -70,3 +70,14 @@ def test_history_is_a_dict_of_equal_length_lists(estimator):
     lengths = {key: len(values) for key, values in history.items()}
     assert all(isinstance(v, list) for v in history.values())
     assert len(set(lengths.values())) == 1 and min(lengths.values()) > 0, lengths
+    # every estimator records its training loss under one key
+    assert np.all(np.isfinite(history["loss"])), type(est).__name__
+
+
+@pytest.mark.parametrize("estimator", list(estimators()), ids=lambda e: type(e).__name__)
+def test_a_refit_leaves_nothing_of_the_previous_fit(estimator):
+    est = _fit_small(clone(estimator).set_params(max_iter=2))
+    est.leftover_ = "set by an earlier fit"
+    est._private_leftover_ = 1
+    _fit_small(est)
+    assert not hasattr(est, "leftover_") and not hasattr(est, "_private_leftover_")

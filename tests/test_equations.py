@@ -275,21 +275,18 @@ def test_method_of_lines_converges_at_second_order():
 
 
 def test_ctrl_c_while_an_inverse_fit_starts_from_the_data_stops_the_fit(monkeypatch):
-    from physml._problem import PINNProblem
+    from physml._loss import PINNLoss
 
-    real = PINNProblem._data_loss
+    real, calls = PINNLoss.__call__, {"n": 0}
 
-    def interrupting(problem, X_obs, y_obs):
-        terms, calls = real(problem, X_obs, y_obs), {"n": 0}
-
-        def loss_terms():
+    def interrupting(loss):
+        if [term.name for term in loss.terms] == ["data"]:  # the observations' fit
             calls["n"] += 1
             if calls["n"] == 5:
                 raise KeyboardInterrupt
-            return terms()
-        return loss_terms
+        return real(loss)
 
-    monkeypatch.setattr(PINNProblem, "_data_loss", interrupting)
+    monkeypatch.setattr(PINNLoss, "__call__", interrupting)
     t = np.linspace(0, 2, 9)
     est = PINNRegressor(pde=decay_pde(k=1.0), learn_coefficients=("k",), max_iter=50, **FAST)
     with pytest.warns(RuntimeWarning, match="KeyboardInterrupt"):

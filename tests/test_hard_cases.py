@@ -11,9 +11,8 @@ from sklearn.base import clone
 
 from physml import PINNRegressor
 from physml._constraints import ChebyshevSeries, _torch_callable, harmonics_for
-from physml._problem import CausalWeights
 from physml.pde import AllenCahn, Burgers, Convection, CustomPDE, Reaction
-from physml.strategies import Causal, Curriculum, TimeMarching
+from physml.strategies import Causal, CausalWeights, Curriculum, TimeMarching
 
 TINY = dict(hidden_layer_sizes=(12, 12), n_collocation=200, n_boundary=20, max_iter=30,
             random_state=0)

@@ -138,7 +138,7 @@ def test_parallel_search_gives_the_same_results_as_serial():
 def test_a_joblib_worker_uses_its_thread_budget():
     from joblib import Parallel, delayed
 
-    from physml._base import thread_budget
+    from physml._threads import thread_budget
 
     def threads_in_fit():  # n_jobs=-1 asks for every core; the worker's share caps it
         with thread_budget(-1):

@@ -14,7 +14,6 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 
 from physml import PINNRegressor
-from physml._problem import PINNProblem
 from physml.datasets import make_pde_data
 from physml.metrics import relative_l2_error
 from physml.pde import Burgers, Convection, CustomPDE, Reaction, ReactionDiffusion
@@ -234,31 +233,23 @@ def test_divergence_stops_with_a_warning_and_keeps_the_best_parameters():
     problem.network = check.network_
     from physml._base import torch_seed
     problem.generator.manual_seed(torch_seed(0))
-    terms = problem._physics_loss(replay, replay.domain, problem.X_obs, problem.y_obs, 200)()
+    terms = problem.loss(replay, replay.domain, problem.X_obs, problem.y_obs, 200)()
     assert float(sum(terms.values()).detach()) == pytest.approx(min(losses), rel=1e-5)
 
 
 def test_ctrl_c_during_fit_keeps_what_was_learned(monkeypatch):
-    real_train = PINNProblem.train
+    from physml._loss import PINNLoss
+
+    real_call = PINNLoss.__call__
     calls = {"n": 0}
 
-    def interrupting_loss(problem, *args, **kwargs):
-        original = problem._physics_loss
+    def interrupting_loss(loss):
+        calls["n"] += 1
+        if calls["n"] == 40:
+            raise KeyboardInterrupt
+        return real_call(loss)
 
-        def build(*a, **k):
-            terms = original(*a, **k)
-
-            def loss_terms():
-                calls["n"] += 1
-                if calls["n"] == 40:
-                    raise KeyboardInterrupt
-                return terms()
-            return loss_terms
-
-        problem._physics_loss = build
-        return real_train(problem, *args, **kwargs)
-
-    monkeypatch.setattr(PINNProblem, "train", interrupting_loss)
+    monkeypatch.setattr(PINNLoss, "__call__", interrupting_loss)
     pde = Convection(beta=1.0)
     with pytest.warns(RuntimeWarning, match="KeyboardInterrupt"):
         est = fitted(pde, max_iter=500)
@@ -320,7 +311,7 @@ def test_compiled_loss_trains_like_the_eager_one():
 _FIT_AND_PRINT = """
 import torch
 from physml import PINNRegressor
-from physml._base import freed_memory_kept
+from physml._threads import freed_memory_kept
 from physml.pde import ReactionDiffusion
 pde = ReactionDiffusion(nu=3.0, rho=5.0)
 X0, u0 = pde.initial_data(64)

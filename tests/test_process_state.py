@@ -1,8 +1,9 @@
 """Importing or fitting physml leaves the user's process as it found it (torch's threads,
 default dtype, grad mode and global random state, NumPy's random state, the environment).
 
-glibc's malloc thresholds (``physml._base.freed_memory_kept``) are raised inside a fit only:
-after it, a block above glibc's starting threshold comes from ``mmap`` again."""
+glibc's malloc thresholds (``physml._threads.freed_memory_kept``) are raised inside a fit
+only when ``PHYSML_MALLOC_TUNING=1`` asks for it: after it, a block above glibc's starting
+threshold comes from ``mmap`` again."""
 
 import json
 import os
@@ -28,6 +29,7 @@ def _snapshot():
         "torch_rng": torch.get_rng_state().numpy().tobytes().hex()[:64],
         "numpy_rng": str(np.random.get_state()[1][:4]),
         "environ": dict(os.environ),
+        "dynamo_cache_size_limit": torch._dynamo.config.cache_size_limit,
     }
 
 
@@ -80,7 +82,7 @@ def _threads_inside_fit(estimator, monkeypatch, **params):
     enters its inner block), and the count after the fit."""
     import contextlib
 
-    import physml._base
+    import physml._threads
 
     seen = []
 
@@ -89,7 +91,7 @@ def _threads_inside_fit(estimator, monkeypatch, **params):
         seen.append(torch.get_num_threads())
         yield
 
-    monkeypatch.setattr(physml._base, "freed_memory_kept", spy)
+    monkeypatch.setattr(physml._threads, "freed_memory_kept", spy)
     X, y = _data(estimator)
     estimator.set_params(max_iter=2, **params).fit(X, y)
     return seen, torch.get_num_threads()
@@ -99,7 +101,7 @@ def _threads_inside_fit(estimator, monkeypatch, **params):
 def test_a_fit_runs_on_n_jobs_threads_one_by_default(estimator, monkeypatch):
     import joblib
 
-    from physml._base import torch_threads
+    from physml._threads import torch_threads
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     with torch_threads(3):
@@ -114,7 +116,7 @@ def test_a_fit_runs_on_n_jobs_threads_one_by_default(estimator, monkeypatch):
 
 def test_prediction_runs_on_n_jobs_threads_and_restores():
     from physml import PINNRegressor
-    from physml._base import torch_threads
+    from physml._threads import torch_threads
 
     X = np.random.default_rng(0).normal(size=(32, 2))
     est = PINNRegressor(max_iter=2, random_state=0).fit(X, X.sum(1))
@@ -135,7 +137,7 @@ def test_prediction_runs_on_n_jobs_threads_and_restores():
 
 
 def test_thread_budget_caps_at_omp_num_threads_and_restores(monkeypatch):
-    from physml._base import thread_budget, torch_threads
+    from physml._threads import thread_budget, torch_threads
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     with torch_threads(2):
@@ -167,7 +169,7 @@ def test_a_default_fits_bits_do_not_depend_on_the_threads_the_load_gives_it(
         params, monkeypatch):
     """What lets ``n_jobs=None`` follow the machine's load: the same bits on one thread
     as on every core (MKL kept to one, physml's own sums in fixed rows)."""
-    import physml._base as base
+    import physml._threads as base
 
     # (a test before may leave OMP_NUM_THREADS set: dask's workers' share)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
@@ -193,7 +195,7 @@ def test_a_default_fits_bits_do_not_depend_on_the_threads_the_load_gives_it(
 
 @pytest.mark.parametrize("estimator", list(estimators()), ids=lambda e: type(e).__name__)
 def test_only_the_fits_that_gain_from_threads_follow_the_load(estimator, monkeypatch):
-    import physml._base as base
+    import physml._threads as base
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     if base._mkl_local_threads() is None or base.n_threads(-1) < 2:
@@ -217,7 +219,7 @@ def test_products_take_mkls_threads_only_in_layouts_that_keep_one_threads_bits(m
     """Inside a load-following fit a product runs on MKL's threads where MKL rounds its
     layout as on one thread (tried once, on random numbers), on one thread elsewhere;
     small products and fits with a fixed count are left to torch."""
-    import physml._base as base
+    import physml._threads as base
 
     mkl = [1]  # a stand-in for MKL's per-thread count
 
@@ -267,7 +269,8 @@ def test_products_take_mkls_threads_only_in_layouts_that_keep_one_threads_bits(m
 
 
 def test_total_sums_to_the_same_bits_on_any_thread_count():
-    from physml._base import torch_threads, total
+    from physml._base import total
+    from physml._threads import torch_threads
 
     x = torch.randn(100003, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     sums = []
@@ -290,7 +293,7 @@ class _Idle:
 
 
 def test_the_load_governor_takes_the_idle_cores_and_gives_them_back(monkeypatch):
-    import physml._base as base
+    import physml._threads as base
 
     monkeypatch.setattr(base, "LOAD_CHECK_SECONDS", 0.0)
     with base.torch_threads(1):
@@ -317,15 +320,10 @@ def test_the_load_governor_takes_the_idle_cores_and_gives_them_back(monkeypatch)
         assert torch.get_num_threads() == 1
 
 
-@pytest.mark.parametrize("idle, expected", [(8.0, "all"), (0.7, 1)])
-def test_a_default_fit_follows_the_load_and_restores_the_count(monkeypatch, idle, expected):
-    import joblib
+def _threads_at_each_poll(monkeypatch):
+    """The torch thread count after each look of a load governor at the machine."""
+    import physml._threads as base
 
-    import physml._base as base
-
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.setattr(base, "LOAD_CHECK_SECONDS", 0.0)
-    monkeypatch.setattr(base.IdleCores, "__call__", lambda self: idle)
     seen = []
     poll = base._LoadGovernor.poll
 
@@ -334,6 +332,19 @@ def test_a_default_fit_follows_the_load_and_restores_the_count(monkeypatch, idle
         seen.append(torch.get_num_threads())
 
     monkeypatch.setattr(base._LoadGovernor, "poll", spy)
+    return seen
+
+
+@pytest.mark.parametrize("idle, expected", [(8.0, "all"), (0.7, 1)])
+def test_a_default_fit_follows_the_load_and_restores_the_count(monkeypatch, idle, expected):
+    import joblib
+
+    import physml._threads as base
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(base, "LOAD_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(base.IdleCores, "__call__", lambda self: idle)
+    seen = _threads_at_each_poll(monkeypatch)
     with base.torch_threads(3):
         _pinn_fit(n_collocation=100, max_iter=5)
         assert torch.get_num_threads() == 3
@@ -354,11 +365,56 @@ def test_a_default_fit_follows_the_load_and_restores_the_count(monkeypatch, idle
         assert seen == []
 
 
+def test_without_proc_stat_a_default_fit_runs_on_a_fixed_count_and_restores(monkeypatch):
+    """macOS and Windows have no /proc/stat: the load cannot be followed, and a default
+    fit runs on the cores n_jobs=-1 gives, its bits still those of one thread."""
+    import joblib
+
+    import physml._threads as base
+
+    if base._mkl_local_threads() is None:
+        pytest.skip("without MKL a default fit stays on one thread (tested above)")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(base, "LOAD_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(base.IdleCores, "sample", lambda self: None)
+    seen = _threads_at_each_poll(monkeypatch)
+    with base.torch_threads(1):
+        fixed, X = _pinn_fit(n_collocation=100, max_iter=5)
+        assert torch.get_num_threads() == 1
+    assert set(seen) == {joblib.cpu_count()}
+    one, _ = _pinn_fit(n_collocation=100, max_iter=5, n_jobs=1)
+    np.testing.assert_array_equal(fixed.predict(X), one.predict(X))
+
+
+_MALLOC_UNTOUCHED = """
+import sys
+import numpy as np
+import physml._threads as threads
+from physml import PINNRegressor
+
+if threads._mallopt() is not None:
+    sys.exit("the environment asks for malloc tuning")
+X = np.random.default_rng(0).normal(size=(32, 2))
+PINNRegressor(max_iter=3, random_state=0).fit(X, X.sum(1))
+with threads.freed_memory_kept() as on:
+    print(on)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt only")
+def test_malloc_is_left_alone_unless_asked():
+    env = {k: v for k, v in os.environ.items() if k != "PHYSML_MALLOC_TUNING"}
+    run = subprocess.run([sys.executable, "-c", _MALLOC_UNTOUCHED], capture_output=True,
+                         text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split()[-1] == "False"
+
+
 @pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="reads Linux's /proc/stat")
 def test_idle_cores_sees_another_process_and_not_this_one():
     import time
 
-    from physml._base import IdleCores
+    from physml._threads import IdleCores
 
     idle = IdleCores()
     assert idle() is None  # the first call has nothing to compare with
@@ -380,7 +436,7 @@ def test_idle_cores_sees_another_process_and_not_this_one():
 
 
 def test_reproduction_helpers_restore_the_thread_count():
-    from physml._base import torch_threads
+    from physml._threads import torch_threads
     from physml.reproduce import _failure_mode_fit
 
     with torch_threads(2):

@@ -101,15 +101,16 @@ def test_curriculum_on_an_equation_without_coefficients_says_what_to_do():
 
 
 def test_time_marching_hands_each_block_end_state_to_the_next(monkeypatch):
-    from physml._problem import PiecewiseInTime, PINNProblem
+    from physml._problem import PINNProblem
+    from physml.strategies import PiecewiseInTime
 
     seen = []
     real_train = PINNProblem.train
 
-    def recording_train(problem, pde, **kwargs):
-        seen.append((kwargs["domain"], kwargs["X_obs"].clone(), kwargs["y_obs"].clone(),
-                     kwargs["n_collocation"]))
-        return real_train(problem, pde, **kwargs)
+    def recording_train(problem, pde, scope=None, **kwargs):
+        seen.append((scope.domain, scope.X_obs.clone(), scope.y_obs.clone(),
+                     scope.n_collocation))
+        return real_train(problem, pde, scope, **kwargs)
 
     monkeypatch.setattr(PINNProblem, "train", recording_train)
     pde = Reaction(rho=2.0)
@@ -142,11 +143,11 @@ def _recording_train(monkeypatch):
     record = []
     real_train = PINNProblem.train
 
-    def train(problem, pde, **kwargs):
+    def train(problem, pde, scope=None, **kwargs):
         vector = torch.nn.utils.parameters_to_vector
         start = vector(problem.network.parameters()).detach().clone()
-        report = real_train(problem, pde, **kwargs)
-        record.append((start, vector(problem.network.parameters()).detach().clone(), kwargs))
+        report = real_train(problem, pde, scope, **kwargs)
+        record.append((start, vector(problem.network.parameters()).detach().clone(), scope))
         return report
 
     monkeypatch.setattr(PINNProblem, "train", train)
@@ -308,11 +309,11 @@ def test_curriculum_runs_inside_each_time_block(monkeypatch):
     assert [s["n_iter"] for s in est.stages_] == [8, 8, 24, 4, 4, 12]
     # every stage of block 2 trains on block 1's end state, and starts where the last
     # stage (of its block, or block 1's final one) ended
-    handed = [kwargs["y_obs"] for _, _, kwargs in record[3:]]
+    handed = [scope.y_obs for _, _, scope in record[3:]]
     assert all(torch.equal(y, handed[0]) for y in handed)
     np.testing.assert_allclose(
         handed[0][:, 0].numpy(),
-        est.network_.networks[0](record[3][2]["X_obs"]).detach()[:, 0].numpy(), rtol=1e-6)
+        est.network_.networks[0](record[3][2].X_obs).detach()[:, 0].numpy(), rtol=1e-6)
     for k in range(1, 6):
         assert torch.equal(record[k][0], record[k - 1][1])
     with pytest.raises(ValueError, match="within"):
@@ -325,8 +326,8 @@ def test_curriculum_stages_in_float32_end_in_the_estimators_dtype(monkeypatch):
     dtypes = []
     real_train = PINNProblem.train
 
-    def train(problem, pde, **kwargs):
-        report = real_train(problem, pde, **kwargs)
+    def train(problem, pde, scope=None, **kwargs):
+        report = real_train(problem, pde, scope, **kwargs)
         dtypes.append(next(problem.network.parameters()).dtype)
         return report
 
@@ -439,3 +440,13 @@ def test_the_standard_strategys_precision_phases_check_their_parameters():
     assert [s["optimizer"] for s in est.stages_] == ["lbfgs", "lbfgs"]
     assert est.predict(X0).dtype == np.float64 and np.isfinite(est.predict(X0)).all()
     assert est.n_iter_ <= 10
+
+
+def test_a_refit_with_another_strategy_leaves_no_time_blocks():
+    pde = Reaction(rho=1.0)
+    X0, u0 = pde.initial_data(16)
+    est = PINNRegressor(pde=pde, strategy=TimeMarching(dt=0.5), hidden_layer_sizes=(6,),
+                        n_collocation=40, n_boundary=8, max_iter=2, random_state=0)
+    assert len(est.fit(X0, u0).time_blocks_) == 2
+    est.set_params(strategy="standard").fit(X0, u0)
+    assert not hasattr(est, "time_blocks_")

@@ -16,17 +16,17 @@ from sklearn.utils.validation import (
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 
 from .._base import (
-    estimator_threads,
+    clear_fitted,
     integers,
     reals,
     resolve_device,
     resolve_dtype,
     seeded,
-    thread_budget,
     torch_seed,
     validate_params,
 )
 from .._skorch import TRAINING_CONSTRAINTS, SkorchEstimator, finish_training, training_doc
+from .._threads import estimator_threads, thread_budget
 from ._cells import SequenceNetwork
 from ._data import as_sequences, check_sequence_dims
 
@@ -91,6 +91,7 @@ class _RecurrentEstimator(SkorchEstimator):
         """What every ``fit`` does first: the parameters, then ``y`` present, then ``X``
         (validated, as sequences)."""
         validate_params(self)
+        clear_fitted(self)
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
                              "target y is None")

@@ -35,7 +35,8 @@ class LEMClassifier(_LEM, _Classifier):
     classes_ : ndarray
     net_ : skorch.NeuralNetClassifier
     history_ : dict of list
-        One entry per finished epoch: ``"epoch"``, ``"train_loss"``, ``"dur"`` (seconds),
+        One entry per finished epoch: ``"loss"`` (the training loss), ``"epoch"``,
+        ``"train_loss"``, ``"dur"`` (seconds),
         ``"valid_loss"`` with ``early_stopping``, and skorch's ``*_best`` flags.
     n_iter_ : int
         Epochs completed.

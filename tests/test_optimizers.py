@@ -1,9 +1,56 @@
-"""physml's L-BFGS (compact inverse-Hessian form) against torch.optim.LBFGS."""
+"""The optimizers behind one call: every strategy trains with every optimizer, and
+physml's L-BFGS (compact inverse-Hessian form) against torch.optim.LBFGS."""
 
+import numpy as np
 import pytest
 import torch
 
+from physml import PINNRegressor
 from physml._lbfgs import LBFGS, _CompactHistory
+from physml._optimizers import OPTIMIZERS, continued, optimize
+from physml.pde import Convection
+from physml.strategies import Causal, TimeMarching
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("strategy", ["standard", "curriculum", "seq2seq", "causal"])
+def test_every_strategy_trains_with_every_optimizer(strategy, optimizer):
+    pde = Convection(beta=3.0)
+    X0, u0 = pde.initial_data(32)
+    strategy = {"seq2seq": TimeMarching(dt=0.5), "causal": Causal(n_chunks=4)}.get(
+        strategy, strategy)
+    est = PINNRegressor(pde=pde, strategy=strategy, optimizer=optimizer,
+                        hidden_layer_sizes=(8, 8), n_collocation=60, n_boundary=16,
+                        max_iter=4, random_state=0).fit(X0, u0)
+    assert est.stopped_ is None
+    ran = [stage["optimizer"] for stage in est.stages_]
+    allowed = {optimizer, continued(optimizer)}
+    if isinstance(strategy, Causal):  # its final phase is its own choice
+        assert ran[-1] == "lm"
+        ran = ran[:-1]
+    assert set(ran) <= allowed, ran
+    assert set(est.history_["optimizer"]) <= allowed | {"adam", "lbfgs", "lm"}
+    history = np.array(est.history_["loss"])
+    assert np.all(np.isfinite(history)) and len(history) == len(est.history_["stage"])
+
+
+def test_an_unknown_optimizer_is_a_value_error_naming_the_valid_ones():
+    with pytest.raises(ValueError, match="'lm'"):
+        optimize(lambda: {}, [], optimizer="newton", max_iter=1)
+    pde = Convection(beta=1.0)
+    with pytest.raises(ValueError, match="optimizer"):
+        PINNRegressor(pde=pde, optimizer="newton").fit(*pde.initial_data(8))
+
+
+def test_lm_takes_fewer_iterations_by_default_and_an_explicit_count_wins():
+    pde = Convection(beta=1.0)
+    X0, u0 = pde.initial_data(16)
+    small = dict(hidden_layer_sizes=(6,), n_collocation=30, n_boundary=8, random_state=0,
+                 strategy=Causal(n_chunks=2, final_iter=0))
+    est = PINNRegressor(pde=pde, optimizer="lm", max_iter=3, **small).fit(X0, u0)
+    assert est.stages_[0]["max_iter"] == 3 and est.stages_[0]["warmup_iter"] == 0
+    settings = PINNRegressor(pde=pde, optimizer="lm", **small)._training_settings(Causal())
+    assert settings.max_iter == Causal.training_defaults.max_iter // 25
 
 
 def rosenbrock_run(cls, history_size, steps=3, dtype=torch.float64):
@@ -69,7 +116,7 @@ def test_float32_parameters_converge_as_torchs_do():
 def test_refresh_runs_every_n_iterations_and_not_after_the_last(optimizer):
     """The hook that redraws points or updates causal weights: called at every multiple of
     ``refresh_every`` before the end; the loss it leaves is minimized from there on."""
-    from physml._trainer import minimize
+    from physml._optimizers import minimize
 
     p = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
     target = {"value": torch.ones(3, dtype=torch.float64)}

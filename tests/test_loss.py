@@ -1,6 +1,7 @@
-"""Levenberg-Marquardt, Causal's final phase: its rows are the loss the other optimizers
-minimize, its Jacobian is their derivative, its steps lower the loss, it stops cleanly,
-and the strategy picks it (and its network) only where it pays."""
+"""One loss definition, two evaluators: the rows Levenberg-Marquardt solves with square to
+the value the first-order optimizers minimize, on every kind of term; the Jacobian is
+their derivative; a term written once reaches both; Levenberg-Marquardt's steps lower
+the loss, it stops cleanly, and the strategies pick it (and its network) where it pays."""
 
 import pickle
 import warnings
@@ -12,9 +13,10 @@ from sklearn.base import clone
 
 from physml import PINNRegressor
 from physml._constraints import ChebyshevSeries
-from physml._gauss_newton import GaussNewtonLoss, RowModel, levenberg_marquardt
+from physml._loss import Term
+from physml._optimizers import levenberg_marquardt
 from physml.pde import Burgers, Convection, CustomPDE
-from physml.strategies import LM_MAX_WEIGHTS, Causal, Standard
+from physml.strategies import LM_MAX_WEIGHTS, Causal, CausalWeights, Standard
 
 TINY = dict(hidden_layer_sizes=(10, 10), n_collocation=120, n_boundary=16, max_iter=40,
             random_state=0)
@@ -32,30 +34,39 @@ def heat_neumann():
                      initial_condition=lambda x: np.cos(np.pi * x), coefficients={"k": 0.1})
 
 
-def problem_and_loss(pde, y_nan=False, **params):
-    """A fitted estimator's problem, its loss terms on fixed points, and the Gauss-Newton
-    rows on the same points."""
+def _predator_prey(X, u, d, c):
+    return (d["y1_t"] - c["a"] * u[:, 0] + u[:, 0] * u[:, 1],
+            d["y2_t"] + u[:, 1] - u[:, 0] * u[:, 1])
+
+
+def lotka_volterra():
+    """A system of two ODEs with a learned coefficient: two equations, two outputs."""
+    return CustomPDE(_predator_prey, coordinates=("t",), outputs=("y1", "y2"),
+                     derivatives=("y1_t", "y2_t"), domain=((0.0, 2.0),),
+                     initial_condition=lambda t: np.array([1.0, 0.5]),
+                     coefficients={"a": 0.8})
+
+
+def problem_and_loss(pde, y_nan=False, causal=False, **params):
+    """A fitted estimator's problem and its loss on fixed points (float64)."""
     X0, u0 = pde.initial_data(24)
     if y_nan:
         u0 = u0.astype(float).copy()
         u0[::3] = np.nan
     est = PINNRegressor(pde=pde, **{**TINY, **params})
     est.fit(X0, u0)
-    strategy = Standard()
-    settings = est._training_settings(strategy)
+    settings = est._training_settings(Standard())
     problem = est._problem(pde, X0, u0, settings)
     problem.use_dtype(torch.float64)
-    domain = tuple(pde.domain)
-    X_obs, y_obs = problem.X_obs, problem.y_obs
-    terms = problem.loss_terms(pde, domain, X_obs, y_obs, 64)()
-    faces = problem.boundary_faces(pde, domain)
-    names, slopes = problem._derivative_names(pde, faces)
-    model = RowModel(problem, pde, names, slopes)
-    loss = GaussNewtonLoss(model, problem.config.residual_weight,
-                           [(c, s, k, X.double(), None if g is None else g.double())
-                            for c, s, k, X, g in faces], X_obs, y_obs)
-    loss.collocation = problem.collocation_points(domain, 64)
-    return problem, model, loss, terms
+    problem.sampling = "uniform"
+    weights = CausalWeights(4, (1.0,), update_every=1) if causal else None
+    loss = problem.loss(pde, tuple(pde.domain), problem.X_obs, problem.y_obs, 64,
+                        causal=weights)
+    return problem, loss
+
+
+def _params(problem):
+    return tuple(p.detach() for p in problem.parameters())
 
 
 @pytest.mark.parametrize("pde, params", [
@@ -64,41 +75,86 @@ def problem_and_loss(pde, y_nan=False, **params):
     (heat_neumann(), {}),                            # Neumann faces
     (Convection(beta=3.0), {"constraints": "exact"}),  # no faces, u0 built in
     (Burgers(), {"constraints": "exact", "y_nan": True}),  # observations with gaps
-], ids=["periodic", "dirichlet", "neumann", "exact", "exact-nan"])
+    (Convection(beta=3.0), {"causal": True}),        # the residual weighted in time
+    (lotka_volterra(), {"learn_coefficients": ("a",)}),  # a system, a learned coefficient
+    (Burgers(), {"residual_weight": 0.3}),           # a weighted residual
+], ids=["periodic", "dirichlet", "neumann", "exact", "exact-nan", "causal", "system",
+        "weighted"])
 def test_rows_square_to_the_loss_the_other_optimizers_minimize(pde, params):
-    _, model, loss, terms = problem_and_loss(pde, **params)
-    params_ = tuple(p.detach() for p in model.parameters())
-    rows, row_terms = loss.rows(params_)
+    problem, loss = problem_and_loss(pde, **params)
+    terms = loss()
+    rows, row_terms = loss.rows(_params(problem))
+    assert set(row_terms) == set(terms)
     for name, value in terms.items():
         assert row_terms[name] == pytest.approx(float(value.detach()), rel=1e-9, abs=1e-14), name
     total = sum(float(v.detach()) for v in terms.values())
     assert float(rows.square().sum()) == pytest.approx(total, rel=1e-9)
 
 
-def test_the_jacobian_is_the_derivative_of_the_rows():
-    _, model, loss, _ = problem_and_loss(Burgers())
-    params = tuple(p.detach() for p in model.parameters())
-    rows, J, _ = loss.jacobian(params)
+@pytest.mark.parametrize("pde, params", [(Burgers(), {}), (Convection(beta=3.0),
+                                                          {"causal": True}),
+                                         (lotka_volterra(), {"learn_coefficients": ("a",)})],
+                         ids=["dirichlet", "causal", "system"])
+def test_the_jacobian_is_the_derivative_of_the_rows(pde, params):
+    problem, loss = problem_and_loss(pde, **params)
+    params_ = _params(problem)
+    rows, J, _ = loss.jacobian(params_)
     torch.manual_seed(0)
     v = torch.randn(J.shape[1], dtype=torch.float64)
-    sizes = [p.numel() for p in params]
-    step = [part.reshape(p.shape) for part, p in zip(torch.split(v, sizes), params)]
+    sizes = [p.numel() for p in params_]
+    step = [part.reshape(p.shape) for part, p in zip(torch.split(v, sizes), params_)]
     eps = 1e-6
-    plus, _ = loss.rows(tuple(p + eps * s for p, s in zip(params, step)))
-    minus, _ = loss.rows(tuple(p - eps * s for p, s in zip(params, step)))
+    plus, _ = loss.rows(tuple(p + eps * s for p, s in zip(params_, step)))
+    minus, _ = loss.rows(tuple(p - eps * s for p, s in zip(params_, step)))
     np.testing.assert_allclose((J @ v).numpy(), ((plus - minus) / (2 * eps)).numpy(),
                                rtol=1e-5, atol=1e-7)
-    assert torch.equal(rows, loss.rows(params)[0])
+    assert torch.equal(rows, loss.rows(params_)[0])
+    # the matrix-free products agree with the formed Jacobian
+    flat = torch.cat([p.reshape(-1) for p in params_])
+    rows_of = loss.row_function()
+
+    def of_flat(w):
+        return rows_of(tuple(part.reshape(p.shape) for part, p in
+                             zip(torch.split(w, sizes), params_)))
+
+    _, Jv = torch.func.jvp(of_flat, (flat,), (v,))
+    np.testing.assert_allclose(Jv.numpy(), (J @ v).numpy(), rtol=1e-9, atol=1e-12)
 
 
-def test_each_step_lowers_the_loss_on_its_points_and_is_recorded():
-    problem, model, loss, _ = problem_and_loss(Convection(beta=3.0), constraints="exact")
-    points = problem.collocation_points(tuple(Convection(beta=3.0).domain), 64)
-    before = float(loss.rows(tuple(p.detach() for p in model.parameters()))[0].square().sum())
+def test_a_term_written_once_reaches_both_evaluators():
+    """A new term (here the mean of u_x squared at the collocation points: a smoothness
+    penalty) added to the loss changes the batched value and the rows alike."""
+    problem, loss = problem_and_loss(Burgers())
+    residual = loss.terms[0]
+    before = float(sum(loss().values()).detach())
+
+    def slope(fields, extras, coefficients):
+        return fields[0].d["u_x"]
+
+    loss.terms.append(Term("smoothness", residual.points, slope, derivatives=("u_x",),
+                           weight=0.5))
+    loss._stacked = None
+    terms = loss()
+    rows, row_terms = loss.rows(_params(problem))
+    X = residual.points[0].detach().requires_grad_(True)
+    u = problem.outputs(X)
+    u_x = torch.autograd.grad(u.sum(), X)[0][:, 0]
+    expected = 0.5 * float(u_x.square().mean())
+    assert float(terms["smoothness"]) == pytest.approx(expected, rel=1e-10)
+    assert row_terms["smoothness"] == pytest.approx(expected, rel=1e-9)
+    assert float(sum(terms.values())) == pytest.approx(before + expected, rel=1e-10)
+    assert float(rows.square().sum()) == pytest.approx(before + expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("dense", [True, False], ids=["dense", "matrix-free"])
+def test_each_step_lowers_the_loss_on_its_points_and_is_recorded(dense):
+    problem, loss = problem_and_loss(Convection(beta=3.0), constraints="exact")
+    loss.resample = None  # on fixed points
+    before = float(loss.rows(_params(problem))[0].square().sum())
     history = {}
-    report = levenberg_marquardt(loss, model.parameters(), lambda: points, max_iter=5,
-                                 history=history)
-    after = float(loss.rows(tuple(p.detach() for p in model.parameters()))[0].square().sum())
+    report = levenberg_marquardt(loss, problem.parameters(), max_iter=5, history=history,
+                                 dense_max_weights=None if dense else 0)
+    after = float(loss.rows(_params(problem))[0].square().sum())
     assert report["n_iter"] == 5 and report["stopped"] is None
     assert after < 0.5 * before  # Gauss-Newton on fixed points: a large drop in 5 steps
     assert np.all(np.diff(history["loss"]) < 0)
@@ -107,8 +163,8 @@ def test_each_step_lowers_the_loss_on_its_points_and_is_recorded():
 
 
 def test_interrupt_and_divergence_keep_the_last_step_taken():
-    problem, model, loss, _ = problem_and_loss(Convection(beta=3.0), constraints="exact")
-    points = problem.collocation_points(tuple(Convection(beta=3.0).domain), 64)
+    problem, loss = problem_and_loss(Convection(beta=3.0), constraints="exact")
+    loss.resample = None
     calls = {"n": 0}
     rows = loss.rows
 
@@ -120,18 +176,18 @@ def test_interrupt_and_divergence_keep_the_last_step_taken():
 
     loss.rows = interrupted
     with pytest.warns(RuntimeWarning, match="KeyboardInterrupt"):
-        report = levenberg_marquardt(loss, model.parameters(), lambda: points, max_iter=5)
+        report = levenberg_marquardt(loss, problem.parameters(), max_iter=5)
     assert report["stopped"] == "interrupted"
-    assert all(torch.isfinite(p).all() for p in model.parameters())
-    saved = [p.detach().clone() for p in model.parameters()]
+    assert all(torch.isfinite(p).all() for p in problem.parameters())
+    saved = [p.detach().clone() for p in problem.parameters()]
     jacobian = loss.jacobian
     loss.rows = rows
     loss.jacobian = lambda params: tuple(
         x * float("nan") if i == 0 else x for i, x in enumerate(jacobian(params)))
     with pytest.warns(RuntimeWarning, match="NaN or infinite"):
-        report = levenberg_marquardt(loss, model.parameters(), lambda: points, max_iter=5)
+        report = levenberg_marquardt(loss, problem.parameters(), max_iter=5)
     assert report["stopped"] == "diverged"
-    assert all(torch.equal(a, b) for a, b in zip(saved, model.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(saved, problem.parameters()))
 
 
 def test_causal_finishes_with_levenberg_marquardt_on_a_small_network():
