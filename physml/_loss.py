@@ -185,15 +185,19 @@ class PINNLoss:
 
     def _stack(self):
         if self._stacked is None:
-            sets, n_d, start = [], 0, 0
+            # A point set two terms share (a periodic pair's values and slopes) is
+            # evaluated once.
+            sets, n_d, start, placed = [], 0, 0, {}
             for term in self.terms:
                 slices = []
                 for X in term.points:
-                    slices.append(slice(start, start + X.shape[0]))
-                    start += X.shape[0]
-                    sets.append(X)
+                    if id(X) not in placed:
+                        placed[id(X)] = slice(start, start + X.shape[0])
+                        start += X.shape[0]
+                        sets.append(X)
+                    slices.append(placed[id(X)])
                 if term.derivatives:
-                    n_d = start
+                    n_d = max(n_d, max(s.stop for s in slices))
                 term._slices = slices
             X_all = torch.cat(sets) if sets else None
             self._stacked = (X_all, n_d)
