@@ -10,6 +10,7 @@ are what is measured. The standard cells use ``physml.strategies.PAPER_SETTINGS`
     python benchmarks/bench_failure_modes.py convection --seeds 3
     python benchmarks/bench_failure_modes.py reaction reaction-diffusion --seeds 3 --n-jobs 8
     python benchmarks/bench_failure_modes.py convection --values 50 --strategies fix
+    python benchmarks/bench_failure_modes.py reaction --values 5 --strategies fix+lm
 
 ``physml reproduce failure-modes`` runs the same study and also writes the figures.
 """
@@ -29,7 +30,8 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--strategies", nargs="+", default=["standard", "fix"],
-                        choices=["standard", "fix"])
+                        choices=["standard", "fix", "fix+lm"],
+                        help="fix+lm: the fix's call with optimizer='lm'")
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads per fit (default: cores / n_jobs)")

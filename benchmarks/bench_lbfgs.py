@@ -2,17 +2,18 @@
 
 A PINN training step allocates and frees the same few-hundred-kB buffers every time; with
 glibc's defaults those can come back as fresh pages (a page fault per 4 kB touched).
-``physml._base.freed_memory_kept`` (every physml fit runs inside it) keeps freed memory for
-reuse. Each configuration runs in its own process (the setting is process-wide), the two
-settings interleaved, on the same closure (the convection PINN loss of ``PINNRegressor``:
-4 x 50 tanh, 1000 collocation points) and starting point, with Adam and ``torch.optim.LBFGS``
+``physml._threads.freed_memory_kept`` (every physml fit runs inside it; it acts where
+``PHYSML_MALLOC_TUNING=1`` asks) keeps freed memory for reuse. Each configuration runs in
+its own process (the setting is process-wide), the two settings interleaved, on the same
+closure (the convection PINN loss of ``PINNRegressor``: 4 x 50 tanh, 1000 collocation
+points) and starting point, with Adam and ``torch.optim.LBFGS``
 (strong Wolfe) as the fits use them. Reported: milliseconds per iteration (fastest repeat),
 page faults per iteration, and the ratio of the two settings. After the 20 warm-up steps
 glibc's adaptive threshold has settled, so a single steady phase shows little difference;
 the setting pays in fits that change precision and rebuild their loss stage after stage
 (curriculum): compare ``PHYSML_MALLOC_TUNING=0 python benchmarks/bench_failure_modes.py
 convection --values 40 --seeds 1 --strategies fix --threads 2`` with the same command
-without the variable.
+and ``PHYSML_MALLOC_TUNING=1``.
 
     python benchmarks/bench_lbfgs.py [--threads 1] [--iterations 200] [--repeats 3]
 """
@@ -41,8 +42,8 @@ def worker(dtype, phase, history, iterations, threads):
     from physml.pde import Convection
 
     torch.set_num_threads(threads)
-    # Every physml fit runs inside this; PHYSML_MALLOC_TUNING=0 (the default-malloc runs)
-    # makes it a no-op. Held for the whole worker: the timed steps run outside a fit.
+    # Every physml fit runs inside this; PHYSML_MALLOC_TUNING unset or 0 (the default-malloc
+    # runs) makes it a no-op. Held for the whole worker: the timed steps run outside a fit.
     setting = freed_memory_kept()
     assert setting.__enter__() == (os.environ["PHYSML_MALLOC_TUNING"] == "1")
     pde = Convection(beta=30.0)

@@ -35,6 +35,7 @@ HARD_CASE_LABELS = {
     "reaction rho=5": ("reaction ρ = 5", "Rathore et al. 2024, Adam+L-BFGS+NNCG"),
     "allen-cahn d=1e-4": ("Allen–Cahn d = 1e-4",
                           "Wang, Sankaran & Perdikaris 2022 (causal, GPU)"),
+    "burgers nu=0.01/pi": ("Burgers ν = 0.01/π", "Raissi et al. 2019"),
 }
 
 
@@ -117,7 +118,7 @@ def headline():
     for case in HARD_CASE_LABELS:
         problem, _, _, published, source = hard_case(case)
         runs = select("hard_cases", case=case, variant="causal + exact")
-        rows.append(['`strategy="causal", constraints="exact"`', problem, mean_of(runs),
+        rows.append(['`strategy="causal"`', problem, mean_of(runs),
                      f"{e(published)}, {source}", seconds(runs), command(runs)])
     lorenz = select("equations", case="lorenz")
     rows.append(['`learn_coefficients=("C1", "C2", "C3")`',
@@ -154,13 +155,14 @@ def demo():
 def hard_cases():
     """docs/failures.rst: the causal + exact call on the hard cases, with baselines."""
     head = ["case", "causal + exact", "worst seed", "s per fit", "target", "met",
-            "standard", "paper's fix"]
+            "within budget", "standard", "paper's fix"]
     rows = []
     for case in HARD_CASE_LABELS:
         problem, target, limit, _, _ = hard_case(case)
         runs = select("hard_cases", case=case, variant="causal + exact")
         errors = [r["error"] for r in runs]
-        met = max(errors) <= target and max(r["seconds"] for r in runs) <= limit
+        met = max(errors) <= target
+        in_time = max(r["seconds"] for r in runs) <= limit
         baseline = []
         for variant in ("standard", "paper's fix"):
             try:
@@ -168,8 +170,9 @@ def hard_cases():
             except Missing:
                 baseline.append("—")
         rows.append([problem, f"{e(statistics.mean(errors))} ({len(errors)} seeds)",
-                     e(max(errors)), seconds(runs), f"≤ {target:.0e} in ≤ {limit} s",
-                     "yes" if met else "no", *baseline])
+                     e(max(errors)), seconds(runs), f"≤ {target:.0e}",
+                     "yes" if met else "no", f"{'yes' if in_time else 'no'} (≤ {limit} s)",
+                     *baseline])
     return head, rows
 
 

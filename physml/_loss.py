@@ -54,9 +54,11 @@ class Term:
     points : tuple of tensor
         Point sets, each ``(n, n_coordinates)``, one row each per loss row.
     rows : callable
-        ``rows(fields, extras, coefficients) -> tuple of (n,) tensors``: the term's parts
-        (one per equation or output), from one :class:`Field` per point set, the
-        ``extras`` and the equation's coefficients.
+        ``rows(fields, extras, coefficients)``: the term's parts (one per equation or
+        output) as a tensor ``(n,)`` or ``(n, k)`` or a tuple of ``(n,)`` tensors (a
+        system's equations), from one :class:`Field` per point set, the ``extras`` and
+        the equation's coefficients. Written for ``n`` rows, it serves both evaluators
+        (the row evaluator calls it with ``n = 1`` under ``vmap``).
     extras : tuple of tensor
         Per-row data handed to ``rows`` (targets, masks).
     derivatives : tuple of str
@@ -65,6 +67,9 @@ class Term:
         ``"mean"``: the squared parts, summed over the parts, averaged over the rows
         (and over the parts with ``average_parts``); ``"sum"``: summed over both (the
         parts carry their own scale).
+    average_parts : bool
+        With ``"mean"``, average over the parts too (a boundary's outputs) instead of
+        summing them (a system's equations).
     weight : float
         Factor of the term in the loss.
     weighting : object, optional
@@ -174,6 +179,7 @@ class PINNLoss:
         self._coefficients = coefficients
         self.refresh = None  # set by the problem where points or weights change in training
         self.resample = None
+        self.observe = None  # what the problem records beside the loss at each evaluation
         self._stacked = None
 
     # The batched evaluator -------------------------------------------------------------

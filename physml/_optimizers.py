@@ -349,6 +349,8 @@ def levenberg_marquardt(loss, parameters, *, max_iter, verbose=0, desc="fit", hi
             values.extend([math.nan] * (n_before - len(values)))
             values.append(term)
         history.setdefault("optimizer", []).append("lm")
+        if getattr(loss, "observe", None) is not None:
+            loss.observe()  # what else the loss records per evaluation (learned values)
 
     def stepped(delta):
         parts = torch.split(delta, sizes)

@@ -280,6 +280,7 @@ class PINNProblem:
         before = len(history.get("loss", ()))
         if self.learned:
             objective = self._recording(objective, history)
+            loss.observe = lambda: self._record_learned(history)
         report = None
         if self.learned and self._n_stages == 0 and pde is not None and X_obs.shape[0]:
             report = self._start_from_observations(pde, domain, X_obs, y_obs, n_collocation,
@@ -367,11 +368,14 @@ class PINNProblem:
         """Append the learned coefficients' values to ``history`` at every evaluation."""
         def recorded():
             terms = loss_terms()
-            for name, value in self.learned_values().items():
-                history.setdefault(name, []).append(value)
+            self._record_learned(history)
             return terms
 
         return recorded
+
+    def _record_learned(self, history):
+        for name, value in self.learned_values().items():
+            history.setdefault(name, []).append(value)
 
     # The loss --------------------------------------------------------------------------
 

@@ -263,7 +263,7 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
         plot_solutions([(f"{r['case']}, causal + exact", r["X"], r["u"], r["u_hat"])
                         for r in main], 256, 100, out / "hard_cases_solutions.png")
         for r in main:
-            name = r["case"].replace(" ", "_").replace("=", "")
+            name = r["case"].replace(" ", "_").replace("=", "").replace("/", "_")
             plot_causal_weights(r["estimator"], out / f"hard_cases_weights_{name}.png",
                                 f"causal weights, {r['case']}")
         if ablations:
@@ -284,7 +284,8 @@ they measured to results files (benchmarks/results/ in a checkout of the reposit
 #: (the keys of :data:`physml.reproduce.FAILURE_MODES` and ``HARD_CASES``; spelled out
 #: here so that ``--help`` does not import torch; a test checks they agree).
 _SYSTEMS = ("convection", "reaction", "reaction-diffusion")
-_CASES = ("convection beta=30", "convection beta=50", "reaction rho=5", "allen-cahn d=1e-4")
+_CASES = ("convection beta=30", "convection beta=50", "reaction rho=5", "allen-cahn d=1e-4",
+          "burgers nu=0.01/pi")
 
 
 def _number(kind, minimum, strict, what):

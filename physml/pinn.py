@@ -1,5 +1,7 @@
 """PINNRegressor: a physics-informed neural network as a scikit-learn regressor."""
 
+import dataclasses
+
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -89,9 +91,8 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         Teng & Perdikaris (2021), two encoders of the inputs that gate every hidden layer
         (:class:`physml._mlp.ModifiedMLP`; the hidden layers must have one width). Its
         input derivatives come through autograd, about twice the MLP's time per loss
-        evaluation. It fits waves and not Allen-Cahn's interfaces, so it is a switch, not
-        a default: the ablation of ``physml reproduce hard-cases`` measures it (the user
-        guide's "When a PINN fails").
+        evaluation. A switch, not a default: the ablation of ``physml reproduce
+        hard-cases`` measures it (the user guide's "When a PINN fails").
     optimizer : {"auto", "lbfgs", "adam", "adam+lbfgs", "lm"}, default="auto"
         The optimizer of every stage, under any strategy. ``"adam+lbfgs"`` runs
         ``warmup_iter`` Adam steps (learning rate 1e-3) first. ``"lm"``:
@@ -163,7 +164,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         Shift and scale the network's outputs by the observations' mean and spread (per
         output, over the observed values). ``"auto"``: when an output's ``|mean| +
         spread`` is outside ``[0.1, 10]`` (the Lorenz system's values reach 27).
-    constraints : {"soft", "exact"}, default="soft"
+    constraints : {"auto", "soft", "exact"}, default="auto"
         ``"soft"``: the boundary and initial conditions are loss terms. ``"exact"``: they
         hold by construction (:mod:`physml._constraints`): every periodic coordinate
         enters the network through the Fourier embedding of its period; the initial
@@ -172,7 +173,9 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         there, through a distance factor. A ValueError says where this cannot apply (an
         ``output_transform`` is set too, a Neumann boundary, Dirichlet values that vary
         in time, an initial condition written for NumPy in more than one spatial
-        dimension).
+        dimension). ``"auto"``: the strategy's (``"exact"`` for ``"causal"`` where it
+        applies, soft where it cannot; ``"soft"`` otherwise); what a fit used is in
+        ``stages_[0]["constraints"]``.
     sampling : {"auto", "uniform", "rad"}, default="auto"
         How collocation points are drawn each time they are redrawn: uniformly, or by
         residual-based adaptive sampling (RAD, Wu et al. 2023: from a uniform pool 16
@@ -286,7 +289,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         "output_transform": [callable, None],
         "input_scale": [AUTO_OPTION, "boolean"],
         "output_scale": [AUTO_OPTION, "boolean"],
-        "constraints": [StrOptions({"soft", "exact"})],
+        "constraints": [StrOptions({"auto", "soft", "exact"})],
         "sampling": [StrOptions({"auto", *SAMPLING})],
         "resample_every": [AUTO_OPTION, integers(1), None],
         "time_features": [AUTO_OPTION, integers(0)],
@@ -300,7 +303,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
                  device="cpu", n_jobs=None,
                  random_state=None, verbose=0, compile=False, learn_coefficients=(),
                  output_transform=None, input_scale="auto", output_scale="auto",
-                 constraints="soft", sampling="auto", resample_every="auto",
+                 constraints="auto", sampling="auto", resample_every="auto",
                  time_features="auto", harmonics="auto"):
         store_params(self, locals())
 
@@ -361,7 +364,9 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         """A fresh network and the problem it trains on, from the resolved settings."""
         device, dtype = resolve_device(self.device), resolve_dtype(settings.dtype)
         seed = torch_seed(self.random_state)
-        plan = self._exact_plan(pde)
+        plan = self._exact_plan(pde, settings.constraints)
+        settings = dataclasses.replace(settings,
+                                       constraints="soft" if plan is None else "exact")
         n_in = X.shape[1] if plan is None else ExactModel.n_features(plan)
         with seeded(seed, device):
             network = ARCHITECTURES[self.architecture](
@@ -384,20 +389,30 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
             verbose=self.verbose, seed=seed, device=device, owner=type(self).__name__)
         return PINNProblem(config, pde, network, X, y)
 
-    def _exact_plan(self, pde):
-        """What ``constraints="exact"`` builds in, or None with soft constraints."""
-        if self.constraints == "soft" or pde is None:
+    def _exact_plan(self, pde, constraints):
+        """What exact constraints build in, or None with soft ones. ``constraints`` is
+        the resolved value; one that ``"auto"`` chose falls back to soft constraints
+        where exact ones cannot apply, one the user asked for raises the ValueError."""
+        if constraints == "soft" or pde is None:
             return None
+        chosen = self.constraints == "auto"
         if self.output_transform is not None:
+            if chosen:
+                return None
             raise ValueError("constraints='exact' builds its own output transform; set "
                              "output_transform=None or constraints='soft'")
         harmonics = "auto" if isinstance(self.harmonics, str) else int(self.harmonics)
-        return exact_plan(pde, len(pde.outputs), self._time_features(pde),
-                          n_harmonics=harmonics)
+        try:
+            return exact_plan(pde, len(pde.outputs), self._time_features(pde, constraints),
+                              n_harmonics=harmonics)
+        except ValueError:
+            if chosen:
+                return None
+            raise
 
-    def _time_features(self, pde):
+    def _time_features(self, pde, constraints):
         if isinstance(self.time_features, str):
-            return 8 if self.constraints == "exact" and pde.time_index is not None else 0
+            return 8 if constraints == "exact" and pde.time_index is not None else 0
         return int(self.time_features)
 
     def _input_scaling(self, pde):
@@ -533,7 +548,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"strategy={name!r} trains against an equation, and pde=None fits the data "
                 "alone: pass a pde, or use strategy='standard'")
-        if self.constraints != "soft":
+        if self.constraints == "exact":
             raise ValueError(f"constraints={self.constraints!r} builds an equation's "
                              "conditions in, and pde=None has none: pass a pde, or use "
                              "constraints='soft'")
@@ -559,7 +574,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         return {name: getattr(self, name)
                 for name in ("optimizer", "max_iter", "warmup_iter", "tol",
                              "lbfgs_history_size", "dtype", "sampling", "resample_every",
-                             "n_collocation", "hidden_layer_sizes")}
+                             "n_collocation", "hidden_layer_sizes", "constraints")}
 
     def _training_settings(self, strategy):
         """The strategy's training defaults with this estimator's explicit values in

@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import StrOptions
 
 from ._base import AUTO_OPTION, DTYPE, dtype_name, integers, reals, validate_params
-from ._optimizers import DENSE_MAX_WEIGHTS, LM_ITER_RATIO, continued
+from ._optimizers import DENSE_MAX_WEIGHTS, LM_ITER_RATIO, OPTIMIZERS, continued
 
 __all__ = ["Strategy", "Scope", "Standard", "Curriculum", "TimeMarching", "Causal",
            "TrainingSettings", "PAPER_SETTINGS", "STRATEGIES", "SAMPLING", "resolve_strategy"]
@@ -174,6 +174,7 @@ class TrainingSettings:
     resample_every: int = None
     n_collocation: int = 1000
     hidden_layer_sizes: tuple = (50, 50, 50, 50)
+    constraints: str = "soft"
 
     @classmethod
     def resolve(cls, defaults, **given):
@@ -218,6 +219,18 @@ def default_iter(defaults, optimizer):
     if defaults.optimizer == "lm":
         return defaults.max_iter * LM_ITER_RATIO
     return defaults.max_iter
+
+
+def switched_optimizer(settings, defaults, optimizer):
+    """The settings of a stage that trains with ``optimizer`` instead of the resolved
+    ``settings.optimizer``: its default budget from the strategy's ``defaults``, scaled as
+    ``settings.max_iter`` scales the default of the optimizer it replaces."""
+    if optimizer == settings.optimizer:
+        return {}
+    ratio = settings.max_iter / max(default_iter(defaults, settings.optimizer), 1)
+    max_iter = max(int(round(default_iter(defaults, optimizer) * ratio)), 1)
+    warmup = 0 if optimizer in ("lm", "lbfgs") else int(round(defaults.warmup_iter * ratio))
+    return dict(optimizer=optimizer, max_iter=max_iter, warmup_iter=warmup)
 
 
 #: The names ``strategy=`` takes (:data:`STRATEGIES` maps them to the classes).
@@ -383,6 +396,11 @@ class Curriculum(Strategy):
         and ``max_iter``: earlier stages only need to bring the network near the next
         solution, the last one's accuracy is the result: a last stage left unconverged
         passes its error to the answer.
+    final_optimizer : {"auto", "adam", "lbfgs", "adam+lbfgs", "lm"}, default="auto"
+        The optimizer of the stage at the target value; ``"auto"``: the estimator's.
+        Another one takes its own default budget (:func:`default_iter`) times
+        ``final_stage_factor``, scaled as the estimator's ``max_iter`` scales the
+        strategy's. Recorded in ``stages_[-1]["optimizer"]``.
 
     Examples
     --------
@@ -404,10 +422,12 @@ class Curriculum(Strategy):
         "max_splits": [integers(0)],
         "stage_dtype": [*DTYPE, None],
         "final_stage_factor": [reals(0, closed="neither")],
+        "final_optimizer": [StrOptions({"auto", *OPTIMIZERS})],
     }
 
     def __init__(self, coefficient=None, start=1.0, step=5.0, stages=None, accept_loss=None,
-                 max_splits=2, stage_dtype="float32", final_stage_factor=6.0):
+                 max_splits=2, stage_dtype="float32", final_stage_factor=6.0,
+                 final_optimizer="auto"):
         self.coefficient = coefficient
         self.start = start
         self.step = step
@@ -416,6 +436,7 @@ class Curriculum(Strategy):
         self.max_splits = max_splits
         self.stage_dtype = stage_dtype
         self.final_stage_factor = final_stage_factor
+        self.final_optimizer = final_optimizer
 
     def schedule(self, target):
         """The coefficient values to train at, in order, ending at ``target``."""
@@ -458,10 +479,15 @@ class Curriculum(Strategy):
             before = {k: v.detach().clone() for k, v in problem.network.state_dict().items()}
             stage = pde.with_coefficients(**{name: value})
             final = value == target
+            changes = {}
+            if final and self.final_optimizer != "auto":
+                scaled = problem.settings.scaled(scope.iter_factor * self.final_stage_factor)
+                changes = switched_optimizer(scaled, self.training_defaults,
+                                             self.final_optimizer)
             report = problem.train(
                 stage, scope, desc=f"{scope.label}curriculum {_describe(stage)}",
                 iter_factor=self.final_stage_factor if final else 1.0,
-                dtype=None if final else stage_dtype)
+                dtype=None if final else stage_dtype, **changes)
             reports.append(report)
             if report["stopped"]:
                 break
@@ -667,7 +693,7 @@ class TimeMarching(Strategy):
 
 
 #: Final-phase iterations of :class:`Causal` by optimizer (``final_iter="auto"``).
-FINAL_ITER = {"lm": 40, "lbfgs": 3000}
+FINAL_ITER = {"lm": 200, "lbfgs": 3000}
 #: ``Causal(final_optimizer="auto")`` takes Levenberg-Marquardt up to this many trainable
 #: weights, L-BFGS beyond: a dense Gauss-Newton step costs ``n^2 P`` operations for ``n``
 #: rows and ``P`` weights, and beyond it the step's conjugate gradients cost more than
@@ -692,10 +718,12 @@ class Causal(Strategy):
     ``stages_[0]["causal_tol"]``. ``TimeMarching(within=Causal())`` weights time inside
     each block.
 
-    Training defaults (the estimator's ``"auto"`` values): a 3 x 30 tanh network, 2000
+    Training defaults (the estimator's ``"auto"`` values): exact constraints where they
+    apply (``constraints="exact"``: the periodic boundary and the initial condition built
+    into the network; soft where they cannot be), a 3 x 30 tanh network, 2000
     collocation points, 300 Adam steps then 2000 L-BFGS iterations (history 300) in
     ``early_dtype`` (float32), new points every 100 iterations by residual-based
-    sampling (``sampling="rad"``); then, in float64, 40 Levenberg-Marquardt steps, each
+    sampling (``sampling="rad"``); then, in float64, 200 Levenberg-Marquardt steps, each
     on new points drawn the same way. The final phase is where the accuracy comes from,
     and a Gauss-Newton step, with the exact curvature of the linearized residual, goes
     much further there than an L-BFGS iteration; its cost grows with the weights, hence
@@ -719,7 +747,7 @@ class Causal(Strategy):
         weighted phase's last points; ``"auto"``, ``"lm"`` up to :data:`LM_MAX_WEIGHTS`
         trainable weights, else ``"lbfgs"``. Recorded in ``stages_[-1]["optimizer"]``.
     final_iter : int or "auto", default="auto"
-        Steps of the final phase (0: none): ``"auto"`` is 40 Levenberg-Marquardt steps or
+        Steps of the final phase (0: none): ``"auto"`` is 200 Levenberg-Marquardt steps or
         3000 L-BFGS iterations; scaled with the estimator's ``max_iter`` as the
         strategy's default of 2000.
     early_dtype : {"float32", "float64"} or None, default="float32"
@@ -739,7 +767,8 @@ class Causal(Strategy):
     training_defaults = TrainingSettings(optimizer="adam+lbfgs", max_iter=2000,
                                          warmup_iter=300, tol=0.0, lbfgs_history_size=300,
                                          dtype="float64", sampling="rad", resample_every=100,
-                                         n_collocation=2000, hidden_layer_sizes=(30, 30, 30))
+                                         n_collocation=2000, hidden_layer_sizes=(30, 30, 30),
+                                         constraints="exact")
 
     _parameter_constraints = {
         "n_chunks": [integers(1)],

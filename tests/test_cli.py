@@ -72,6 +72,11 @@ def test_the_tables_fix_cells_are_the_one_line_call(system, strategy, monkeypatc
     assert paper.pde.get_params() == est.pde.get_params()
     expected = clone(bare).set_params(pde=paper.pde, strategy="standard", **PAPER_SETTINGS)
     assert paper.get_params(deep=False) == expected.get_params(deep=False)
+    # the fix+lm cells: the same call with optimizer="lm", nothing else
+    with pytest.raises(_Captured) as lm:
+        _failure_mode_fit(system, value, "fix+lm", 0, 1.0, None, 0)
+    expected = clone(bare).set_params(pde=lm.value.args[0].pde, optimizer="lm")
+    assert lm.value.args[0].get_params(deep=False) == expected.get_params(deep=False)
 
 
 def test_reproduce_hard_cases_prints_every_case_beside_the_published_numbers(tmp_path,
@@ -81,7 +86,7 @@ def test_reproduce_hard_cases_prints_every_case_beside_the_published_numbers(tmp
           "--out", str(tmp_path), "--quiet"])
     out = capsys.readouterr().out
     for case in ("convection beta=30", "convection beta=50", "reaction rho=5",
-                 "allen-cahn d=1e-4"):
+                 "allen-cahn d=1e-4", "burgers nu=0.01/pi"):
         assert f"| {case} | causal + exact |" in out
     assert "PINNsFormer (ICLR 2024)" in out and "2.70e-02" in out
     assert (tmp_path / "hard_cases_solutions.png").stat().st_size > 10_000

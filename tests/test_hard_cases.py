@@ -302,3 +302,28 @@ def test_causal_rejects_a_steady_equation_and_bad_settings():
 
 def _poisson(X, u, d, c):
     return d["u_xx"] + d["u_yy"] + 1.0
+
+
+def test_causal_takes_exact_constraints_where_they_apply_and_soft_where_not():
+    def heat(X, u, d, c):
+        return d["u_t"] - 0.1 * d["u_xx"]
+
+    small = dict(hidden_layer_sizes=(6,), n_collocation=40, n_boundary=8, max_iter=3,
+                 random_state=0)
+    pde = Convection(beta=2.0)
+    X0, u0 = pde.initial_data(16)
+    causal = PINNRegressor(pde=pde, strategy=Causal(n_chunks=2, final_iter=1), **small)
+    assert causal.fit(X0, u0).stages_[0]["constraints"] == "exact"
+    np.testing.assert_allclose(causal.predict(X0), u0, atol=1e-10)  # u(x, 0) built in
+    standard = PINNRegressor(pde=pde, **small).fit(X0, u0)
+    assert standard.stages_[0]["constraints"] == "soft"
+    # a Neumann boundary cannot be built in: the causal call trains it softly, and an
+    # explicit request says why it cannot
+    neumann = CustomPDE(heat, coordinates=("x", "t"), derivatives=("u_t", "u_xx"),
+                        domain=((0.0, 1.0), (0.0, 0.5)), boundary="neumann",
+                        initial_condition=lambda x: np.cos(np.pi * x))
+    X0, u0 = neumann.initial_data(16)
+    causal = PINNRegressor(pde=neumann, strategy=Causal(n_chunks=2, final_iter=1), **small)
+    assert causal.fit(X0, u0).stages_[0]["constraints"] == "soft"
+    with pytest.raises(ValueError, match="[Nn]eumann"):
+        causal.set_params(constraints="exact").fit(X0, u0)

@@ -193,3 +193,23 @@ def test_a_small_loss_keeps_its_curvature_model():
     as steepest descent) the ill-conditioned quadratic converges as at scale 1."""
     at_one, small = quadratic_run(1.0), quadratic_run(1e-9)
     assert at_one < 1e-4 and small < 1e-4
+
+
+def _decay(X, u, d, c):
+    return d["y_t"] + c["k"] * u
+
+
+def test_levenberg_marquardt_learns_a_coefficient_and_records_its_path():
+    from physml.pde import CustomPDE
+
+    pde = CustomPDE(_decay, coordinates=("t",), outputs=("y",), derivatives=("y_t",),
+                    domain=((0.0, 2.0),), initial_condition=lambda t: np.ones_like(t),
+                    coefficients={"k": 1.0}, positive_coefficients=("k",))
+    t = np.linspace(0.0, 2.0, 12)
+    est = PINNRegressor(pde=pde, learn_coefficients=("k",), optimizer="lm", max_iter=30,
+                        hidden_layer_sizes=(10,), n_collocation=60, random_state=0)
+    est.fit(t[:, None], np.exp(-1.5 * t))
+    assert abs(est.coefficients_["k"] - 1.5) < 0.02
+    steps = [k for k, o in zip(est.history_["k"], est.history_["optimizer"]) if o == "lm"]
+    assert steps and np.all(np.isfinite(steps))
+    assert len(est.history_["k"]) == len(est.history_["loss"])
