@@ -70,7 +70,7 @@ def plain_closure(pde, network, X_c, t_b, X_obs, y_obs):
 
 
 def ours_closure(problem, pde, compile=False):
-    loss_terms = problem.loss_terms(pde, pde.domain, problem.X_obs, problem.y_obs,
+    loss_terms = problem.loss(pde, pde.domain, problem.X_obs, problem.y_obs,
                                     problem.config.n_collocation)
     if compile:
         loss_terms = _compiled(loss_terms)

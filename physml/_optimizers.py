@@ -61,7 +61,6 @@ def optimize(loss, parameters, *, optimizer, max_iter, **options):
         lm_options = {k: v for k, v in options.items()
                       if k in ("verbose", "desc", "history", "owner")}
         return levenberg_marquardt(loss, parameters, max_iter=max_iter, **lm_options)
-    options.pop("terms", None)
     return minimize(options.pop("objective", loss), parameters, optimizer=optimizer,
                     max_iter=max_iter, **options)
 
@@ -265,9 +264,8 @@ class _MatrixFreeStep:
         self.rows = rows.detach()
         self.g = self._vjp(self.rows)[0].detach()
         self.max_cg, self.cg_tol = int(max_cg), float(cg_tol)
-        # the diagonal's mean estimated from the gradient's scale (Hutchinson's estimate
-        # with one probe would be noisier than this is needed to be: it only sets the
-        # first damping)
+        # the mean of J^T J's diagonal from one Rademacher probe z (E |J z|^2 = trace):
+        # it only sets the first damping
         probe = torch.sign(torch.randn(flat.shape, generator=torch.Generator().manual_seed(0),
                                        dtype=flat.dtype)).to(flat.device)
         self.scale = float(self._jvp(probe).square().sum()) / flat.numel()

@@ -22,8 +22,9 @@ import torch
 from ._base import average, dtype_name, resolve_dtype
 from ._loss import Field, PINNLoss, Term, network_point_model, parts_of
 from ._mlp import supports_jet
-from ._optimizers import continued, minimize, optimize
+from ._optimizers import LM_ITER_RATIO, continued, minimize, optimize
 from .pde._base import _as_outputs, parse_derivative
+from .strategies import Scope
 
 
 @dataclasses.dataclass(frozen=True)
@@ -248,10 +249,10 @@ class PINNProblem:
         says.
 
         Returns the optimizer's report with the stage's record under ``"stage"``."""
-        domain = getattr(scope, "domain", None)
-        X_obs, y_obs = getattr(scope, "X_obs", None), getattr(scope, "y_obs", None)
-        n_collocation = getattr(scope, "n_collocation", None)
-        iter_factor = iter_factor * getattr(scope, "iter_factor", 1.0)
+        scope = scope or Scope()
+        domain, X_obs, y_obs = scope.domain, scope.X_obs, scope.y_obs
+        n_collocation = scope.n_collocation
+        iter_factor = iter_factor * scope.iter_factor
         settings = self.settings.scaled(iter_factor,
                                         None if dtype is None else dtype_name(dtype))
         settings = dataclasses.replace(settings, **changes)
@@ -328,12 +329,12 @@ class PINNProblem:
                       history_size=settings.lbfgs_history_size, verbose=self.config.verbose,
                       history=history, owner=self.config.owner)
         self._pad(history)
-        # The observations' fit is a plain regression: under Levenberg-Marquardt, whose
-        # iterations are few and costly, it takes L-BFGS's default quarter.
+        # The observations' fit is a plain regression: under Levenberg-Marquardt it runs
+        # L-BFGS for a quarter of the budget the LM steps stand for (LM_ITER_RATIO).
         lm = settings.optimizer == "lm"
         first = minimize(self._recording(data, history), network_parameters,
                          optimizer="lbfgs" if lm else settings.optimizer,
-                         max_iter=250 if lm else settings.max_iter // 4,
+                         max_iter=(settings.max_iter * (LM_ITER_RATIO if lm else 1)) // 4,
                          warmup_iter=settings.warmup_iter,
                          desc=f"{desc}: observations first", **common)
         if first["stopped"]:
@@ -449,10 +450,6 @@ class PINNProblem:
         if chunks is not None:
             update_weights()
         return loss
-
-    #: The loss of a stage, called as the first-order optimizers call it (``()`` gives
-    #: the named terms); kept under the name the diagnostics use.
-    loss_terms = loss
 
     def _point_model(self):
         n_network = sum(1 for _ in self.network.parameters())

@@ -534,7 +534,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
             pde = pde.with_coefficients(**{k: v for k, v in self.coefficients_.items()
                                            if k in pde.coefficient_names})
             problem.learned = {}
-        terms = problem.loss_terms(pde, pde.domain if pde is not None else (),
+        terms = problem.loss(pde, pde.domain if pde is not None else (),
                                    problem.X_obs, problem.y_obs, problem.config.n_collocation)
         return lambda: sum(terms().values())
 

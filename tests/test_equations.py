@@ -167,7 +167,7 @@ def test_fast_derivatives_of_systems_match_autograd(transform, monkeypatch):
         # y reaches 8 (inputs mapped onto [-1, 1]) and the outputs 160 (rescaled)
         assert problem.network.inverse_width.tolist() == [2.0, 0.25, 2.0]
         assert problem.network.scale[1] > 10  # the spread of 20 y on [0, 8]
-        terms = problem.loss_terms(pde, pde.domain, problem.X_obs, problem.y_obs, 50)
+        terms = problem.loss(pde, pde.domain, problem.X_obs, problem.y_obs, 50)
         loss = sum(terms().values())
         loss.backward()
         grad = torch.cat([p.grad.ravel() for p in problem.network.parameters()])
