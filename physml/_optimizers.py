@@ -186,27 +186,49 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
 _MAX_TRIALS = 12
 
 
-def gram(J):
-    """``J J^T``, its two row halves computed at once where torch has two threads, each
-    product by MKL on one thread, so that its bits do not depend on the thread count (a
-    product MKL splits itself across threads would round differently on each count)."""
+#: Row blocks of :func:`gram`: the lower triangle in panels of 1, 2, ..., 8 blocks is 9/16
+#: of the full product's work.
+_GRAM_BLOCKS = 8
+
+
+def gram_lower(J):
+    """The lower triangle of ``J J^T`` (zeros above: what a Cholesky factorization reads),
+    in row panels (block ``i`` against blocks ``0..i``: a little over half the work of
+    the full product). The
+    panels are shared between two threads where torch has two, each product by MKL on
+    one thread, so that its bits do not depend on the thread count (a product MKL splits
+    itself across threads would round differently on each count)."""
     n = J.shape[0]
-    K = J.new_empty((n, n))
-    halves = [(0, n // 2), (n // 2, n)]
+    K = J.new_zeros((n, n))
+    edges = [n * b // _GRAM_BLOCKS for b in range(_GRAM_BLOCKS + 1)]
+    panels = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
     setter = _mkl_local_threads() if J.device.type == "cpu" else None
 
-    def half(bounds, own_thread):
+    def panel(bounds, own_thread=False):
         if own_thread and setter is not None:
             setter(1)
-        torch.mm(J[bounds[0]:bounds[1]], J.t(), out=K[bounds[0]:bounds[1]])
+        a, b = bounds
+        K[a:b, :b] = J[a:b] @ J[:b].t()
 
     if setter is not None and torch.get_num_threads() > 1 and n >= 2:
+        # the panels, largest first, each to the thread with less work so far
+        shares, work = ([], []), [0, 0]
+        for bounds in sorted(panels, key=lambda ab: -(ab[1] - ab[0]) * ab[1]):
+            i = work.index(min(work))
+            shares[i].append(bounds)
+            work[i] += (bounds[1] - bounds[0]) * bounds[1]
+
+        def share(bounds_list):
+            setter(1)
+            for bounds in bounds_list:
+                panel(bounds)
+
         with ThreadPoolExecutor(2) as pool:
-            list(pool.map(half, halves, [True, True]))
+            list(pool.map(share, shares))
     else:
         # one thread (MKL's count is then one too), or not MKL: in the calling thread
-        for bounds in halves:
-            half(bounds, False)
+        for bounds in panels:
+            panel(bounds)
     return K
 
 
@@ -222,7 +244,7 @@ class _DenseStep:
             J, rows = J[moved], rows[moved]
         self.rows, self.J = rows, J
         self.small = J.shape[0] < J.shape[1]
-        self.K = gram(J) if self.small else gram(J.t().contiguous())
+        self.K = gram_lower(J) if self.small else gram_lower(J.t().contiguous())
         self.g = None if self.small else J.t() @ rows
         self.scale = float(self.K.diagonal().mean())
         self.solved = float(rows.square().sum())  # (without the rows dropped above)
@@ -354,6 +376,20 @@ def levenberg_marquardt(loss, parameters, *, max_iter, verbose=0, desc="fit", hi
         parts = torch.split(delta, sizes)
         return tuple(p + part.reshape(shape) for p, part, shape in zip(params, parts, shapes))
 
+    def hold(values):
+        with torch.no_grad():
+            for p, q in zip(parameters, values):
+                p.copy_(q)
+
+    def trial_loss(trial):
+        # the batched evaluator at the trial (its fast derivatives; the rows squared
+        # sum to the same loss): the live tensors hold the trial meanwhile
+        hold(trial)
+        try:
+            return float(sum(loss().values()))
+        finally:
+            hold(params)
+
     with stops_cleanly(state, bar):
         for _ in range(max_iter):
             follow_load()  # under n_jobs=None, the threads follow the machine's load
@@ -378,9 +414,8 @@ def levenberg_marquardt(loss, parameters, *, max_iter, verbose=0, desc="fit", hi
                 delta = step(damping)
                 if delta is not None:
                     trial = stepped(delta)
-                    new_rows, _ = loss.rows(trial)
+                    new = trial_loss(trial)
                     state["n_eval"] += 1
-                    new = float(new_rows.square().sum())
                     # the gain against the linear model's (Madsen, Nielsen & Tingleff
                     # 2004): a good model lowers the damping, a poor one raises it
                     predicted = step.predicted(delta)
@@ -395,9 +430,7 @@ def levenberg_marquardt(loss, parameters, *, max_iter, verbose=0, desc="fit", hi
                 growth *= 2.0
             state["n_iter"] += 1
             state["best_loss"] = new if accepted else value
-            with torch.no_grad():
-                for p, q in zip(parameters, params):
-                    p.copy_(q)
+            hold(params)
             bar.update()
             bar.set_postfix(loss=f"{value:.3e}", refresh=False)
             if not accepted:

@@ -61,19 +61,29 @@ def derivative_plan(indices):
     return tuple(sorted(first)), tuple(sorted(second))
 
 
-def autograd_derivatives(forward, X, n_d, names):
+def autograd_derivatives(forward, X, n_d, names, graph=True):
     """Outputs on every row of ``X`` and the named input derivatives (``name -> (output,
-    coordinate indices)``) on its first ``n_d`` rows, through autograd (any order)."""
+    coordinate indices)``) on its first ``n_d`` rows, through autograd (any order).
+    ``graph=False``: values only, no graph kept beyond what the higher derivatives need."""
     X_d = X[:n_d].detach().requires_grad_(True)
     u_d = forward(X_d)
     u = torch.cat([u_d, forward(X[n_d:])]) if X.shape[0] > n_d else u_d
     cache = {}
 
+    def differentiated(output, index):
+        # whether a requested derivative is taken of this one (the first sweep gives
+        # every first derivative of the output, so any second derivative takes it)
+        return any(o == output and len(i) > len(index)
+                   and (len(index) == 1 or i[:len(index)] == index)
+                   for o, i in names.values())
+
     def derivative(output, index):
         key = (output, index)
         if key not in cache:
             lower = u_d[:, output] if len(index) == 1 else derivative(output, index[:-1])
-            grad = torch.autograd.grad(lower.sum(), X_d, create_graph=True)[0]
+            keep = graph or differentiated(output, index)
+            grad = torch.autograd.grad(lower.sum(), X_d, create_graph=keep,
+                                       retain_graph=True)[0]  # (other outputs' sweeps)
             cache[key] = grad[:, index[-1]]
             if len(index) == 1:
                 # one reverse sweep gives every first derivative of this output
@@ -517,7 +527,8 @@ class PINNProblem:
             out = []
             for start in range(0, X.shape[0], 8192):
                 part = X[start:start + 8192]
-                u, d = autograd_derivatives(self.outputs, part, part.shape[0], names)
+                u, d = autograd_derivatives(self.outputs, part, part.shape[0], names,
+                                            graph=False)
                 parts = parts_of(rows([Field(part, u, d)], (), self.coefficient_values(pde)))
                 out.append(sum(p.square() for p in parts).detach())
             return torch.cat(out)

@@ -86,13 +86,14 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         in proportion to the weights and takes 3 x 30 (see
         :class:`~physml.strategies.Causal`).
     activation : {"tanh", "sin", "sigmoid"}, default="tanh"
-    architecture : {"mlp", "modified"}, default="mlp"
+    architecture : {"auto", "mlp", "modified"}, default="auto"
         ``"mlp"``: a fully connected network. ``"modified"``: the modified MLP of Wang,
         Teng & Perdikaris (2021), two encoders of the inputs that gate every hidden layer
         (:class:`physml._mlp.ModifiedMLP`; the hidden layers must have one width). Its
         input derivatives come through autograd, about twice the MLP's time per loss
-        evaluation. A switch, not a default: the ablation of ``physml reproduce
-        hard-cases`` measures it (the user guide's "When a PINN fails").
+        evaluation. ``"auto"``: the strategy's choice, the modified MLP under
+        ``"causal"`` (where hidden layers of one width allow it) and the MLP under the
+        others; recorded in ``stages_[0]["architecture"]``.
     optimizer : {"auto", "lbfgs", "adam", "adam+lbfgs", "lm"}, default="auto"
         The optimizer of every stage, under any strategy. ``"adam+lbfgs"`` runs
         ``warmup_iter`` Adam steps (learning rate 1e-3) first. ``"lm"``:
@@ -212,7 +213,8 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         one per coefficient value for the curriculum, one or more per time block for
         seq2seq): its ``coefficients``, ``domain``, ``n_iter``, lowest ``loss``, whether it
         ``stopped`` early, and the settings it trained with (``optimizer``,
-        ``max_iter``, ``warmup_iter``, ``tol``, ``lbfgs_history_size``, ``dtype``).
+        ``max_iter``, ``warmup_iter``, ``tol``, ``lbfgs_history_size``, ``dtype``,
+        ``constraints``, ``architecture``, ...).
         Seq2seq's blocks also record their check on fresh points (``held_out_ratio``)
         and number the trainings it added (``refinement``; see
         :class:`~physml.strategies.TimeMarching`).
@@ -269,7 +271,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         "strategy": [StrOptions(set(STRATEGIES)), Strategy],
         "hidden_layer_sizes": [tuple, list, AUTO_OPTION],
         "activation": [StrOptions(set(ACTIVATIONS)), Activation],
-        "architecture": [StrOptions(set(ARCHITECTURES))],
+        "architecture": [StrOptions({"auto", *ARCHITECTURES})],
         "optimizer": [StrOptions({"auto", *OPTIMIZERS})],
         "learning_rate": [reals(0, closed="neither"), None],
         "max_iter": [AUTO_OPTION, integers(0)],
@@ -297,7 +299,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     }
 
     def __init__(self, *, pde=None, strategy="standard", hidden_layer_sizes="auto",
-                 activation="tanh", architecture="mlp", optimizer="auto", learning_rate=None,
+                 activation="tanh", architecture="auto", optimizer="auto", learning_rate=None,
                  max_iter="auto", warmup_iter="auto", tol="auto", lbfgs_history_size="auto",
                  n_collocation="auto", n_boundary=100, residual_weight=1.0, dtype="auto",
                  device="cpu", n_jobs=None,
@@ -368,8 +370,13 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         settings = dataclasses.replace(settings,
                                        constraints="soft" if plan is None else "exact")
         n_in = X.shape[1] if plan is None else ExactModel.n_features(plan)
+        architecture = settings.architecture
+        if architecture == "modified" and self.architecture == "auto" \
+                and len(set(settings.hidden_layer_sizes)) > 1:
+            architecture = "mlp"  # the gates need one width; "auto" does not insist
+        settings = dataclasses.replace(settings, architecture=architecture)
         with seeded(seed, device):
-            network = ARCHITECTURES[self.architecture](
+            network = ARCHITECTURES[architecture](
                 n_in, tuple(settings.hidden_layer_sizes), self.n_outputs_, self.activation)
         outputs = self._output_scaling(y)
         inputs = self._input_scaling(pde) if plan is None else None
@@ -574,7 +581,8 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         return {name: getattr(self, name)
                 for name in ("optimizer", "max_iter", "warmup_iter", "tol",
                              "lbfgs_history_size", "dtype", "sampling", "resample_every",
-                             "n_collocation", "hidden_layer_sizes", "constraints")}
+                             "n_collocation", "hidden_layer_sizes", "constraints",
+                             "architecture")}
 
     def _training_settings(self, strategy):
         """The strategy's training defaults with this estimator's explicit values in

@@ -165,23 +165,33 @@ def test_each_step_lowers_the_loss_on_its_points_and_is_recorded(dense):
 def test_interrupt_and_divergence_keep_the_last_step_taken():
     problem, loss = problem_and_loss(Convection(beta=3.0), constraints="exact")
     loss.resample = None
-    calls = {"n": 0}
-    rows = loss.rows
+    start = [p.detach().clone() for p in problem.parameters()]
+    calls = {"n": 0, "stop": None}
+    derivatives = loss._derivatives  # the batched evaluator: each trial step's loss
 
-    def interrupted(params):
+    def counted(*args):
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == calls["stop"]:
             raise KeyboardInterrupt
-        return rows(params)
+        return derivatives(*args)
 
-    loss.rows = interrupted
+    loss._derivatives = counted
+    levenberg_marquardt(loss, problem.parameters(), max_iter=1)
+    one_step = [p.detach().clone() for p in problem.parameters()]
+    # again from the start, interrupted in the second step's first trial (while the
+    # network holds the trial): the weights of the first step remain
+    calls["stop"], calls["n"] = calls["n"] + 1, 0
+    with torch.no_grad():
+        for p, q in zip(problem.parameters(), start):
+            p.copy_(q)
     with pytest.warns(RuntimeWarning, match="KeyboardInterrupt"):
         report = levenberg_marquardt(loss, problem.parameters(), max_iter=5)
     assert report["stopped"] == "interrupted"
-    assert all(torch.isfinite(p).all() for p in problem.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(one_step, problem.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(start, problem.parameters()))
+    loss._derivatives = derivatives
     saved = [p.detach().clone() for p in problem.parameters()]
     jacobian = loss.jacobian
-    loss.rows = rows
     loss.jacobian = lambda params: tuple(
         x * float("nan") if i == 0 else x for i, x in enumerate(jacobian(params)))
     with pytest.warns(RuntimeWarning, match="NaN or infinite"):
@@ -234,6 +244,29 @@ def test_hidden_layer_sizes_auto_is_the_strategys_and_an_explicit_value_wins():
     assert mine.fit(X0, u0).stages_[0]["hidden_layer_sizes"] == (7,)
     with pytest.raises(ValueError, match="hidden_layer_sizes"):
         PINNRegressor(pde=pde, hidden_layer_sizes="big", **small).fit(X0, u0)
+
+
+def test_architecture_auto_is_the_strategys_choice():
+    pde = Convection(beta=2.0)
+    X0, u0 = pde.initial_data(16)
+    small = dict(max_iter=4, n_collocation=32, random_state=0)
+
+    def network(est):
+        return type(est.network_.network).__name__  # inside the exact-constraint model
+
+    causal = PINNRegressor(pde=pde, strategy=Causal(final_iter=1), **small).fit(X0, u0)
+    assert causal.stages_[0]["architecture"] == "modified" and network(causal) == "ModifiedMLP"
+    standard = PINNRegressor(pde=pde, constraints="exact", **small).fit(X0, u0)
+    assert standard.stages_[0]["architecture"] == "mlp" and network(standard) == "MLP"
+    # hidden layers of two widths cannot be gated: "auto" takes the MLP, an explicit
+    # "modified" says why it cannot
+    uneven = PINNRegressor(pde=pde, strategy=Causal(final_iter=1), hidden_layer_sizes=(8, 4),
+                           **small).fit(X0, u0)
+    assert uneven.stages_[0]["architecture"] == "mlp" and network(uneven) == "MLP"
+    with pytest.raises(ValueError, match="hidden_layer_sizes must have one width"):
+        uneven.set_params(architecture="modified").fit(X0, u0)
+    mine = PINNRegressor(pde=pde, strategy=Causal(final_iter=1), architecture="mlp", **small)
+    assert mine.fit(X0, u0).stages_[0]["architecture"] == "mlp"
 
 
 def test_chebyshev_initial_condition_differentiates_under_torch_func():
