@@ -14,6 +14,8 @@ hard-cases``.
     python benchmarks/bench_hard_cases.py --no-baselines --no-ablation --n-jobs 1
         # the table alone, one fit at a time on both cores: the seconds the limits mean
     python benchmarks/bench_hard_cases.py --cases "convection beta=30" --seeds 1 --no-ablation
+    python benchmarks/bench_hard_cases.py --ablation "plain MLP" float32 --n-jobs 2
+        # two rows of the ablation alone
 """
 
 import argparse
@@ -30,13 +32,17 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--no-ablation", action="store_true")
+    parser.add_argument("--ablation", nargs="+", default=None, metavar="ROW",
+                        help="only these rows of the ablation (no cells, no baselines)")
     parser.add_argument("--n-jobs", type=int, default=-1)
     parser.add_argument("--out", default="physml_out")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     runs, _ = reproduce_hard_cases(out=args.out, seeds=args.seeds, cases=args.cases,
                                    baselines=not args.no_baselines,
-                                   ablation=not args.no_ablation, n_jobs=args.n_jobs,
+                                   ablation=(args.ablation if args.ablation is not None
+                                             else not args.no_ablation),
+                                   n_jobs=args.n_jobs,
                                    verbose=0)
     _record_wall("hard_cases", sys.argv[1:] if argv is None else argv,
                  time.perf_counter() - start, args.out, 1.0, False)

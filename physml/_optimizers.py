@@ -386,7 +386,7 @@ def levenberg_marquardt(loss, parameters, *, max_iter, verbose=0, desc="fit", hi
         # sum to the same loss): the live tensors hold the trial meanwhile
         hold(trial)
         try:
-            return float(sum(loss().values()))
+            return float(sum(value.detach() for value in loss().values()))
         finally:
             hold(params)
 

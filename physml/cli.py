@@ -183,11 +183,12 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
                          baselines=True, ablation=True, n_jobs=-1, budget=None, verbose=1,
                          results=None):
     """Exact constraints, causal training and adaptive sampling on the hard cases
-    (convection beta = 30 and 50, reaction rho = 5, Allen-Cahn): each cell is
-    ``PINNRegressor(pde=..., strategy="causal", constraints="exact", random_state=seed)``;
-    beside it the standard PINN and the paper's fix (soft constraints), then the ablation
-    (each fix removed in turn at beta = 50 and on Allen-Cahn, and the modified MLP
-    added). Prints the tables beside the published numbers and writes the figures; each
+    (:data:`physml.reproduce.HARD_CASES`): each cell is ``PINNRegressor(pde=...,
+    strategy="causal", random_state=seed)``; beside it the standard PINN and the paper's
+    fix (soft constraints), then the ablation (each fix removed in turn at beta = 50 and
+    on Allen-Cahn; its "all fixes" row is the cell's seed 0). ``ablation``: True, False,
+    or names of :data:`physml.reproduce.ABLATIONS` to run those rows alone (no cells, no
+    baselines). Prints the tables beside the published numbers and writes the figures; each
     fit's error and seconds go to the ``hard_cases`` results file in ``results`` (as for
     :func:`reproduce_failure_modes`)."""
     from .reproduce import (
@@ -209,13 +210,23 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
                          f"from {list(HARD_CASES)}")
     from joblib import Parallel, delayed, effective_n_jobs
 
-    variants = ["causal + exact"] + (["standard", "paper's fix"] if baselines and not quick
-                                     else [])
-    jobs = [(case, "causal + exact", seed, None) for case in cases for seed in range(seeds)]
-    jobs += [(case, variant, 0, None) for case in cases for variant in variants[1:]]
-    if ablation and not quick:
-        jobs += [(case, "ablation", 0, removed) for case in ABLATION_CASES if case in cases
-                 for removed in ABLATIONS if removed != "all fixes"]
+    rows_only = not isinstance(ablation, bool)
+    if rows_only:
+        unknown = [name for name in ablation if name not in ABLATIONS]
+        if unknown:
+            raise SystemExit(f"physml reproduce hard-cases: unknown ablation row(s) "
+                             f"{unknown}; choose from {list(ABLATIONS)}")
+        jobs = [(case, "ablation", 0, removed) for case in ABLATION_CASES if case in cases
+                for removed in ABLATIONS if removed in ablation and removed != "all fixes"]
+    else:
+        variants = ["causal + exact"] + (["standard", "paper's fix"]
+                                         if baselines and not quick else [])
+        jobs = [(case, "causal + exact", seed, None) for case in cases
+                for seed in range(seeds)]
+        jobs += [(case, variant, 0, None) for case in cases for variant in variants[1:]]
+        if ablation and not quick:
+            jobs += [(case, "ablation", 0, removed) for case in ABLATION_CASES
+                     if case in cases for removed in ABLATIONS if removed != "all fixes"]
     parallel = max(min(effective_n_jobs(n_jobs), len(jobs)), 1)
     print(f"{len(jobs)} fit{'s' * (len(jobs) != 1)}, " + (
         f"{parallel} at a time with one torch thread each" if parallel > 1 else
@@ -236,9 +247,10 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
           f"{seeds} seed(s), the others seed 0"
           f"{f', {budget:g} x the iterations' if budget != 1 else ''}; "
           f"{time.perf_counter() - start:.0f} s in all\n")
-    print(hard_case_table(runs))
-    print("\nPublished:\n")
-    print(published_table(cases), flush=True)
+    if runs:
+        print(hard_case_table(runs))
+        print("\nPublished:\n")
+        print(published_table(cases), flush=True)
     if ablations:
         main = {r["case"]: r for r in runs
                 if r["variant"] == "causal + exact" and r["seed"] == 0}
@@ -252,15 +264,18 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
     fields = ("case", "variant", "seed", "error", "seconds", "n_iter")
     rows = [dict({f: r[f] for f in fields}, fits_at_once=parallel,
                  key=f"{r['case']} | {r['variant']} | seed {r['seed']}") for r in runs]
+    # (the ablation's "all fixes" is the cell's seed-0 row: not written twice)
     rows += [dict({f: r[f] for f in fields}, removed=r["removed"], fits_at_once=parallel,
-                  key=f"{r['case']} | ablation | {r['removed']}") for r in ablations]
+                  key=f"{r['case']} | ablation | {r['removed']}") for r in ablations
+             if r["removed"] != "all fixes"]
     _record("hard_cases", rows, out, budget, results, quick)
     try:
         from .plotting import plot_solutions
 
         main = [r for r in runs if r["variant"] == "causal + exact" and r["seed"] == 0]
-        plot_solutions([(f"{r['case']}, causal + exact", r["X"], r["u"], r["u_hat"])
-                        for r in main], 256, 100, out / "hard_cases_solutions.png")
+        if main:
+            plot_solutions([(f"{r['case']}, causal + exact", r["X"], r["u"], r["u_hat"])
+                            for r in main], 256, 100, out / "hard_cases_solutions.png")
         for r in main:
             name = r["case"].replace(" ", "_").replace("=", "").replace("/", "_")
             plot_causal_weights(r["estimator"], out / f"hard_cases_weights_{name}.png",
@@ -445,15 +460,18 @@ def _parser():
         "one case per system, one seed, a quarter of the iterations")
     hard_cases = _paper_study(
         studies, "hard-cases", "causal training with exact constraints on the hard cases",
-        "Causal training with exact constraints on convection beta = 30 and 50, reaction "
-        "rho = 5\nand Allen-Cahn: each cell is PINNRegressor(pde=..., strategy=\"causal\", "
-        "constraints=\"exact\"),\nbeside the standard PINN and the paper's fix (seed 0), "
+        "Causal training with exact constraints on convection beta = 30, 50 and 80, "
+        "reaction\nrho = 5, Allen-Cahn and Burgers: each cell is PINNRegressor(pde=..., "
+        "strategy=\"causal\"),\nbeside the standard PINN and the paper's fix (seed 0), "
         "then an ablation (each fix\nremoved in turn).",
         "hard_cases", "--cases", _CASES, "CASE",
         "one seed, no baselines or ablation, a quarter of the iterations")
     hard_cases.add_argument("--no-baselines", action="store_true",
                             help="skip the standard PINN and the paper's fix")
     hard_cases.add_argument("--no-ablation", action="store_true", help="skip the ablation")
+    hard_cases.add_argument("--ablation", nargs="+", default=None, metavar="ROW",
+                            help="run only these rows of the ablation (no cells, no "
+                                 "baselines): names of physml.reproduce.ABLATIONS")
     return parser
 
 
@@ -497,7 +515,8 @@ def main(argv=None):
     elif args.study == "hard-cases":
         reproduce_hard_cases(out=args.out, quick=args.quick, seeds=args.seeds,
                              cases=args.cases, baselines=not args.no_baselines,
-                             ablation=not args.no_ablation, n_jobs=args.n_jobs,
+                             ablation=(args.ablation if args.ablation is not None
+                                       else not args.no_ablation), n_jobs=args.n_jobs,
                              budget=args.budget, verbose=verbose)
         name, budget = "hard_cases", args.budget or (0.25 if args.quick else 1.0)
     else:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from physml.cli import main
+from physml.cli import main, reproduce_hard_cases
 
 
 def test_demo_prints_errors_beside_the_paper_and_saves_a_figure(tmp_path, capsys):
@@ -207,3 +207,16 @@ def test_hard_cases_runs_the_cases_asked_for_and_writes_their_results(tmp_path, 
     assert {"date", "machine"} <= set(fits[0])
     walls = [r for r in rows if "wall_seconds" in r]
     assert walls and "--cases" in walls[0]["options"] and "--out" not in walls[0]["options"]
+
+
+def test_hard_cases_runs_the_ablation_rows_asked_for_alone(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("matplotlib")
+    monkeypatch.setenv("PHYSML_RESULTS", str(tmp_path / "results"))
+    runs, ablations = reproduce_hard_cases(out=tmp_path, cases=["convection beta=50"],
+                                           ablation=["float32"], budget=0.003, n_jobs=1,
+                                           verbose=0)
+    assert runs == [] and [(r["case"], r["removed"]) for r in ablations] == [
+        ("convection beta=50", "float32")]
+    assert "| convection beta=50 | float32 |" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="unknown ablation row"):
+        main(["reproduce", "hard-cases", "--ablation", "nonsense", "--out", str(tmp_path)])
