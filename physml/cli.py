@@ -243,8 +243,9 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
               f"{run['seconds']:.0f} s", flush=True)
     order = {job[:3]: k for k, job in enumerate(jobs)}
     runs.sort(key=lambda r: order[(r["case"], r["variant"], r["seed"])])
-    print(f"\nHard cases: relative L2 error on the 256 x 100 grid; causal + exact over "
-          f"{seeds} seed(s), the others seed 0"
+    scope = ("the ablation's rows" if rows_only else
+             f"causal + exact over {seeds} seed(s), the others seed 0")
+    print(f"\nHard cases: relative L2 error on the 256 x 100 grid; {scope}"
           f"{f', {budget:g} x the iterations' if budget != 1 else ''}; "
           f"{time.perf_counter() - start:.0f} s in all\n")
     if runs:

@@ -85,8 +85,8 @@ def test_reproduce_hard_cases_prints_every_case_beside_the_published_numbers(tmp
     main(["reproduce", "hard-cases", "--quick", "--budget", "0.003", "--n-jobs", "1",
           "--out", str(tmp_path), "--quiet"])
     out = capsys.readouterr().out
-    for case in ("convection beta=30", "convection beta=50", "reaction rho=5",
-                 "allen-cahn d=1e-4", "burgers nu=0.01/pi"):
+    for case in ("convection beta=30", "convection beta=50", "convection beta=80",
+                 "reaction rho=5", "allen-cahn d=1e-4", "burgers nu=0.01/pi"):
         assert f"| {case} | causal + exact |" in out
     assert "PINNsFormer (ICLR 2024)" in out and "2.70e-02" in out
     assert (tmp_path / "hard_cases_solutions.png").stat().st_size > 10_000
