@@ -186,27 +186,24 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
 _MAX_TRIALS = 12
 
 
-#: Row blocks of :func:`gram`: the lower triangle in panels of 1, 2, ..., 8 blocks is 9/16
-#: of the full product's work.
+#: Row blocks of :func:`gram_lower`: the lower triangle in panels of 1, 2, ..., 8 blocks is
+#: 9/16 of the full product's work.
 _GRAM_BLOCKS = 8
 
 
 def gram_lower(J):
     """The lower triangle of ``J J^T`` (zeros above: what a Cholesky factorization reads),
     in row panels (block ``i`` against blocks ``0..i``: a little over half the work of
-    the full product). The
-    panels are shared between two threads where torch has two, each product by MKL on
-    one thread, so that its bits do not depend on the thread count (a product MKL splits
-    itself across threads would round differently on each count)."""
+    the full product). The panels are shared between two threads where torch has two,
+    each product by MKL on one thread, so that its bits do not depend on the thread count
+    (a product MKL splits itself across threads would round differently on each count)."""
     n = J.shape[0]
     K = J.new_zeros((n, n))
     edges = [n * b // _GRAM_BLOCKS for b in range(_GRAM_BLOCKS + 1)]
     panels = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
     setter = _mkl_local_threads() if J.device.type == "cpu" else None
 
-    def panel(bounds, own_thread=False):
-        if own_thread and setter is not None:
-            setter(1)
+    def panel(bounds):
         a, b = bounds
         K[a:b, :b] = J[a:b] @ J[:b].t()
 
@@ -229,7 +226,7 @@ def gram_lower(J):
         # one thread (MKL's count is then one too), or not MKL: in the calling thread
         for bounds in panels:
             panel(bounds)
-    return K
+    return K.tril_()  # (the diagonal blocks' upper parts are filled too)
 
 
 class _DenseStep:

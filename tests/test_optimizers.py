@@ -219,3 +219,20 @@ def test_levenberg_marquardt_learns_a_coefficient_and_records_its_path():
     steps = [k for k, o in zip(est.history_["k"], est.history_["optimizer"]) if o == "lm"]
     assert steps and np.all(np.isfinite(steps))
     assert len(est.history_["k"]) == len(est.history_["loss"])
+
+
+def test_gram_lower_is_the_lower_triangle_with_the_same_bits_on_any_thread_count():
+    from physml._optimizers import gram_lower
+
+    J = torch.randn(203, 157, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        two = gram_lower(J)
+        torch.set_num_threads(1)
+        one = gram_lower(J)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(one, two)
+    torch.testing.assert_close(two, torch.tril(J @ J.t()), rtol=1e-12, atol=1e-10)
+    assert not torch.triu(two, 1).any()  # what a Cholesky factor does not read
