@@ -16,6 +16,8 @@ hard-cases``.
     python benchmarks/bench_hard_cases.py --cases "convection beta=30" --seeds 1 --no-ablation
     python benchmarks/bench_hard_cases.py --ablation "plain MLP" float32 --n-jobs 2
         # two rows of the ablation alone
+    python benchmarks/bench_hard_cases.py --cases "convection beta=30" --baselines-only
+        # the standard PINN and the paper's fix alone
 """
 
 import argparse
@@ -31,6 +33,8 @@ def main(argv=None):
     parser.add_argument("--cases", nargs="+", choices=list(HARD_CASES), default=None)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--baselines-only", action="store_true",
+                        help="only the standard PINN and the paper's fix (seed 0)")
     parser.add_argument("--no-ablation", action="store_true")
     parser.add_argument("--ablation", nargs="+", default=None, metavar="ROW",
                         help="only these rows of the ablation (no cells, no baselines)")
@@ -39,7 +43,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     start = time.perf_counter()
     runs, _ = reproduce_hard_cases(out=args.out, seeds=args.seeds, cases=args.cases,
-                                   baselines=not args.no_baselines,
+                                   baselines=("only" if args.baselines_only
+                                              else not args.no_baselines),
                                    ablation=(args.ablation if args.ablation is not None
                                              else not args.no_ablation),
                                    n_jobs=args.n_jobs,

@@ -43,6 +43,7 @@ class ProblemConfig:
     seed: int = 0
     device: object = "cpu"
     owner: str = "PINNRegressor"
+    optimizer_given: bool = False  # the estimator's optimizer set, not "auto"
 
 
 def derivative_plan(indices):

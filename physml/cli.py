@@ -188,7 +188,9 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
     fix (soft constraints), then the ablation (each fix removed in turn at beta = 50 and
     on Allen-Cahn; its "all fixes" row is the cell's seed 0). ``ablation``: True, False,
     or names of :data:`physml.reproduce.ABLATIONS` to run those rows alone (no cells, no
-    baselines). Prints the tables beside the published numbers and writes the figures; each
+    baselines). ``baselines="only"``: the standard PINN and the paper's fix alone (no
+    cells, no ablation). Prints the tables beside the published numbers and writes the
+    figures; each
     fit's error and seconds go to the ``hard_cases`` results file in ``results`` (as for
     :func:`reproduce_failure_modes`)."""
     from .reproduce import (
@@ -221,10 +223,11 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
     else:
         variants = ["causal + exact"] + (["standard", "paper's fix"]
                                          if baselines and not quick else [])
-        jobs = [(case, "causal + exact", seed, None) for case in cases
-                for seed in range(seeds)]
+        only = isinstance(baselines, str) and baselines == "only"
+        jobs = [] if only else [(case, "causal + exact", seed, None) for case in cases
+                                for seed in range(seeds)]
         jobs += [(case, variant, 0, None) for case in cases for variant in variants[1:]]
-        if ablation and not quick:
+        if ablation and not quick and not only:
             jobs += [(case, "ablation", 0, removed) for case in ABLATION_CASES
                      if case in cases for removed in ABLATIONS if removed != "all fixes"]
     parallel = max(min(effective_n_jobs(n_jobs), len(jobs)), 1)
@@ -469,6 +472,8 @@ def _parser():
         "one seed, no baselines or ablation, a quarter of the iterations")
     hard_cases.add_argument("--no-baselines", action="store_true",
                             help="skip the standard PINN and the paper's fix")
+    hard_cases.add_argument("--baselines-only", action="store_true",
+                            help="only the standard PINN and the paper's fix (seed 0)")
     hard_cases.add_argument("--no-ablation", action="store_true", help="skip the ablation")
     hard_cases.add_argument("--ablation", nargs="+", default=None, metavar="ROW",
                             help="run only these rows of the ablation (no cells, no "
@@ -515,7 +520,8 @@ def main(argv=None):
         name, budget = "continuity", 1.0 if args.max_iter == 5000 else None
     elif args.study == "hard-cases":
         reproduce_hard_cases(out=args.out, quick=args.quick, seeds=args.seeds,
-                             cases=args.cases, baselines=not args.no_baselines,
+                             cases=args.cases, baselines=("only" if args.baselines_only
+                                                         else not args.no_baselines),
                              ablation=(args.ablation if args.ablation is not None
                                        else not args.no_ablation), n_jobs=args.n_jobs,
                              budget=args.budget, verbose=verbose)

@@ -389,7 +389,8 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
             network = ExactModel(network, plan)
         network = network.to(device=device, dtype=dtype)
         config = ProblemConfig(
-            settings=settings, n_collocation=int(settings.n_collocation),
+            settings=settings, optimizer_given=self.optimizer != "auto",
+            n_collocation=int(settings.n_collocation),
             n_boundary=int(self.n_boundary), residual_weight=float(self.residual_weight),
             learning_rate=self.learning_rate, learn_coefficients=tuple(self.learn_coefficients),
             output_transform=self.output_transform, compile=bool(self.compile),

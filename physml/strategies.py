@@ -360,14 +360,17 @@ class Curriculum(Strategy):
     ``start`` to the target value (the estimator's ``pde``), each stage warm-starting
     from the last.
 
-    Training defaults (the estimator's ``"auto"`` values): every stage runs 500 Adam steps
-    (lr 1e-3, to move into the new stage's basin) then 1000 L-BFGS iterations (history
-    100, tolerances 0: each stage spends its budget), the stages before the target in
-    float32 (``stage_dtype``) and the last one in float64 with ``final_stage_factor``
-    (6x) the iterations. With these, ``PINNRegressor(pde=Convection(beta=b),
-    strategy="curriculum")`` is measured against the paper's curriculum errors at beta
-    = 20, 30, 40 by ``physml reproduce failure-modes`` (the user guide's "Reproducing
-    the papers").
+    Training defaults (the estimator's ``"auto"`` values): every stage before the target
+    runs 500 Adam steps (lr 1e-3, to move into the new stage's basin) then 1000 L-BFGS
+    iterations (history 100, tolerances 0: each stage spends its budget) in float32
+    (``stage_dtype``); the stage at the target trains in float64 by
+    Levenberg-Marquardt (``final_optimizer="auto"``, up to 20,000 trainable weights),
+    ``final_stage_factor`` (6) times its default 40 steps, each on new collocation
+    points. The earlier stages bring the network into the target's basin, where exact
+    Gauss-Newton steps converge far beyond what L-BFGS reaches on fixed points. With
+    these, ``PINNRegressor(pde=Convection(beta=b), strategy="curriculum")`` is measured
+    against the paper's curriculum errors at beta = 20, 30, 40 by ``physml reproduce
+    failure-modes`` (the user guide's "Reproducing the papers").
 
     Parameters
     ----------
@@ -398,10 +401,13 @@ class Curriculum(Strategy):
         solution, the last one's accuracy is the result: a last stage left unconverged
         passes its error to the answer.
     final_optimizer : {"auto", "adam", "lbfgs", "adam+lbfgs", "lm"}, default="auto"
-        The optimizer of the stage at the target value; ``"auto"``: the estimator's.
-        Another one takes its own default budget (:func:`default_iter`) times
-        ``final_stage_factor``, scaled as the estimator's ``max_iter`` scales the
-        strategy's. Recorded in ``stages_[-1]["optimizer"]``.
+        The optimizer of the stage at the target value; ``"auto"``: the estimator's
+        ``optimizer`` where one is given, else Levenberg-Marquardt for networks of up
+        to ``LM_MAX_WEIGHTS`` (20,000) trainable weights and the strategy's
+        ``"adam+lbfgs"`` beyond. One other than the other stages' takes its own default
+        budget (:func:`default_iter`) times ``final_stage_factor``, scaled as the
+        estimator's ``max_iter`` scales the strategy's. Recorded in
+        ``stages_[-1]["optimizer"]``.
 
     Examples
     --------
@@ -438,6 +444,14 @@ class Curriculum(Strategy):
         self.stage_dtype = stage_dtype
         self.final_stage_factor = final_stage_factor
         self.final_optimizer = final_optimizer
+
+    def final_optimizer_for(self, problem):
+        """The optimizer of the stage at the target value for ``problem``'s network: an
+        optimizer given to the estimator trains every stage."""
+        optimizer = problem.settings.optimizer
+        if self.final_optimizer == "auto" and problem.config.optimizer_given:
+            return optimizer
+        return _final_optimizer(self.final_optimizer, problem, optimizer)
 
     def schedule(self, target):
         """The coefficient values to train at, in order, ending at ``target``."""
@@ -481,10 +495,10 @@ class Curriculum(Strategy):
             stage = pde.with_coefficients(**{name: value})
             final = value == target
             changes = {}
-            if final and self.final_optimizer != "auto":
+            if final:
                 scaled = problem.settings.scaled(scope.iter_factor * self.final_stage_factor)
                 changes = switched_optimizer(scaled, self.training_defaults,
-                                             self.final_optimizer)
+                                             self.final_optimizer_for(problem))
             report = problem.train(
                 stage, scope, desc=f"{scope.label}curriculum {_describe(stage)}",
                 iter_factor=self.final_stage_factor if final else 1.0,
@@ -702,6 +716,15 @@ FINAL_ITER = {"lm": 200, "lbfgs": 3000}
 LM_MAX_WEIGHTS = DENSE_MAX_WEIGHTS
 
 
+def _final_optimizer(choice, problem, beyond):
+    """A last phase's optimizer: ``choice``, or under ``"auto"`` Levenberg-Marquardt for up
+    to :data:`LM_MAX_WEIGHTS` trainable weights and ``beyond`` for more."""
+    if choice != "auto":
+        return choice
+    n_weights = sum(p.numel() for p in problem.parameters())
+    return "lm" if n_weights <= LM_MAX_WEIGHTS else beyond
+
+
 class Causal(Strategy):
     """Causal training: the residual weighted in time, later times only once the earlier
     ones are fitted (Wang, Sankaran & Perdikaris, "Respecting causality is all you need for
@@ -795,10 +818,7 @@ class Causal(Strategy):
 
     def final_optimizer_for(self, problem):
         """The final phase's optimizer for ``problem``'s trainable weights."""
-        if self.final_optimizer != "auto":
-            return self.final_optimizer
-        n_weights = sum(p.numel() for p in problem.parameters())
-        return "lm" if n_weights <= LM_MAX_WEIGHTS else "lbfgs"
+        return _final_optimizer(self.final_optimizer, problem, "lbfgs")
 
     def _final_iter(self, optimizer):
         if self.final_iter == "auto":

@@ -194,9 +194,16 @@ def test_curriculum_stages_share_one_set_of_collocation_points(monkeypatch):
                         lambda self, *a: drawn.append(a) or real_draw(self, *a))
     pde = Convection(beta=5.0)
     X0, u0 = pde.initial_data(32)
-    PINNRegressor(pde=pde, strategy=Curriculum(step=2.0), max_iter=2,
-                  hidden_layer_sizes=(8,), n_collocation=50, random_state=0).fit(X0, u0)
-    assert len(drawn) == 1  # four stages, one draw (the paper trains on one point set)
+    est = PINNRegressor(pde=pde, strategy=Curriculum(step=2.0), max_iter=2,
+                        hidden_layer_sizes=(8,), n_collocation=50, random_state=0)
+    est.fit(X0, u0)
+    # the three stages before the target, one draw (the paper trains on one point set);
+    # Levenberg-Marquardt's steps at the target each draw their own
+    n_steps = est.stages_[-1]["n_iter"]
+    assert est.stages_[-1]["optimizer"] == "lm" and len(drawn) == 1 + n_steps
+    drawn.clear()
+    est.set_params(strategy__final_optimizer="adam+lbfgs").fit(X0, u0)
+    assert len(drawn) == 1  # four stages, one draw
 
 
 def test_time_marching_gives_the_first_block_more_iterations():
@@ -399,7 +406,7 @@ def test_auto_training_settings_resolve_per_strategy():
     assert [_recorded(s, *names) for s in curriculum.stages_] == [
         ("adam+lbfgs", 4, 2, 0.0, 100, "float32"),
         ("adam+lbfgs", 4, 2, 0.0, 100, "float32"),
-        ("adam+lbfgs", 24, 12, 0.0, 100, "float64")]
+        ("lm", 1, 0, 0.0, 100, "float64")]  # 40 LM steps x 6 x 4/1000
     marching = PINNRegressor(pde=Reaction(rho=2.0), strategy=TimeMarching(dt=0.5, n_points=8),
                              max_iter=4, **TINY).fit(X0, u0)
     assert [_recorded(s, *names) for s in marching.stages_] == [
@@ -450,3 +457,30 @@ def test_a_refit_with_another_strategy_leaves_no_time_blocks():
     assert len(est.fit(X0, u0).time_blocks_) == 2
     est.set_params(strategy="standard").fit(X0, u0)
     assert not hasattr(est, "time_blocks_")
+
+
+def test_curriculum_trains_its_last_stage_by_levenberg_marquardt_where_it_can(monkeypatch):
+    from physml import strategies
+
+    pde = Convection(beta=5.0)
+    X0, u0 = pde.initial_data(32)
+    small = dict(max_iter=50, hidden_layer_sizes=(8,), n_collocation=50, random_state=0)
+    est = PINNRegressor(pde=pde, strategy=Curriculum(step=2.0), **small).fit(X0, u0)
+    assert [s["optimizer"] for s in est.stages_] == ["adam+lbfgs"] * 3 + ["lm"]
+    final = est.stages_[-1]
+    # LM's 40 default steps times final_stage_factor 6, scaled as max_iter scales the
+    # strategy's 1000 L-BFGS iterations (50 of them): 12, in the estimator's float64
+    assert final["max_iter"] == 12 and final["warmup_iter"] == 0
+    assert final["dtype"] == "float64" and est.history_["optimizer"][-1] == "lm"
+    # when asked, beyond LM_MAX_WEIGHTS and under an optimizer given to the estimator,
+    # the other stages' optimizer trains it too
+    asked = clone(est).set_params(strategy__final_optimizer="adam+lbfgs").fit(X0, u0)
+    assert asked.stages_[-1]["optimizer"] == "adam+lbfgs"
+    assert asked.stages_[-1]["max_iter"] == 300
+    given = clone(est).set_params(optimizer="adam+lbfgs").fit(X0, u0)
+    assert [s["optimizer"] for s in given.stages_] == ["adam+lbfgs"] * 4
+    np.testing.assert_array_equal(given.predict(X0), asked.predict(X0))
+    monkeypatch.setattr(strategies, "LM_MAX_WEIGHTS", 10)
+    large = clone(est).fit(X0, u0)
+    assert [s["optimizer"] for s in large.stages_] == ["adam+lbfgs"] * 4
+    np.testing.assert_array_equal(large.predict(X0), asked.predict(X0))
