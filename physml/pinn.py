@@ -100,8 +100,10 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         Levenberg-Marquardt (damped Gauss-Newton) steps on the loss's rows, each on new
         collocation points (drawn as ``sampling`` says); the Jacobian is formed up to
         20,000 trainable weights and replaced by conjugate gradients beyond.
-        ``"auto"``: the strategy's choice (``"adam+lbfgs"``, and for ``"causal"`` a
-        final Levenberg-Marquardt phase); what ran is in ``stages_``.
+        ``"auto"``: the strategy's choice (``"adam+lbfgs"``; ``"causal"`` adds a
+        final Levenberg-Marquardt phase and ``"curriculum"`` trains its stage at the
+        target by Levenberg-Marquardt, both up to 20,000 trainable weights); a given
+        optimizer trains every curriculum stage. What ran is in ``stages_``.
     learning_rate : float or None, default=None
         Step size: 1.0 for L-BFGS and 1e-3 for Adam when None.
     max_iter : int or "auto", default="auto"

@@ -396,10 +396,11 @@ class Curriculum(Strategy):
         fit's early stages about twice as fast; they only need to bring the network near
         the next solution.
     final_stage_factor : float, default=6.0
-        The stage at the target value gets this many times the estimator's ``warmup_iter``
-        and ``max_iter``: earlier stages only need to bring the network near the next
-        solution, the last one's accuracy is the result: a last stage left unconverged
-        passes its error to the answer.
+        The stage at the target value gets this many times the iterations of its
+        optimizer (``warmup_iter`` and ``max_iter``, or Levenberg-Marquardt's steps):
+        earlier stages only need to bring the network near the next solution, the last
+        one's accuracy is the result: a last stage left unconverged passes its error to
+        the answer.
     final_optimizer : {"auto", "adam", "lbfgs", "adam+lbfgs", "lm"}, default="auto"
         The optimizer of the stage at the target value; ``"auto"``: the estimator's
         ``optimizer`` where one is given, else Levenberg-Marquardt for networks of up
