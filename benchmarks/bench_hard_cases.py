@@ -32,9 +32,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", choices=list(HARD_CASES), default=None)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--no-baselines", action="store_true")
-    parser.add_argument("--baselines-only", action="store_true",
-                        help="only the standard PINN and the paper's fix (seed 0)")
+    baselines = parser.add_mutually_exclusive_group()
+    baselines.add_argument("--no-baselines", action="store_true")
+    baselines.add_argument("--baselines-only", action="store_true",
+                           help="only the standard PINN and the paper's fix (seed 0)")
     parser.add_argument("--no-ablation", action="store_true")
     parser.add_argument("--ablation", nargs="+", default=None, metavar="ROW",
                         help="only these rows of the ablation (no cells, no baselines)")

@@ -190,9 +190,8 @@ def reproduce_hard_cases(out="physml_out", quick=False, seeds=None, cases=None,
     or names of :data:`physml.reproduce.ABLATIONS` to run those rows alone (no cells, no
     baselines). ``baselines="only"``: the standard PINN and the paper's fix alone (no
     cells, no ablation). Prints the tables beside the published numbers and writes the
-    figures; each
-    fit's error and seconds go to the ``hard_cases`` results file in ``results`` (as for
-    :func:`reproduce_failure_modes`)."""
+    figures; each fit's error and seconds go to the ``hard_cases`` results file in
+    ``results`` (as for :func:`reproduce_failure_modes`)."""
     from .reproduce import (
         ABLATION_CASES,
         ABLATIONS,
@@ -470,10 +469,11 @@ def _parser():
         "then an ablation (each fix\nremoved in turn).",
         "hard_cases", "--cases", _CASES, "CASE",
         "one seed, no baselines or ablation, a quarter of the iterations")
-    hard_cases.add_argument("--no-baselines", action="store_true",
-                            help="skip the standard PINN and the paper's fix")
-    hard_cases.add_argument("--baselines-only", action="store_true",
-                            help="only the standard PINN and the paper's fix (seed 0)")
+    baselines = hard_cases.add_mutually_exclusive_group()
+    baselines.add_argument("--no-baselines", action="store_true",
+                           help="skip the standard PINN and the paper's fix")
+    baselines.add_argument("--baselines-only", action="store_true",
+                           help="only the standard PINN and the paper's fix (seed 0)")
     hard_cases.add_argument("--no-ablation", action="store_true", help="skip the ablation")
     hard_cases.add_argument("--ablation", nargs="+", default=None, metavar="ROW",
                             help="run only these rows of the ablation (no cells, no "

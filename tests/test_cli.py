@@ -220,3 +220,18 @@ def test_hard_cases_runs_the_ablation_rows_asked_for_alone(tmp_path, capsys, mon
     assert "| convection beta=50 | float32 |" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="unknown ablation row"):
         main(["reproduce", "hard-cases", "--ablation", "nonsense", "--out", str(tmp_path)])
+
+
+def test_hard_cases_runs_the_baselines_alone(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("matplotlib")
+    monkeypatch.setenv("PHYSML_RESULTS", str(tmp_path / "results"))
+    runs, ablations = reproduce_hard_cases(out=tmp_path, cases=["convection beta=30"],
+                                           baselines="only", budget=0.003, n_jobs=1,
+                                           verbose=0)
+    assert [(r["case"], r["variant"], r["seed"]) for r in runs] == [
+        ("convection beta=30", "standard", 0), ("convection beta=30", "paper's fix", 0)]
+    assert ablations == []
+    assert "| convection beta=30 | paper's fix |" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # the two options contradict each other
+        main(["reproduce", "hard-cases", "--no-baselines", "--baselines-only",
+              "--out", str(tmp_path)])
