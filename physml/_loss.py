@@ -18,6 +18,11 @@ Two evaluators consume the same terms:
   Gauss-Newton methods: each term's row function evaluated at one point with
   :mod:`torch.func` (the model's input derivatives by nested forward mode) and mapped over
   its points with ``vmap``, scaled so that the squared rows sum to the batched value.
+  Where a plain MLP's jets give the batched derivatives and its weights are all that is
+  trained, :meth:`PINNLoss.jacobian` takes the batched rows instead and differentiates
+  them through the jets, one adjoint pass per term and equation
+  (:class:`physml._mlp.JetCapture`): the same Jacobian to rounding, without
+  differentiating each point through the network on its own.
 
 ``tests/test_loss.py`` checks the two against each other on every kind of term, and the
 Jacobian against finite differences.
@@ -30,6 +35,7 @@ import torch
 from torch.func import functional_call, jacfwd, jacrev, vmap
 
 from ._base import average, total
+from ._mlp import JetCapture
 
 
 @dataclasses.dataclass
@@ -180,6 +186,10 @@ class PINNLoss:
         self.refresh = None  # set by the problem where points or weights change in training
         self.resample = None
         self.observe = None  # what the problem records beside the loss at each evaluation
+        #: The :class:`physml._mlp.MLP` whose weights are every trainable tensor of the
+        #: loss, where the batched derivatives come from its jets: :meth:`jacobian` then
+        #: differentiates the rows through them (:class:`physml._mlp.JetCapture`).
+        self.jets = None
         self._stacked = None
 
     # The batched evaluator -------------------------------------------------------------
@@ -216,11 +226,17 @@ class PINNLoss:
         coefficients = self._coefficients()
         out = {}
         for term in self.terms:
-            fields = [Field(X, u[s], {k: v[s] for k, v in d.items()} if term.derivatives
-                            else {}) for X, s in zip(term.points, term._slices)]
-            value = term.reduce(parts_of(term.rows(fields, term.extras, coefficients)))
+            value = term.reduce(self._batched_parts(term, u, d, coefficients))
             out[term.name] = out[term.name] + value if term.name in out else value
         return out
+
+    @staticmethod
+    def _batched_parts(term, u, d, coefficients):
+        """``term``'s parts from the outputs ``u`` and derivatives ``d`` at the stacked
+        points."""
+        fields = [Field(X, u[s], {k: v[s] for k, v in d.items()} if term.derivatives else {})
+                  for X, s in zip(term.points, term._slices)]
+        return parts_of(term.rows(fields, term.extras, coefficients))
 
     # The row evaluator -----------------------------------------------------------------
 
@@ -273,8 +289,14 @@ class PINNLoss:
                 terms[term.name] = terms.get(term.name, 0.0) + float(values.square().sum())
         return torch.cat(out), terms
 
-    def jacobian(self, params):
-        """The rows, their Jacobian ``(n_rows, n_weights)`` and the loss per term."""
+    def jacobian(self, params, out=None):
+        """The rows, their Jacobian ``(n_rows, n_weights)`` and the loss per term; the
+        Jacobian written into ``out`` where it has that shape and dtype (a buffer reused
+        from step to step is not paged in again) and it is formed through the jets."""
+        if self.jets is not None and len(params) == sum(1 for _ in self.jets.parameters()):
+            result = self._jacobian_by_jets(params, out)
+            if result is not None:
+                return result
         rows, blocks, terms = [], [], {}
         for term in self._live_terms():
             function = self._point_rows(term)
@@ -297,6 +319,46 @@ class PINNLoss:
             blocks.append(J)
             terms[term.name] = terms.get(term.name, 0.0) + float(val.square().sum())
         return torch.cat(rows), torch.cat(blocks), terms
+
+    def _jacobian_by_jets(self, params, out=None):
+        """:meth:`jacobian` from the batched evaluator's rows and the network's jets: each
+        term's rows, and for each of its parts the rows' gradients with respect to the
+        network's outputs and derivatives at their points, then one adjoint pass per part
+        (:class:`physml._mlp.JetCapture`). None where the jets were not called once."""
+        X_all, n_d = self._stack()
+        with torch.enable_grad():
+            with JetCapture(self.jets, params) as capture:
+                u, d = self._derivatives(X_all, n_d)
+            if capture.calls != 1:
+                return None
+            coefficients = self._coefficients()
+            evaluated = []
+            for term in self._live_terms():
+                evaluated.append((term, self._batched_parts(term, u, d, coefficients)))
+            n_rows = sum(parts[0].shape[0] * len(parts) for _, parts in evaluated)
+            shape = (n_rows, sum(p.numel() for p in params))
+            J = out if (out is not None and out.shape == shape and out.dtype == X_all.dtype
+                        and out.is_contiguous()) else X_all.new_empty(shape)
+            rows, terms, start = [], {}, 0
+            for term, parts in evaluated:
+                n, k = parts[0].shape[0], len(parts)
+                scale = term.row_scale(k)
+                if torch.is_tensor(scale):
+                    scale = scale.to(X_all.dtype)
+                for q, part in enumerate(parts):
+                    u_bar = D_bar = None
+                    if part.requires_grad:
+                        u_bar, D_bar = torch.autograd.grad(
+                            part.sum(), (capture.u, capture.D), retain_graph=True,
+                            allow_unused=True)
+                    capture.jacobian(u_bar, D_bar, term._slices, bool(term.derivatives),
+                                     J[start + q:start + n * k:k], scale)
+                val = torch.stack([part.detach() for part in parts], 1)
+                val = (val * (scale[:, None] if torch.is_tensor(scale) else scale)).reshape(-1)
+                rows.append(val)
+                terms[term.name] = terms.get(term.name, 0.0) + float(val.square().sum())
+                start += n * k
+        return torch.cat(rows), J, terms
 
     def row_function(self):
         """``params -> rows``: every row as one differentiable function (for products

@@ -23,6 +23,7 @@ and, given the upstream gradients ``g_a, g_a1, g_a2``::
     g_z  = s' g_a + s'' sum(z1 g_a1) + sum(g_a2 (s''' z1^2 + s'' z2))
 """
 
+import contextvars
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -156,6 +157,9 @@ class MLP(nn.Module):
         first, second = tuple(first), tuple(second)
         if not set(second) <= set(first):
             raise ValueError("every coordinate in `second` must also be in `first`")
+        capture = _CAPTURE.get()
+        if capture is not None and capture.network is self:
+            return capture.evaluate(X, n_derivative_rows, first, second, tangents)
         params = [p for layer in self.layers for p in (layer.weight, layer.bias)]
         # First derivatives alone: one reverse sweep gives all of them for one extra product
         # per layer, where forward tangents cost one product per coordinate.
@@ -219,6 +223,109 @@ def supports_jet(network):
     return True if inner is None else supports_jet(inner)
 
 
+def _taylor_forward(X, n_d, first, second, activation, tangents, weights, biases):
+    """Value and jets of an MLP (the rows of :class:`_TaylorMLP`): ``(u, D, tape)``, the
+    tape what :func:`_taylor_adjoint` needs."""
+    n, k1 = X.shape[0], len(first)
+    pos = [first.index(j) for j in second]
+    k = k1 + len(pos)
+    layers, inputs = [], [X]
+    for index, (W, b) in enumerate(zip(weights[:-1], biases[:-1])):
+        if index == 0:
+            # The input tangent along coordinate i is the unit vector e_i: the first layer's
+            # tangent is a column of W, the same on every row, and its second-order term 0.
+            z = addmm(b, X, W.t())
+            if tangents is None:
+                T1_z = W.t()[list(first)].unsqueeze(1)
+                T2_z = None
+            else:
+                T1_z = tangents[0] @ W.t()
+                T2_z = tangents[1] @ W.t() if pos else None
+        else:
+            Z = mm(inputs[-1], W.t())
+            z = Z[:n].add_(b)
+            Tz = Z[n:].view(k, n_d, -1)
+            T1_z, T2_z = Tz[:k1], Tz[k1:]
+        A = torch.empty((n + k * n_d, z.shape[1]), dtype=z.dtype, device=z.device)
+        a, d1 = activation.slope(z)
+        A[:n] = a
+        d1d = d1[:n_d]
+        d2d = activation.curvature(a[:n_d], d1d)
+        T = A[n:].view(k, n_d, -1)
+        torch.mul(d1d, T1_z, out=T[:k1])
+        T1_sq = None
+        if pos:
+            T1_sq = T1_z[pos].square()
+            torch.mul(d2d, T1_sq, out=T[k1:])
+            if T2_z is not None:
+                T[k1:].addcmul_(d1d, T2_z)
+        d3d = activation.third(a[:n_d], d1d) if pos else None
+        layers.append((d1, d2d, d3d, T1_z, T2_z, T1_sq))
+        inputs.append(A)
+    W_o, b_o = weights[-1], biases[-1]
+    U = mm(inputs[-1], W_o.t())
+    u = U[:n].add_(b_o)
+    D = U[n:].view(k, n_d, -1)
+    tape = _TaylorTape(tuple(weights), layers, inputs, tuple(first), pos, int(n_d), tangents)
+    return u, D, tape
+
+
+@dataclass
+class _TaylorTape:
+    """What the adjoint of :func:`_taylor_forward` reads: the weights, per hidden layer the
+    activation's derivatives and the tangents, every layer's stacked input rows."""
+
+    weights: tuple
+    layers: list
+    inputs: list
+    first: tuple
+    pos: list
+    n_d: int
+    tangents: object
+
+
+def _taylor_adjoint(tape, u_bar, D_bar):
+    """The adjoint of :func:`_taylor_forward`, layer by layer from the output down: yields
+    ``(index, Z_bar)``, the gradient of layer ``index``'s pre-activations on its stacked
+    rows ``[values (n); stream 0 (n_d); ...]``. A layer's weight gradient is
+    ``Z_bar^T`` times its stacked input rows (for the first layer, the stream rows'
+    inputs are the tangents: unit vectors, or ``tape.tangents``), its bias gradient the
+    sum of ``Z_bar``'s value rows."""
+    weights, first, pos, n_d = tape.weights, tape.first, tape.pos, tape.n_d
+    X = tape.inputs[0]
+    n, k1 = X.shape[0], len(first)
+    k = k1 + len(pos)
+    U_bar = torch.zeros((n + k * n_d, weights[-1].shape[0]), dtype=X.dtype, device=X.device)
+    if u_bar is not None:
+        U_bar[:n] = u_bar
+    if D_bar is not None:
+        U_bar[n:] = D_bar.reshape(k * n_d, -1)
+    yield len(weights) - 1, U_bar
+    A_bar = mm(U_bar, weights[-1])
+    for index in range(len(weights) - 2, -1, -1):
+        d1, d2d, d3d, T1_z, T2_z, T1_sq = tape.layers[index]
+        d1d = d1[:n_d]
+        T_bar = A_bar[n:].view(k, n_d, -1)
+        T1_a_bar, T2_a_bar = T_bar[:k1], T_bar[k1:]
+        Z_bar = torch.empty_like(A_bar)
+        z_bar = torch.mul(d1, A_bar[:n], out=Z_bar[:n])
+        Tz_bar = Z_bar[n:].view(k, n_d, -1)
+        torch.mul(d1d, T1_a_bar, out=Tz_bar[:k1])
+        zd_bar = z_bar[:n_d]
+        zd_bar.addcmul_(d2d, (T1_z * T1_a_bar).sum(0))
+        if pos:
+            torch.mul(d1d, T2_a_bar, out=Tz_bar[k1:])
+            for j, p in enumerate(pos):
+                Tz_bar[p].addcmul_(d2d, T1_z[p] * T2_a_bar[j], value=2.0)
+            second_order = d3d * T1_sq
+            if T2_z is not None:
+                second_order.addcmul_(d2d, T2_z)
+            zd_bar.add_((T2_a_bar * second_order).sum(0))
+        yield index, Z_bar
+        if index:
+            A_bar = mm(Z_bar, weights[index])
+
+
 class _TaylorMLP(torch.autograd.Function):
     """Value and jets of an MLP, stacked row-wise so that a layer is one matrix product.
 
@@ -229,100 +336,130 @@ class _TaylorMLP(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, X, n_d, first, second, activation, tangents, *params):
-        weights, biases = params[0::2], params[1::2]
-        n, k1 = X.shape[0], len(first)
-        pos = [first.index(j) for j in second]
-        k = k1 + len(pos)
-        tape, inputs = [], [X]
-        for index, (W, b) in enumerate(zip(weights[:-1], biases[:-1])):
-            if index == 0:
-                # The input tangent along coordinate i is the unit vector e_i: the first layer's
-                # tangent is a column of W, the same on every row, and its second-order term 0.
-                z = addmm(b, X, W.t())
-                if tangents is None:
-                    T1_z = W.t()[list(first)].unsqueeze(1)
-                    T2_z = None
-                else:
-                    T1_z = tangents[0] @ W.t()
-                    T2_z = tangents[1] @ W.t() if pos else None
-            else:
-                Z = mm(inputs[-1], W.t())
-                z = Z[:n].add_(b)
-                Tz = Z[n:].view(k, n_d, -1)
-                T1_z, T2_z = Tz[:k1], Tz[k1:]
-            A = torch.empty((n + k * n_d, z.shape[1]), dtype=z.dtype, device=z.device)
-            a, d1 = activation.slope(z)
-            A[:n] = a
-            d1d = d1[:n_d]
-            d2d = activation.curvature(a[:n_d], d1d)
-            T = A[n:].view(k, n_d, -1)
-            torch.mul(d1d, T1_z, out=T[:k1])
-            T1_sq = None
-            if pos:
-                T1_sq = T1_z[pos].square()
-                torch.mul(d2d, T1_sq, out=T[k1:])
-                if T2_z is not None:
-                    T[k1:].addcmul_(d1d, T2_z)
-            d3d = activation.third(a[:n_d], d1d) if pos else None
-            tape.append((d1, d2d, d3d, T1_z, T2_z, T1_sq))
-            inputs.append(A)
-        W_o, b_o = weights[-1], biases[-1]
-        U = mm(inputs[-1], W_o.t())
-        u = U[:n].add_(b_o)
-        D = U[n:].view(k, n_d, -1)
-        ctx.save_for_backward(*params)
-        ctx.tape, ctx.inputs = tape, inputs
-        ctx.first, ctx.pos, ctx.n_d, ctx.tangents = first, pos, n_d, tangents
+        u, D, tape = _taylor_forward(X, n_d, first, second, activation, tangents,
+                                     params[0::2], params[1::2])
+        ctx.tape = tape
         return u, D
 
     @staticmethod
     def backward(ctx, u_bar, D_bar):
-        weights = ctx.saved_tensors[0::2]
-        first, pos, n_d, tape, inputs = ctx.first, ctx.pos, ctx.n_d, ctx.tape, ctx.inputs
+        tape = ctx.tape
+        weights, first, pos, n_d, inputs = tape.weights, tape.first, tape.pos, tape.n_d, \
+            tape.inputs
         X = inputs[0]
         n, k1 = X.shape[0], len(first)
         k = k1 + len(pos)
         grads = [None] * (2 * len(weights))
-        U_bar = torch.zeros((n + k * n_d, weights[-1].shape[0]), dtype=X.dtype, device=X.device)
-        if u_bar is not None:
-            U_bar[:n] = u_bar
-        if D_bar is not None:
-            U_bar[n:] = D_bar.reshape(k * n_d, -1)
-        grads[-2], grads[-1] = mm(U_bar.t(), inputs[-1]), column_totals(U_bar[:n])
-        A_bar = mm(U_bar, weights[-1])
-        for index in range(len(weights) - 2, -1, -1):
-            d1, d2d, d3d, T1_z, T2_z, T1_sq = tape[index]
-            d1d = d1[:n_d]
-            T_bar = A_bar[n:].view(k, n_d, -1)
-            T1_a_bar, T2_a_bar = T_bar[:k1], T_bar[k1:]
-            Z_bar = torch.empty_like(A_bar)
-            z_bar = torch.mul(d1, A_bar[:n], out=Z_bar[:n])
-            Tz_bar = Z_bar[n:].view(k, n_d, -1)
-            torch.mul(d1d, T1_a_bar, out=Tz_bar[:k1])
-            zd_bar = z_bar[:n_d]
-            zd_bar.addcmul_(d2d, (T1_z * T1_a_bar).sum(0))
-            if pos:
-                torch.mul(d1d, T2_a_bar, out=Tz_bar[k1:])
-                for j, p in enumerate(pos):
-                    Tz_bar[p].addcmul_(d2d, T1_z[p] * T2_a_bar[j], value=2.0)
-                second_order = d3d * T1_sq
-                if T2_z is not None:
-                    second_order.addcmul_(d2d, T2_z)
-                zd_bar.add_((T2_a_bar * second_order).sum(0))
+        for index, Z_bar in _taylor_adjoint(tape, u_bar, D_bar):
+            z_bar = Z_bar[:n]
             if index == 0:
+                Tz_bar = Z_bar[n:].view(k, n_d, -1)
                 dW = mm(z_bar.t(), X)
-                if ctx.tangents is None:
+                if tape.tangents is None:
                     dW[:, list(first)] += Tz_bar[:k1].sum(1).t()
                 else:
-                    T1, T2 = ctx.tangents
+                    T1, T2 = tape.tangents
                     dW += torch.einsum("knh,knf->hf", Tz_bar[:k1], T1)
                     if pos:
                         dW += torch.einsum("knh,knf->hf", Tz_bar[k1:], T2)
             else:
                 dW = mm(Z_bar.t(), inputs[index])
-                A_bar = mm(Z_bar, weights[index])
             grads[2 * index], grads[2 * index + 1] = dW, column_totals(z_bar)
         return (None, None, None, None, None, None, *grads)
+
+
+_CAPTURE = contextvars.ContextVar("physml_jet_capture", default=None)
+
+
+class JetCapture:
+    """Per-row Jacobians through an :class:`MLP`'s jets.
+
+    Inside ``with JetCapture(network, params):``, ``network.jet`` evaluates its jets at the
+    weights ``params`` (``[W_0, b_0, W_1, b_1, ...]``) without autograd and returns leaf
+    tensors ``u`` and ``D``; whatever is computed from them (a wrapper's rescaling, an
+    output transform, a loss term's rows) keeps an autograd graph back to them only.
+    :meth:`jacobian` then gives the Jacobian of a set of rows with respect to the
+    weights from one adjoint pass: every point's rows are independent of the other
+    points', so one pass seeded with the rows' gradients gives each point's
+    pre-activation gradients, and a row's gradient for a layer's weights is the sum,
+    over the stacked rows of its point (value and streams), of the outer products of
+    those and the layer's inputs (:func:`_taylor_adjoint`). One jet call per capture.
+    """
+
+    def __init__(self, network, params):
+        self.network, self.params = network, tuple(params)
+        self.tape, self.u, self.D, self.calls = None, None, None, 0
+        self._token = None
+
+    def __enter__(self):
+        self._token = _CAPTURE.set(self)
+        return self
+
+    def __exit__(self, *exc):
+        _CAPTURE.reset(self._token)
+
+    def evaluate(self, X, n_d, first, second, tangents):
+        self.calls += 1
+        weights, biases = self.params[0::2], self.params[1::2]
+        with torch.no_grad():
+            u, D, self.tape = _taylor_forward(X.detach(), int(n_d), first, second,
+                                              self.network.activation, tangents, weights,
+                                              biases)
+        self.u, self.D = u.clone().requires_grad_(True), D.clone().requires_grad_(True)
+        return self.u, self.D
+
+    def _inputs(self, index):
+        """Layer ``index``'s stacked input rows (the first layer's streams: the tangents)."""
+        tape = self.tape
+        if index:
+            return tape.inputs[index]
+        X = tape.inputs[0]
+        k1, k2 = len(tape.first), len(tape.pos)
+        if tape.tangents is None:
+            T1 = torch.zeros((k1, tape.n_d, X.shape[1]), dtype=X.dtype, device=X.device)
+            T1[torch.arange(k1), :, list(tape.first)] = 1.0
+            T2 = X.new_zeros((k2, tape.n_d, X.shape[1]))
+        else:
+            T1, T2 = tape.tangents
+            T2 = T2 if k2 else X.new_zeros((0, tape.n_d, X.shape[1]))
+        return torch.cat([X, T1.reshape(-1, X.shape[1]), T2.reshape(-1, X.shape[1])])
+
+    def jacobian(self, u_bar, D_bar, slices, streams, out, scale=None):
+        """Write into ``out`` ``(n, n_weights)`` the Jacobian of rows whose gradients with
+        respect to the captured ``u`` and ``D`` are ``u_bar`` and ``D_bar`` (zero outside
+        the rows' points; None: zero), row ``i`` reading point ``s.start + i`` of each
+        slice ``s`` of the stacked points, its derivative streams too where ``streams``;
+        each row times ``scale`` (a float or an ``(n,)`` tensor) where given."""
+        tape = self.tape
+        X = tape.inputs[0]
+        n_all, n_d = X.shape[0], tape.n_d
+        if u_bar is None and D_bar is None:
+            out.zero_()
+            return out
+        if torch.is_tensor(scale):
+            scale = scale[:, None, None]
+        k = len(tape.first) + len(tape.pos)
+        rows = []
+        for s in slices:
+            base = torch.arange(s.start, s.stop, device=X.device)
+            rows.append(base)
+            if streams and k:
+                rows.extend(n_all + j * n_d + base for j in range(k))
+        rows = torch.stack(rows, 1)  # (n, rows of the stack each row reads)
+        n = rows.shape[0]
+        columns = [0]
+        for p in self.params:
+            columns.append(columns[-1] + p.numel())
+        for index, Z_bar in _taylor_adjoint(tape, u_bar, D_bar):
+            Z = Z_bar[rows]
+            if scale is not None:
+                Z = Z * scale
+            weight = out[:, columns[2 * index]:columns[2 * index + 1]]
+            weight.view(n, Z.shape[2], -1).copy_(
+                torch.bmm(Z.transpose(1, 2), self._inputs(index)[rows]))
+            torch.sum(Z[:, 0::len(rows[0]) // len(slices)], 1,
+                      out=out[:, columns[2 * index + 1]:columns[2 * index + 2]])
+        return out
 
 
 class _ReverseMLP(torch.autograd.Function):

@@ -235,13 +235,16 @@ class _DenseStep:
 
     def __init__(self, rows, J):
         # Rows that no weight moves (observations at t0 under exact constraints) leave
-        # the step as it is: solve without them.
-        moved = J.abs().amax(1) > 0
+        # the step as it is: solve without them (with fewer rows than weights, they are
+        # the zeros on the diagonal of J J^T).
+        self.small = J.shape[0] < J.shape[1]
+        K = gram_lower(J) if self.small else None
+        moved = K.diagonal() > 0 if self.small else J.abs().amax(1) > 0
         if not bool(moved.all()):
             J, rows = J[moved], rows[moved]
+            K = K[moved][:, moved] if self.small else None
         self.rows, self.J = rows, J
-        self.small = J.shape[0] < J.shape[1]
-        self.K = gram_lower(J) if self.small else gram_lower(J.t().contiguous())
+        self.K = K if self.small else gram_lower(J.t().contiguous())
         self.g = None if self.small else J.t() @ rows
         self.scale = float(self.K.diagonal().mean())
         self.solved = float(rows.square().sum())  # (without the rows dropped above)
@@ -355,7 +358,7 @@ def levenberg_marquardt(loss, parameters, *, max_iter, verbose=0, desc="fit", hi
     dense = sum(sizes) <= limit
     state = {"n_iter": 0, "n_eval": 0, "stopped": None, "best_loss": math.nan}
     bar = progress(max_iter, verbose, desc)
-    damping, growth = None, 2.0
+    damping, growth, step = None, 2.0, None
     resample = getattr(loss, "resample", None)
 
     def record(value, terms):
@@ -393,7 +396,7 @@ def levenberg_marquardt(loss, parameters, *, max_iter, verbose=0, desc="fit", hi
             if resample is not None:
                 resample()
             if dense:
-                rows, J, terms = loss.jacobian(params)
+                rows, J, terms = loss.jacobian(params, out=None if step is None else step.J)
                 step = _DenseStep(rows, J)
             else:
                 step = _MatrixFreeStep(loss.row_function(), params)

@@ -21,7 +21,7 @@ import torch
 
 from ._base import average, dtype_name, resolve_dtype
 from ._loss import Field, PINNLoss, Term, network_point_model, parts_of
-from ._mlp import supports_jet
+from ._mlp import MLP, supports_jet
 from ._optimizers import LM_ITER_RATIO, continued, minimize, optimize
 from .pde._base import _as_outputs, parse_derivative
 from .strategies import Scope
@@ -430,6 +430,8 @@ class PINNProblem:
         fast = plan is not None and supports_jet(self.network)
         loss = PINNLoss(terms, names, self._batched_derivatives(names, plan, fast),
                         self._point_model(), self._coefficients_of(pde))
+        if fast and not self.learned:
+            loss.jets = _jet_network(self.network)
         # torch.compile cannot differentiate autograd's input derivatives a second time,
         # and a transform's chain rule (exact constraints, output_transform) takes them
         transform = self.config.output_transform or getattr(self.network, "combine", None)
@@ -719,6 +721,19 @@ def _transformed(transform, X, u):
                          f"output(s); expected {expected} (u as the residual receives it: "
                          f"(n,) for one output, (n, n_outputs) otherwise){hint}")
     return out.reshape(u.shape) if out.dim() == 1 else out
+
+
+def _jet_network(network):
+    """The :class:`physml._mlp.MLP` inside ``network`` (through wrappers' ``network``)
+    that holds all of its trainable weights, or None."""
+    inner = network
+    while not isinstance(inner, MLP):
+        inner = getattr(inner, "network", None)
+        if not isinstance(inner, torch.nn.Module):
+            return None
+    if [id(p) for p in network.parameters()] != [id(p) for p in inner.parameters()]:
+        return None
+    return inner
 
 
 def _identity(value):
