@@ -235,16 +235,13 @@ class _DenseStep:
 
     def __init__(self, rows, J):
         # Rows that no weight moves (observations at t0 under exact constraints) leave
-        # the step as it is: solve without them (with fewer rows than weights, they are
-        # the zeros on the diagonal of J J^T).
-        self.small = J.shape[0] < J.shape[1]
-        K = gram_lower(J) if self.small else None
-        moved = K.diagonal() > 0 if self.small else J.abs().amax(1) > 0
+        # the step as it is: solve without them.
+        moved = J.ne(0).any(1)
         if not bool(moved.all()):
             J, rows = J[moved], rows[moved]
-            K = K[moved][:, moved] if self.small else None
         self.rows, self.J = rows, J
-        self.K = K if self.small else gram_lower(J.t().contiguous())
+        self.small = J.shape[0] < J.shape[1]
+        self.K = gram_lower(J) if self.small else gram_lower(J.t().contiguous())
         self.g = None if self.small else J.t() @ rows
         self.scale = float(self.K.diagonal().mean())
         self.solved = float(rows.square().sum())  # (without the rows dropped above)
