@@ -449,10 +449,7 @@ class Curriculum(Strategy):
     def final_optimizer_for(self, problem):
         """The optimizer of the stage at the target value for ``problem``'s network: an
         optimizer given to the estimator trains every stage."""
-        optimizer = problem.settings.optimizer
-        if self.final_optimizer == "auto" and problem.config.optimizer_given:
-            return optimizer
-        return _final_optimizer(self.final_optimizer, problem, optimizer)
+        return _stage_optimizer(self.final_optimizer, problem)
 
     def schedule(self, target):
         """The coefficient values to train at, in order, ending at ``target``."""
@@ -539,8 +536,8 @@ class TimeMarching(Strategy):
     largest residual join its points and the block trains on (residual-based adaptive
     refinement, Lu et al. 2021, as DeepXDE does it), until the check passes or
     ``max_refinements`` rounds are done. A block that passes the check trains exactly
-    as without it. A refinement trains with the block's L-BFGS budget and no Adam
-    warm-up (the block starts in its basin); with ``within`` set, the check follows the
+    as without it. A refinement trains with the block's budget and no Adam warm-up
+    (the block starts in its basin); with ``within`` set, the check follows the
     inner strategy's last stage and a refinement trains on the target equation.
     ``stages_`` records each check's ``held_out_ratio`` and numbers the added trainings
     (``refinement``). The forward two-species problem, whose first block holds a
@@ -548,12 +545,17 @@ class TimeMarching(Strategy):
     compares seq2seq with the standard PINN there (the user guide's "Stating an
     equation" page).
 
-    Training defaults (the estimator's ``"auto"`` values): float64, each block 500 Adam
-    steps then 1000 L-BFGS iterations (history 100, tolerances 1e-10: a warm-started
-    block usually converges in a few hundred), the first block ``first_block_factor``
-    (5x) that. ``physml reproduce failure-modes`` measures ``strategy="seq2seq"`` against
-    the paper's seq2seq errors on reaction and reaction-diffusion. With
-    ``within`` set, the inner strategy's defaults apply in each block.
+    Training defaults (the estimator's ``"auto"`` values): float64, each block by
+    Levenberg-Marquardt (``block_optimizer="auto"``, up to 20,000 trainable weights), 40
+    steps, each on new collocation points; beyond, 500 Adam steps then 1000 L-BFGS
+    iterations (history 100, tolerances 1e-10: a warm-started block usually converges
+    in a few hundred). The first block gets ``first_block_factor`` (5x) that. A block's
+    share of the points is small (100 of the paper's 1000 over ten blocks), and
+    Gauss-Newton steps on points drawn afresh at every step fit the block where a
+    quasi-Newton method on its fixed points fits those points. ``physml reproduce
+    failure-modes`` measures ``strategy="seq2seq"`` against the paper's seq2seq errors on
+    reaction and reaction-diffusion. With ``within`` set, the inner strategy's defaults
+    apply in each block.
 
     Parameters
     ----------
@@ -580,6 +582,14 @@ class TimeMarching(Strategy):
     max_refinements : int, default=3
         Rounds of refinement a block may take, each adding as many points as it had at
         first.
+    block_optimizer : {"auto", "adam", "lbfgs", "adam+lbfgs", "lm"}, default="auto"
+        The optimizer of every block and its refinements; ``"auto"``: the estimator's
+        ``optimizer`` where one is given, else Levenberg-Marquardt for networks of up to
+        ``LM_MAX_WEIGHTS`` (20,000) trainable weights and the strategy's ``"adam+lbfgs"``
+        beyond. One other than ``"adam+lbfgs"`` takes its own default budget
+        (:func:`default_iter`: 40 Levenberg-Marquardt steps a block), scaled as the
+        estimator's ``max_iter`` scales the strategy's. Recorded in each entry of
+        ``stages_``. With ``within`` set, the inner strategy chooses.
 
     Examples
     --------
@@ -603,16 +613,18 @@ class TimeMarching(Strategy):
         "within": [StrOptions(STRATEGY_NAMES - {"seq2seq"}), Strategy, None],
         "refine_at": [reals(1, closed="left"), None],
         "max_refinements": [integers(0)],
+        "block_optimizer": [StrOptions({"auto", *OPTIMIZERS})],
     }
 
     def __init__(self, dt="auto", n_points=256, first_block_factor=5.0, within=None,
-                 refine_at=10.0, max_refinements=3):
+                 refine_at=10.0, max_refinements=3, block_optimizer="auto"):
         self.dt = dt
         self.n_points = n_points
         self.first_block_factor = first_block_factor
         self.within = within
         self.refine_at = refine_at
         self.max_refinements = max_refinements
+        self.block_optimizer = block_optimizer
 
     def training(self):
         if self.within is not None:
@@ -669,12 +681,18 @@ class TimeMarching(Strategy):
             block = scope.within(domain=tuple(block_domain), X_obs=X_obs, y_obs=y_obs,
                                  n_collocation=n_collocation,
                                  iter_factor=1.0 if networks else self.first_block_factor)
+            switch = {}
             if inner is None:
-                block_reports = [problem.train(pde, block, desc=f"{name} {_describe(pde)}")]
+                switch = switched_optimizer(problem.settings.scaled(block.iter_factor),
+                                            self.training_defaults,
+                                            _stage_optimizer(self.block_optimizer, problem))
+                block_reports = [problem.train(pde, block, desc=f"{name} {_describe(pde)}",
+                                               **switch)]
             else:
                 _, block_reports = inner.run(problem, pde,
                                              dataclasses.replace(block, label=f"{name}: "))
-            block_reports += self._refine(problem, pde, block, block_reports[-1], name)
+            block_reports += self._refine(problem, pde, block, block_reports[-1], name,
+                                          switch)
             reports.extend(block_reports)
             networks.append(problem.network)
             if block_reports[-1]["stopped"]:
@@ -682,17 +700,18 @@ class TimeMarching(Strategy):
         problem.network = PiecewiseInTime(edges[: len(networks) + 1], networks, t_index)
         return problem.network, reports
 
-    def _refine(self, problem, pde, block, report, name):
+    def _refine(self, problem, pde, block, report, name, switch):
         """Check the block just trained on fresh points and, while its fit does not hold
-        between its own, add the fresh points of largest residual and train on; the
-        reports of the added trainings. Each checked stage records ``held_out_ratio``."""
+        between its own, add the fresh points of largest residual and train on (with the
+        block's budget, ``switch`` its changes of optimizer); the reports of the added
+        trainings. Each checked stage records ``held_out_ratio``."""
         reports = []
         settings = problem.settings
         if self.refine_at is None or settings.resample_every:
             return reports  # redrawn points follow the residual already
         domain, n = block.domain, block.n_collocation
-        changes = {}
-        changes = dict(optimizer=continued(settings.optimizer), warmup_iter=0)
+        changes = dict(switch, warmup_iter=0,
+                       optimizer=continued(switch.get("optimizer", settings.optimizer)))
         for k in range(1, self.max_refinements + 2):
             if report["stopped"]:
                 break
@@ -715,6 +734,17 @@ FINAL_ITER = {"lm": 200, "lbfgs": 3000}
 #: rows and ``P`` weights, and beyond it the step's conjugate gradients cost more than
 #: L-BFGS's iterations gain.
 LM_MAX_WEIGHTS = DENSE_MAX_WEIGHTS
+
+
+def _stage_optimizer(choice, problem):
+    """The optimizer of a stage whose strategy parameter says ``choice``: under ``"auto"``
+    the estimator's ``optimizer`` where one was given (it trains every stage), else
+    Levenberg-Marquardt up to :data:`LM_MAX_WEIGHTS` trainable weights and the
+    strategy's own beyond."""
+    optimizer = problem.settings.optimizer
+    if choice == "auto" and problem.config.optimizer_given:
+        return optimizer
+    return _final_optimizer(choice, problem, optimizer)
 
 
 def _final_optimizer(choice, problem, beyond):

@@ -219,10 +219,12 @@ def test_time_marching_gives_the_first_block_more_iterations():
 
 def _marching_fit(**strategy):
     """Reaction on two blocks of 8 points each: too few for the network, which fits
-    them exactly and misses between them."""
+    them exactly and misses between them (on fixed points, by Adam and L-BFGS:
+    Levenberg-Marquardt, a small network's default, draws new points at every step)."""
     pde = Reaction(rho=5.0)
     X0, u0 = pde.initial_data(32)
-    return PINNRegressor(pde=pde, strategy=TimeMarching(dt=0.5, **strategy), max_iter=150,
+    strategy = TimeMarching(dt=0.5, **{"block_optimizer": "adam+lbfgs", **strategy})
+    return PINNRegressor(pde=pde, strategy=strategy, max_iter=150,
                          warmup_iter=20, hidden_layer_sizes=(16, 16), n_collocation=16,
                          random_state=0).fit(X0, u0)
 
@@ -409,6 +411,11 @@ def test_auto_training_settings_resolve_per_strategy():
         ("lm", 1, 0, 0.0, 100, "float64")]  # 40 LM steps x 6 x 4/1000
     marching = PINNRegressor(pde=Reaction(rho=2.0), strategy=TimeMarching(dt=0.5, n_points=8),
                              max_iter=4, **TINY).fit(X0, u0)
+    # (the blocks by Levenberg-Marquardt: 40 steps x 4/1000, x 5 in the first block,
+    # at least one)
+    assert [_recorded(s, *names) for s in marching.stages_] == [
+        ("lm", 1, 0, 1e-10, 100, "float64"), ("lm", 1, 0, 1e-10, 100, "float64")]
+    marching.set_params(strategy__block_optimizer="adam+lbfgs").fit(X0, u0)
     assert [_recorded(s, *names) for s in marching.stages_] == [
         ("adam+lbfgs", 20, 10, 1e-10, 100, "float64"),
         ("adam+lbfgs", 4, 2, 1e-10, 100, "float64")]
@@ -484,3 +491,32 @@ def test_curriculum_trains_its_last_stage_by_levenberg_marquardt_where_it_can(mo
     large = clone(est).fit(X0, u0)
     assert [s["optimizer"] for s in large.stages_] == ["adam+lbfgs"] * 4
     np.testing.assert_array_equal(large.predict(X0), asked.predict(X0))
+
+
+def test_time_marching_trains_its_blocks_by_levenberg_marquardt_where_it_can(monkeypatch):
+    from physml import strategies
+
+    pde = Reaction(rho=5.0)
+    X0, u0 = pde.initial_data(32)
+    small = dict(max_iter=100, hidden_layer_sizes=(8,), n_collocation=40, random_state=0)
+    seq2seq = TimeMarching(dt=0.5, refine_at=None)
+    est = PINNRegressor(pde=pde, strategy=seq2seq, **small).fit(X0, u0)
+    # LM's 40 default steps a block, scaled as max_iter scales the strategy's 1000 L-BFGS
+    # iterations (100 of them): 4, the first block first_block_factor (5) times that
+    assert [(s["optimizer"], s["max_iter"], s["warmup_iter"]) for s in est.stages_] == [
+        ("lm", 20, 0), ("lm", 4, 0)]
+    assert set(est.history_["optimizer"]) == {"lm"}
+    # asked, given to the estimator, or beyond LM_MAX_WEIGHTS: the strategy's Adam+L-BFGS
+    asked = clone(est).set_params(strategy__block_optimizer="adam+lbfgs").fit(X0, u0)
+    assert [(s["optimizer"], s["max_iter"]) for s in asked.stages_] == [
+        ("adam+lbfgs", 500), ("adam+lbfgs", 100)]
+    given = clone(est).set_params(optimizer="adam+lbfgs").fit(X0, u0)
+    np.testing.assert_array_equal(given.predict(X0), asked.predict(X0))
+    monkeypatch.setattr(strategies, "LM_MAX_WEIGHTS", 10)
+    large = clone(est).fit(X0, u0)
+    np.testing.assert_array_equal(large.predict(X0), asked.predict(X0))
+    # an optimizer given to the estimator trains every block with its own budget
+    lm = clone(est).set_params(optimizer="lm", max_iter=6).fit(X0, u0)
+    assert [(s["optimizer"], s["max_iter"]) for s in lm.stages_] == [("lm", 30), ("lm", 6)]
+    with pytest.raises(ValueError, match="block_optimizer"):
+        clone(est).set_params(strategy__block_optimizer="sgd").fit(X0, u0)
