@@ -446,7 +446,7 @@ class JetCapture:
             if streams and k:
                 rows.extend(n_all + j * n_d + base for j in range(k))
         rows = torch.stack(rows, 1)  # (n, rows of the stack each row reads)
-        n = rows.shape[0]
+        n, per_point = rows.shape[0], rows.shape[1] // len(slices)
         columns = [0]
         for p in self.params:
             columns.append(columns[-1] + p.numel())
@@ -457,7 +457,8 @@ class JetCapture:
             weight = out[:, columns[2 * index]:columns[2 * index + 1]]
             weight.view(n, Z.shape[2], -1).copy_(
                 torch.bmm(Z.transpose(1, 2), self._inputs(index)[rows]))
-            torch.sum(Z[:, 0::len(rows[0]) // len(slices)], 1,
+            # the bias: the value rows only (each point's first stacked row)
+            torch.sum(Z[:, 0::per_point], 1,
                       out=out[:, columns[2 * index + 1]:columns[2 * index + 2]])
         return out
 
