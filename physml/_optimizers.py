@@ -6,7 +6,8 @@ one call.
 - ``"adam"``, ``"lbfgs"``, ``"adam+lbfgs"``: :func:`minimize`, on the loss's batched value
   (a callable returning named scalar terms, their gradient by autograd);
 - ``"lm"``: :func:`levenberg_marquardt`, on the loss's rows and their Jacobian (a
-  :class:`physml._loss.PINNLoss`), damped Gauss-Newton steps; beyond
+  :class:`physml._loss.PINNLoss`), damped Gauss-Newton steps (after ``warmup_iter`` Adam
+  steps where it is positive, as ``"adam+lbfgs"`` takes them); beyond
   :data:`DENSE_MAX_WEIGHTS` trainable weights the step is solved by conjugate gradients
   on ``J^T J`` from Jacobian-vector products, without forming ``J``.
 
@@ -58,9 +59,20 @@ def optimize(loss, parameters, *, optimizer, max_iter, **options):
         raise ValueError(f"optimizer={optimizer!r} is not supported; choose one of "
                          f"{sorted(OPTIMIZERS)}")
     if optimizer == "lm":
-        lm_options = {k: v for k, v in options.items()
-                      if k in ("verbose", "desc", "history", "owner")}
-        return levenberg_marquardt(loss, parameters, max_iter=max_iter, **lm_options)
+        shared = {k: v for k, v in options.items()
+                  if k in ("verbose", "desc", "history", "owner")}
+        warmup = options.get("warmup_iter") or 0
+        if warmup <= 0:
+            return levenberg_marquardt(loss, parameters, max_iter=max_iter, **shared)
+        # Adam's steps first, as "adam+lbfgs" takes them, on the batched evaluator
+        first = minimize(options.get("objective", loss), parameters, optimizer="adam",
+                         max_iter=warmup, **shared)
+        if first["stopped"]:
+            return first
+        report = levenberg_marquardt(loss, parameters, max_iter=max_iter, **shared)
+        report["n_iter"] += first["n_iter"]
+        report["n_eval"] += first["n_eval"]
+        return report
     return minimize(options.pop("objective", loss), parameters, optimizer=optimizer,
                     max_iter=max_iter, **options)
 

@@ -111,8 +111,10 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         Levenberg-Marquardt steps (``"lm"``) per stage, before the strategy's per-stage
         factors. ``"auto"``: the strategy's, a 25th of its L-BFGS budget under ``"lm"``.
     warmup_iter : int or "auto", default="auto"
-        Adam steps before L-BFGS with ``optimizer="adam+lbfgs"``. ``"auto"``: the
-        strategy's; with ``max_iter`` given, the strategy's ratio of the two.
+        Adam steps before L-BFGS with ``optimizer="adam+lbfgs"``, or before
+        Levenberg-Marquardt's with ``"lm"``. ``"auto"``: the strategy's; with
+        ``max_iter`` given, the strategy's ratio of the two; under ``"lm"`` none, except
+        in the curriculum's stages, which keep the strategy's warm-up.
     tol : float or "auto", default="auto"
         L-BFGS ``tolerance_grad`` and ``tolerance_change`` (the paper's 1e-7; the
         strategies' defaults use 0 or 1e-10, so that L-BFGS spends its budget).
@@ -591,7 +593,9 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         """The strategy's training defaults with this estimator's explicit values in
         their place (``pde=None`` trains as the standard strategy)."""
         defaults = (strategy if self.pde is not None else Standard()).training()
-        settings = TrainingSettings.resolve(defaults, **self._given_training())
+        lm_warmup = self.pde is not None and strategy.lm_warmup
+        settings = TrainingSettings.resolve(defaults, lm_warmup=lm_warmup,
+                                            **self._given_training())
         # torch dtypes are accepted for convenience; the record holds their names
         return settings.scaled(dtype=dtype_name(settings.dtype))
 

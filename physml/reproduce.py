@@ -183,7 +183,8 @@ def failure_mode_runs(system, values=None, seeds=1, strategies=("standard", "fix
     strategies : sequence of {"standard", "fix", "fix+lm"}
         ``"fix"`` is ``strategy="curriculum"`` for convection and ``strategy="seq2seq"``
         for the others, with the strategy's own training defaults; ``"fix+lm"`` the same
-        with ``optimizer="lm"`` (Levenberg-Marquardt in every stage); ``"standard"`` is
+        with ``optimizer="lm"`` (Levenberg-Marquardt in every stage, after the
+        curriculum's Adam warm-up); ``"standard"`` is
         the standard PINN with the paper's settings
         (:data:`physml.strategies.PAPER_SETTINGS`).
     budget : float, default=1.0

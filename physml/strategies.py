@@ -178,19 +178,25 @@ class TrainingSettings:
     architecture: str = "mlp"
 
     @classmethod
-    def resolve(cls, defaults, **given):
+    def resolve(cls, defaults, lm_warmup=False, **given):
         """``defaults`` with every given value that is not ``"auto"`` in its place.
 
         ``warmup_iter="auto"`` keeps the defaults' ratio of Adam steps to ``max_iter``
         when ``max_iter`` is given (``max_iter=200`` on a 500/1000 default: 100 Adam
-        steps), so that a shorter fit is shorter in both phases."""
+        steps), so that a shorter fit is shorter in both phases. Under
+        ``optimizer="lm"`` it is no Adam steps, or the defaults' where ``lm_warmup``
+        (the strategy's :attr:`Strategy.lm_warmup`)."""
         values = dataclasses.asdict(defaults)
         explicit = {k: v for k, v in given.items() if not _is_auto(v)}
         optimizer = explicit.get("optimizer", defaults.optimizer)
+        if optimizer == "lm" and "warmup_iter" not in explicit:
+            # the strategy's Adam steps, fewer as a given max_iter asks for fewer steps
+            share = explicit.get("max_iter", default_iter(defaults, "lm"))
+            share /= max(default_iter(defaults, "lm"), 1)
+            explicit["warmup_iter"] = (int(round(defaults.warmup_iter * share))
+                                       if lm_warmup else 0)
         if "max_iter" not in explicit and optimizer != defaults.optimizer:
             explicit["max_iter"] = default_iter(defaults, optimizer)
-        if optimizer == "lm":
-            explicit["warmup_iter"] = 0
         if "warmup_iter" not in explicit and "max_iter" in explicit:
             ratio = defaults.warmup_iter / max(defaults.max_iter, 1)
             explicit["warmup_iter"] = int(round(ratio * explicit["max_iter"]))
@@ -266,6 +272,11 @@ class Strategy(BaseEstimator):
     """
 
     training_defaults = None
+
+    #: Whether ``optimizer="lm"`` given to the estimator keeps the strategy's Adam
+    #: warm-up (``training_defaults.warmup_iter``) before each stage's
+    #: Levenberg-Marquardt steps, as ``"adam+lbfgs"`` keeps it before L-BFGS.
+    lm_warmup = False
 
     def training(self):
         """The :class:`TrainingSettings` the estimator's ``"auto"`` values resolve to."""
@@ -372,6 +383,12 @@ class Curriculum(Strategy):
     against the paper's curriculum errors at beta = 20, 30, 40 by ``physml reproduce
     failure-modes`` (the user guide's "Reproducing the papers").
 
+    An optimizer given to the estimator trains every stage. ``optimizer="lm"`` keeps
+    the Adam warm-up before each stage's Levenberg-Marquardt steps (the stage at the
+    target gets ``final_stage_factor`` times both): a stage starts from the last one's
+    solution, outside its own basin, and Gauss-Newton steps from there settle in a
+    nearby wrong solution where Adam's steps first move the network into the basin.
+
     Parameters
     ----------
     coefficient : str, default=None
@@ -420,6 +437,9 @@ class Curriculum(Strategy):
     training_defaults = TrainingSettings(optimizer="adam+lbfgs", max_iter=1000,
                                          warmup_iter=500, tol=0.0, lbfgs_history_size=100,
                                          dtype="float64")
+
+    # each stage starts from the last one's solution, outside its own basin
+    lm_warmup = True
 
     _parameter_constraints = {
         "coefficient": [str, None],

@@ -9,7 +9,7 @@ from physml import PINNRegressor
 from physml._lbfgs import LBFGS, _CompactHistory
 from physml._optimizers import OPTIMIZERS, continued, optimize
 from physml.pde import Convection
-from physml.strategies import Causal, TimeMarching
+from physml.strategies import Causal, Curriculum, TimeMarching
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
@@ -31,7 +31,7 @@ def test_every_strategy_trains_with_every_optimizer(strategy, optimizer):
     assert set(ran) <= allowed, ran
     # every evaluation was made by a phase of what ran (Adam and L-BFGS for adam+lbfgs)
     phases = {"adam": {"adam"}, "lbfgs": {"lbfgs"}, "adam+lbfgs": {"adam", "lbfgs"},
-              "lm": {"lm"}}
+              "lm": {"adam", "lm"} if strategy == "curriculum" else {"lm"}}
     expected = set().union(*(phases[name] for name in allowed))
     if isinstance(strategy, Causal):
         expected.add("lm")
@@ -236,3 +236,33 @@ def test_gram_lower_is_the_lower_triangle_with_the_same_bits_on_any_thread_count
     assert torch.equal(one, two)
     torch.testing.assert_close(two, torch.tril(J @ J.t()), rtol=1e-12, atol=1e-10)
     assert not torch.triu(two, 1).any()  # what a Cholesky factor does not read
+
+
+def test_lm_takes_a_given_adam_warm_up_first():
+    pde = Convection(beta=1.0)
+    X0, u0 = pde.initial_data(16)
+    small = dict(hidden_layer_sizes=(6,), n_collocation=30, n_boundary=8, random_state=0,
+                 strategy=Causal(n_chunks=2, final_iter=0), optimizer="lm", max_iter=3)
+    est = PINNRegressor(pde=pde, warmup_iter=5, **small).fit(X0, u0)
+    assert est.stages_[0]["warmup_iter"] == 5
+    assert est.history_["optimizer"][:5] == ["adam"] * 5
+    assert set(est.history_["optimizer"][5:]) == {"lm"}
+    assert est.n_iter_ == 5 + 3
+    cold = PINNRegressor(pde=pde, **small).fit(X0, u0)
+    assert cold.stages_[0]["warmup_iter"] == 0 and "adam" not in cold.history_["optimizer"]
+
+
+def test_curriculum_keeps_its_adam_warm_up_under_lm():
+    pde = Convection(beta=4.0)
+    X0, u0 = pde.initial_data(16)
+    est = PINNRegressor(pde=pde, strategy="curriculum", optimizer="lm", max_iter=4,
+                        hidden_layer_sizes=(6,), n_collocation=30, n_boundary=8,
+                        random_state=0).fit(X0, u0)
+    # 500 Adam steps to the 40 Levenberg-Marquardt steps of the default, scaled to 4
+    factor = Curriculum().final_stage_factor
+    assert [s["warmup_iter"] for s in est.stages_] == [50, round(50 * factor)]
+    assert [s["optimizer"] for s in est.stages_] == ["lm", "lm"]
+    for k, stage in enumerate(est.stages_):
+        ran = [o for o, s in zip(est.history_["optimizer"], est.history_["stage"]) if s == k]
+        assert ran[:stage["warmup_iter"]] == ["adam"] * stage["warmup_iter"]
+        assert set(ran[stage["warmup_iter"]:]) == {"lm"}
