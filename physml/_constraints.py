@@ -315,7 +315,7 @@ def harmonics_for(pde, column, tol=1e-6, most=8):
         return most
     spatial = list(pde.spatial_indices)
     others = [i for i in spatial if i != column]
-    low, high = (float(v) for v in pde.domain[column])
+    low, high = (float(v) for v in pde.bounds[column])
     start, needed = pde.initial_points(1), 1
     # Lines along the coordinate at t_min; with more spatial coordinates, several lines at
     # fixed, asymmetric fractions of the others' ranges (one line may miss a mode: cos y
@@ -324,7 +324,7 @@ def harmonics_for(pde, column, tol=1e-6, most=8):
         points = np.repeat(start, 64, axis=0)
         points[:, column] = np.linspace(low, high, 64, endpoint=False)
         for other in others:
-            a, b = (float(v) for v in pde.domain[other])
+            a, b = (float(v) for v in pde.bounds[other])
             points[:, other] = a + fraction * (b - a)
         x = points[:, spatial[0]] if len(spatial) == 1 else points[:, spatial]
         values = np.asarray(pde.initial_condition(x), dtype=float).reshape(64, -1)
@@ -343,9 +343,15 @@ INITIAL_WIDTH = 0.05
 def exact_plan(pde, n_outputs, time_features, n_harmonics=1, initial_width=INITIAL_WIDTH):
     """What :class:`ExactModel` builds in for ``pde``, or a ValueError saying why it cannot
     apply."""
+    if pde.geometries:
+        raise ValueError(
+            f"constraints='exact' builds in the conditions of a box's faces; the domain of "
+            f"{type(pde).__name__} holds a geometry ({pde.geometries[0][1]!r}), whose "
+            "pieces' conditions it does not build in: use constraints='soft', or "
+            "output_transform=(X, u) -> u to build them in yourself")
     kinds = pde.boundary_kinds()
     time = pde.time_index
-    domain = [tuple(map(float, r)) for r in pde.domain]
+    domain = [tuple(map(float, r)) for r in pde.bounds]
     columns = []
     for index in range(len(pde.coordinates)):
         kind = kinds.get(index)
@@ -428,7 +434,7 @@ def _at_ends(pde, column, a, b, n=16):
     unit = (np.arange(n) + 0.5) / n
     points = np.empty((2 * n, len(spatial)))
     for position, index in enumerate(spatial):
-        low, high = (float(v) for v in pde.domain[index])
+        low, high = (float(v) for v in pde.bounds[index])
         # each other coordinate visits the range in its own order, so that the rows do not
         # all lie on one diagonal
         points[:, position] = np.tile(low + np.roll(unit, 5 * position) * (high - low), 2)
@@ -439,7 +445,7 @@ def _at_ends(pde, column, a, b, n=16):
 def _dirichlet_ends(pde, column, n_outputs):
     """The Dirichlet values at the two ends of ``column`` (constant along the face and in
     time, or a ValueError)."""
-    faces = {side: X for c, side, _, X in pde.boundary_faces(16, pde.domain) if c == column}
+    faces = {side: X for c, side, _, X in pde.boundary_faces(16, pde.bounds) if c == column}
     values = []
     for side in (0, 1):
         X = faces[side]

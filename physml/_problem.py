@@ -23,7 +23,7 @@ from ._base import average, dtype_name, resolve_dtype
 from ._loss import Field, PINNLoss, Term, network_point_model, parts_of
 from ._mlp import MLP, supports_jet
 from ._optimizers import LM_ITER_RATIO, continued, minimize, optimize
-from .pde._base import _as_outputs, parse_derivative
+from .pde._base import PieceSide, _as_outputs, parse_derivative
 from .strategies import Scope
 
 
@@ -220,12 +220,27 @@ class PINNProblem:
         self._points[key] = torch.cat([self._points[key], chosen.to(self._points[key])])
 
     def _draw(self, domain, n, generator=None):
-        """``n`` points uniform in ``domain`` (float64), from ``generator`` (the fit's)."""
+        """``n`` points uniform in ``domain`` (float64), from ``generator`` (the fit's);
+        where the equation's domain holds a geometry, uniform in its part of the box
+        ``domain`` (drawn in the box, those outside the geometry rejected)."""
         low = torch.tensor([float(r[0]) for r in domain], dtype=torch.float64)
         span = torch.tensor([float(r[1]) - float(r[0]) for r in domain], dtype=torch.float64)
-        unit = torch.rand((n, len(domain)), generator=generator or self.generator,
-                          dtype=torch.float64)
-        return (low + unit * span).to(device=self.device)
+        generator = generator or self.generator
+        if self.pde is None or not self.pde.geometries:
+            unit = torch.rand((n, len(domain)), generator=generator, dtype=torch.float64)
+            return (low + unit * span).to(device=self.device)
+        kept, found, tried = [], 0, 0
+        while found < n:
+            batch = max(2 * (n - found) * (tried // max(found, 1) if found else 1), 64)
+            X = low + torch.rand((batch, len(domain)), generator=generator,
+                                 dtype=torch.float64) * span
+            X = X[torch.as_tensor(self.pde.inside(X.numpy()))]
+            kept.append(X)
+            found, tried = found + X.shape[0], tried + batch
+            if tried > 10_000_000 and not found:
+                raise ValueError(f"no collocation point of {n} lies in the domain of "
+                                 f"{type(self.pde).__name__} within {domain}")
+        return torch.cat(kept)[:n].to(device=self.device)
 
     def boundary_faces(self, pde, domain):
         """The faces with a boundary condition on ``domain``: ``(column, side, kind, X,
@@ -237,11 +252,16 @@ class PINNProblem:
         if key not in self._faces:
             faces = []
             for column, side, kind, X in pde.boundary_faces(self.config.n_boundary, domain):
+                if X.shape[0] == 0 and kind != "periodic":
+                    continue  # a face wholly outside the domain's geometry
                 g = None
-                if kind != "periodic":
+                if isinstance(side, PieceSide):  # a geometry's piece: its outward normals
+                    g = pde.boundary_values(X, side.piece)
+                    side = torch.as_tensor(side.normals, device=self.device)
+                elif kind != "periodic":
                     g = _as_outputs(pde.boundary_condition(X), X.shape[0], len(pde.outputs),
                                     "boundary_condition")
-                    g = torch.as_tensor(g, device=self.device)
+                g = None if g is None else torch.as_tensor(g, device=self.device)
                 faces.append((column, side, kind, torch.as_tensor(X, device=self.device), g))
             self._faces[key] = faces
         return self._faces[key]
@@ -270,7 +290,7 @@ class PINNProblem:
         self.use_dtype(resolve_dtype(settings.dtype))
         X_obs = self.X_obs if X_obs is None else X_obs.to(self.dtype)
         y_obs = self.y_obs if y_obs is None else y_obs.to(self.dtype)
-        domain = tuple(domain or (pde.domain if pde is not None else ()))
+        domain = tuple(domain or (pde.bounds if pde is not None else ()))
         resample_every = settings.resample_every if resample else None
         self.sampling = settings.sampling
         n_collocation = n_collocation or self.config.n_collocation
@@ -514,6 +534,9 @@ class PINNProblem:
         names = {name: parse_derivative(name, coordinates, outputs) for name in pde.derivatives}
         boundary = set()
         for column, _, kind, _, _ in faces:
+            if isinstance(column, tuple):  # a geometry's piece: the gradient along its normals
+                boundary.update(column if kind == "neumann" else ())
+                continue
             second_order = any(index.count(column) >= 2 for _, index in names.values())
             if kind == "neumann" or (kind == "periodic" and second_order):
                 boundary.add(column)
@@ -571,6 +594,10 @@ def boundary_terms(pde, faces, slope_columns, dtype):
     terms, low = [], None
     for column, side, kind, X, g in faces:
         X = X.to(dtype)
+        if isinstance(column, tuple):
+            terms.append(_piece_term(outputs, [coordinates[c] for c in column], kind, X,
+                                     side.to(dtype), g.to(dtype)))
+            continue
         slope = tuple(f"{o}_{coordinates[column]}" for o in outputs)
         if kind == "periodic":
             if side == 0:
@@ -587,6 +614,34 @@ def boundary_terms(pde, faces, slope_columns, dtype):
             terms.append(Term("boundary", (X,), _neumann_rows(slope, side),
                               extras=(g.to(dtype),), derivatives=slope, average_parts=True))
     return terms
+
+
+def _piece_term(outputs, coordinates, kind, X, normals, g):
+    """A geometry piece's term: ``u - g`` (Dirichlet) or the outward normal derivative
+    ``n . grad u - g`` (Neumann) at its rows, the mean over the rows and the outputs that
+    hold a condition there (a NaN in ``g`` leaves that output free at that row)."""
+    conditioned = torch.isfinite(g)
+    target = torch.where(conditioned, g, torch.zeros_like(g))
+    if kind == "dirichlet" and bool(conditioned.all()):
+        return Term("boundary", (X,), _dirichlet_rows, extras=(target,), average_parts=True)
+    count = conditioned.sum(0).clamp(min=1).to(g.dtype)
+    n_outputs = max(int(conditioned.any(0).sum()), 1)
+    scale = conditioned.to(g.dtype) / (count * n_outputs).sqrt()
+    if kind == "dirichlet":
+        return Term("boundary", (X,), _masked_rows, extras=(target, scale), reduction="sum")
+    gradient = tuple(tuple(f"{o}_{c}" for c in coordinates) for o in outputs)
+    return Term("boundary", (X,), _normal_derivative_rows(gradient),
+                extras=(target, scale, normals), reduction="sum",
+                derivatives=tuple(name for names in gradient for name in names))
+
+
+def _normal_derivative_rows(gradient):
+    def rows(fields, extras, coefficients):
+        d, normals = fields[0].d, extras[2]
+        normal = torch.stack([sum(normals[:, k] * d[name] for k, name in enumerate(names))
+                              for names in gradient], 1)
+        return (normal - extras[0]) * extras[1]
+    return rows
 
 
 def _periodic_rows(fields, extras, coefficients):

@@ -431,8 +431,8 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         """``(center, half_width)`` of the domain's box, or None (see ``input_scale``)."""
         if pde is None or self.input_scale is None or self.input_scale is False:
             return None
-        low = np.array([float(r[0]) for r in pde.domain])
-        high = np.array([float(r[1]) for r in pde.domain])
+        low = np.array([float(r[0]) for r in pde.bounds])
+        high = np.array([float(r[1]) for r in pde.bounds])
         if self.input_scale == "auto" and np.all(np.abs([low, high]) <= 2 * np.pi):
             return None
         return (low + high) / 2, (high - low) / 2
@@ -546,7 +546,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
             pde = pde.with_coefficients(**{k: v for k, v in self.coefficients_.items()
                                            if k in pde.coefficient_names})
             problem.learned = {}
-        terms = problem.loss(pde, pde.domain if pde is not None else (),
+        terms = problem.loss(pde, pde.bounds if pde is not None else (),
                                    problem.X_obs, problem.y_obs, problem.config.n_collocation)
         return lambda: sum(terms().values())
 

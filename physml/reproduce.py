@@ -522,7 +522,7 @@ def plot_causal_weights(estimator, path=None, title=""):
     plt = _pyplot()
     weights = estimator.stages_[0]["causal_weights"]
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    t0, t1 = estimator.pde.domain[estimator.pde.time_index]
+    t0, t1 = estimator.pde.bounds[estimator.pde.time_index]
     image = ax.imshow(weights, aspect="auto", origin="lower", vmin=0, vmax=1,
                       extent=(t0, t1, 0, weights.shape[0]), cmap="viridis")
     fig.colorbar(image, ax=ax, label="causal weight")

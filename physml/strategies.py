@@ -672,7 +672,7 @@ class TimeMarching(Strategy):
         if isinstance(inner, TimeMarching):
             raise ValueError("TimeMarching within= must train one block (e.g. Curriculum()), "
                              "not march in time again")
-        domain = [tuple(r) for r in scope.domain or pde.domain]
+        domain = [tuple(r) for r in scope.domain or pde.bounds]
         X_all = problem.X_obs if scope.X_obs is None else scope.X_obs
         y_all = problem.y_obs if scope.y_obs is None else scope.y_obs
         n_total = scope.n_collocation or problem.config.n_collocation

@@ -7,8 +7,23 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils._param_validation import StrOptions
 
-#: The boundary kinds a spatial coordinate may have (None: no boundary condition).
+from ..geometry import Geometry
+
+#: The boundary kinds a spatial coordinate or a boundary piece may have (None: no
+#: boundary condition; "periodic" for a box's coordinates only).
 BOUNDARIES = ("periodic", "dirichlet", "neumann", None)
+
+#: Boundary rows drawn for a geometry: this many per face a box of its dimension would
+#: have (``n_boundary`` per face), shared out over its pieces by their measure.
+FACES_PER_DIMENSION = 2
+
+
+class PieceSide:
+    """Where a boundary row of a geometry lies: its piece's name and the outward unit
+    normals at the rows (what a box face's side says for its coordinate)."""
+
+    def __init__(self, piece, normals):
+        self.piece, self.normals = piece, normals
 
 #: The coordinate that is time: the initial condition holds at its minimum.
 TIME = "t"
@@ -73,10 +88,14 @@ class PDE(BaseEstimator):
     - ``outputs``: names of the fields (default ``("u",)``).
     - ``derivatives``: the derivatives the residual reads, named
       ``<output>_<coordinates>``: ``"u_t"``, ``"u_xx"``, ``"v_xy"``, ``"y1_t"``.
-    - ``domain``: one ``(min, max)`` per coordinate, in ``coordinates`` order.
+    - ``domain``: one ``(min, max)`` per coordinate, in ``coordinates`` order; or a
+      :mod:`physml.geometry` object over all of them; or a tuple mixing pairs and
+      geometries, each geometry taking as many coordinates as its dimension
+      (``(Disk([0, 0], 1.0), (0.0, 1.0))`` for ``("x", "y", "t")``: a disk in time).
     - ``boundary``: ``"periodic"``, ``"dirichlet"``, ``"neumann"`` (the outward normal
       derivative is given), ``None`` (no boundary condition), or a dict
-      ``{spatial coordinate: kind}``.
+      ``{spatial coordinate or piece name: kind}`` (a geometry's boundary pieces by the
+      names its primitives were given; a piece a dict leaves out has no condition).
     - ``coefficient_names`` (and ``positive_coefficients``, those positive by their
       physics, learned through their logarithm), ``residual``, ``initial_condition``,
       ``boundary_condition`` and, where one is known, ``reference_solution``.
@@ -124,6 +143,67 @@ class PDE(BaseEstimator):
 
     # The geometry ---------------------------------------------------------------------
 
+    def domain_factors(self):
+        """``[(columns, geometry), ...]``: the domain's factors in coordinate order, a
+        ``(min, max)`` pair as ``((column,), None)``."""
+        domain = (self.domain,) if isinstance(self.domain, Geometry) else tuple(self.domain)
+        factors, column = [], 0
+        for item in domain:
+            width = item.dim if isinstance(item, Geometry) else 1
+            factors.append((tuple(range(column, column + width)),
+                            item if isinstance(item, Geometry) else None))
+            column += width
+        return factors
+
+    @property
+    def geometries(self):
+        """``[(columns, geometry), ...]`` for the domain's geometry factors (none on a box)."""
+        return [(c, g) for c, g in self.domain_factors() if g is not None]
+
+    @property
+    def bounds(self):
+        """One ``(min, max)`` per coordinate: the domain itself on a box, the bounding box
+        of each geometry factor otherwise."""
+        if not self.geometries:
+            return tuple(self.domain)
+        bounds = []
+        for item in ((self.domain,) if isinstance(self.domain, Geometry) else self.domain):
+            if isinstance(item, Geometry):
+                low, high = item.bounding_box()
+                bounds.extend((float(a), float(b)) for a, b in zip(low, high))
+            else:
+                bounds.append(tuple(item))
+        return tuple(bounds)
+
+    def inside(self, X):
+        """Whether each row of ``X`` lies in every geometry factor of the domain (all rows
+        on a box; the box's own bounds are not checked)."""
+        X = np.asarray(X, dtype=float)
+        keep = np.ones(X.shape[0], bool)
+        for columns, geometry in self.geometries:
+            keep &= geometry.contains(X[:, list(columns)])
+        return keep
+
+    @property
+    def boundary_pieces(self):
+        """The names of the geometry factors' boundary pieces."""
+        return tuple(dict.fromkeys(name for _, g in self.geometries for name in g.pieces))
+
+    def piece_kinds(self):
+        """``{piece name: kind}`` for every geometry piece with a boundary condition."""
+        if isinstance(self.boundary, dict):
+            kinds = {name: self.boundary.get(name) for name in self.boundary_pieces}
+        else:
+            kinds = dict.fromkeys(self.boundary_pieces, self.boundary)
+        return {name: kind for name, kind in kinds.items() if kind is not None}
+
+    def boundary_values(self, X, piece=None):
+        """The boundary condition's values at rows ``X`` (of ``piece``, for a condition
+        given per piece), ``(n, n_outputs)``; NaN where an output has no condition."""
+        values = self.boundary_condition(X)
+        return _as_outputs(values, np.asarray(X).shape[0], len(self.outputs),
+                           "boundary_condition")
+
     @property
     def time_index(self):
         """The column of ``"t"``, or None for a steady problem."""
@@ -135,11 +215,14 @@ class PDE(BaseEstimator):
         return tuple(i for i, c in enumerate(self.coordinates) if c != TIME)
 
     def boundary_kinds(self):
-        """``{spatial column: kind}`` for every spatial coordinate with a boundary condition."""
+        """``{spatial column: kind}`` for every spatial coordinate given as a ``(min, max)``
+        pair with a boundary condition (a geometry's pieces: :meth:`piece_kinds`)."""
+        in_geometry = {c for columns, _ in self.geometries for c in columns}
         if isinstance(self.boundary, dict):
-            kinds = {self.coordinates.index(c): kind for c, kind in self.boundary.items()}
+            kinds = {self.coordinates.index(c): kind for c, kind in self.boundary.items()
+                     if c in self.coordinates}
         else:
-            kinds = {i: self.boundary for i in self.spatial_indices}
+            kinds = {i: self.boundary for i in self.spatial_indices if i not in in_geometry}
         return {i: kind for i, kind in sorted(kinds.items()) if kind is not None}
 
     @property
@@ -197,12 +280,21 @@ class PDE(BaseEstimator):
             if kind not in BOUNDARIES:
                 raise ValueError(f"boundary kind {kind!r} is not supported; choose one of "
                                  f"{BOUNDARIES} (or a dict {{coordinate: kind}})")
+        self._validate_domain()
+        pieces = self.boundary_pieces
         if isinstance(boundary, dict):
             for name in boundary:
+                if name in pieces:
+                    continue
                 if name not in coordinates or name == TIME:
                     raise ValueError(
-                        f"boundary={boundary!r}: {name!r} is not a spatial coordinate of "
-                        f"{tuple(c for c in coordinates if c != TIME)}")
+                        f"boundary={boundary!r}: {name!r} is neither a spatial coordinate of "
+                        f"{tuple(c for c in coordinates if c != TIME)} nor a boundary piece "
+                        f"of the domain {pieces}")
+        if "periodic" in self.piece_kinds().values():
+            raise ValueError("boundary: 'periodic' holds between the opposite faces of a box; "
+                             f"the geometry's pieces {pieces} take 'dirichlet', 'neumann' or "
+                             "None")
         for name in self.derivatives:
             parse_derivative(name, coordinates, outputs)
         for name, value in self.coefficients.items():
@@ -210,12 +302,24 @@ class PDE(BaseEstimator):
                 continue
             if not np.isfinite(value):
                 raise ValueError(f"coefficient {name}={value!r} must be finite")
-        domain = tuple(self.domain)
-        if len(domain) != len(coordinates) or not all(
-                len(r) == 2 and float(r[0]) < float(r[1]) for r in domain):
-            raise ValueError(f"domain={self.domain!r} must hold one (min, max) with min < max "
-                             f"per coordinate of {coordinates}")
         return self
+
+    def _validate_domain(self):
+        coordinates = tuple(self.coordinates)
+        domain = (self.domain,) if isinstance(self.domain, Geometry) else tuple(self.domain)
+        pairs = [r for r in domain if not isinstance(r, Geometry)]
+        width = sum(r.dim if isinstance(r, Geometry) else 1 for r in domain)
+        if width != len(coordinates) or not all(
+                len(r) == 2 and float(r[0]) < float(r[1]) for r in pairs):
+            raise ValueError(f"domain={self.domain!r} must hold one (min, max) with min < max "
+                             f"per coordinate of {coordinates}, or geometries taking as many "
+                             "coordinates as their dimension")
+        time = self.time_index
+        for columns, _ in self.geometries:
+            if time in columns:
+                raise ValueError(f"domain: a geometry takes coordinates "
+                                 f"{tuple(coordinates[c] for c in columns)}, time among them; "
+                                 "give 't' its own (min, max)")
 
     # Points and data drawn from the equation ----------------------------------------------
 
@@ -223,7 +327,7 @@ class PDE(BaseEstimator):
         """``n_x`` points of a spatial coordinate (the first by default): ``[min, max)`` when
         it is periodic, ``[min, max]`` otherwise."""
         column = self.spatial_indices[0] if column is None else column
-        lo, hi = self.domain[column]
+        lo, hi = self.bounds[column]
         return np.linspace(lo, hi, n_x, endpoint=self._kind(column) != "periodic")
 
     def _box_grid(self, columns, n_points, fixed, endpoints=None):
@@ -233,7 +337,7 @@ class PDE(BaseEstimator):
         if len(columns) == 1:
             n_per = int(n_points)
         axes = [self.spatial_grid(n_per, c) if c in self.spatial_indices and endpoints is None
-                else np.linspace(*self.domain[c], n_per) for c in columns]
+                else np.linspace(*self.bounds[c], n_per) for c in columns]
         mesh = np.meshgrid(*axes[::-1], indexing="ij")[::-1] if axes else []
         n = mesh[0].size if mesh else 1
         X = np.empty((n, len(self.coordinates)))
@@ -249,7 +353,11 @@ class PDE(BaseEstimator):
         if self.time_index is None:
             raise ValueError(f"{type(self).__name__} is steady (coordinates "
                              f"{tuple(self.coordinates)} hold no 't'): it has no initial time")
-        t = self.domain[self.time_index][0] if t is None else t
+        t = self.bounds[self.time_index][0] if t is None else t
+        if self.geometries:
+            X = self._sample_box(self.bounds, n_points, np.random.default_rng(0))
+            X[:, self.time_index] = t
+            return X
         return self._box_grid(self.spatial_indices, n_points, {self.time_index: t})
 
     def initial_values(self, X):
@@ -283,17 +391,58 @@ class PDE(BaseEstimator):
         """``[(column, side, kind, X), ...]``: rows on each face of the box that has a
         boundary condition (``side`` 0 at the minimum, 1 at the maximum), ``n_points`` a
         face on a grid over the face's other coordinates."""
-        domain = tuple(self.domain) if domain is None else tuple(domain)
+        domain = self.bounds if domain is None else tuple(domain)
         faces = []
         for column, kind in self.boundary_kinds().items():
             if kinds is not None and kind not in kinds:
                 continue
             others = [c for c in range(len(self.coordinates)) if c != column]
             for side in (0, 1):
-                box = self if domain == tuple(self.domain) else _Box(self, domain)
+                box = self if domain == self.bounds else _Box(self, domain)
                 X = box._box_grid(others, n_points, {column: domain[column][side]},
                                   endpoints=True)
+                if self.geometries:  # the face's part in the geometry factors
+                    X = X[self.inside(X)]
                 faces.append((column, side, kind, X))
+        return faces + self._piece_faces(n_points, domain, kinds)
+
+    def _sample_box(self, domain, n, rng):
+        """``n`` rows uniform in the domain within the box ``domain``: inside each geometry
+        factor (its own sampler, then kept within the box), uniform along the pairs."""
+        X = np.empty((0, len(self.coordinates)))
+        while X.shape[0] < n:
+            rows = np.empty((n, len(self.coordinates)))
+            for columns, geometry in self.domain_factors():
+                if geometry is None:
+                    lo, hi = domain[columns[0]]
+                    rows[:, columns[0]] = lo + rng.random(n) * (hi - lo)
+                else:
+                    rows[:, list(columns)] = geometry.sample_interior(n, rng)
+            within = np.all([(rows[:, c] >= lo) & (rows[:, c] <= hi)
+                             for c, (lo, hi) in enumerate(domain)], axis=0)
+            X = np.concatenate([X, rows[within]])
+        return X[:n]
+
+    def _piece_faces(self, n_points, domain, kinds=None):
+        """``[(columns, PieceSide, kind, X), ...]``: rows on each geometry piece with a
+        boundary condition, the other coordinates uniform in ``domain``; each geometry
+        gets ``FACES_PER_DIMENSION * dim * n_points`` rows over its pieces by measure."""
+        piece_kinds = self.piece_kinds()
+        rng = np.random.default_rng(0)  # fixed rows, as a box's faces are a fixed grid
+        faces = []
+        for columns, geometry in self.geometries:
+            wanted = [p for p in geometry.pieces if p in piece_kinds
+                      and (kinds is None or piece_kinds[p] in kinds)]
+            if not wanted:
+                continue
+            n = FACES_PER_DIMENSION * geometry.dim * int(n_points)
+            sample = geometry.sample_boundary(n, rng)
+            rows = self._sample_box(domain, n, rng)
+            rows[:, list(columns)] = sample.points
+            for piece in wanted:
+                on = sample.pieces == piece
+                faces.append((columns, PieceSide(piece, sample.normals[on]),
+                              piece_kinds[piece], rows[on]))
         return faces
 
     def boundary_data(self, n_points=256):
@@ -304,6 +453,15 @@ class PDE(BaseEstimator):
         if not faces:
             raise ValueError(f"{type(self).__name__} has no Dirichlet boundary "
                              f"(boundary={self.boundary!r})")
+        if self.geometries:
+            per_face = max(int(math.ceil(n_points / (FACES_PER_DIMENSION * len(
+                self.spatial_indices)))), 1)
+            faces = self.boundary_faces(per_face, kinds=("dirichlet",))
+            X = np.concatenate([X for *_, X in faces])
+            values = np.concatenate([
+                self.boundary_values(X_, side.piece if isinstance(side, PieceSide) else None)
+                for _, side, _, X_ in faces])
+            return X, self._squeeze(values)
         per_face = max(int(math.ceil(n_points / len(faces))), 1)
         X = np.concatenate([X for *_, X in self.boundary_faces(
             per_face, kinds=("dirichlet",))])
@@ -315,7 +473,7 @@ class PDE(BaseEstimator):
         """The evaluation grid: ``n_x`` points along each spatial coordinate times ``n_t``
         in ``[t_min, t_max]``, the first coordinate varying fastest (for ``(x, t)``:
         shape ``(n_t * n_x, 2)``, x fastest)."""
-        axes = [np.linspace(*self.domain[c], n_t) if c == self.time_index
+        axes = [np.linspace(*self.bounds[c], n_t) if c == self.time_index
                 else self.spatial_grid(n_x, c) for c in range(len(self.coordinates))]
         mesh = np.meshgrid(*axes[::-1], indexing="ij")[::-1]
         return np.column_stack([m.ravel() for m in mesh])
@@ -325,7 +483,7 @@ class _Box:
     """An equation's geometry on another box (a time block): what ``_box_grid`` reads."""
 
     def __init__(self, pde, domain):
-        self.pde, self.domain = pde, domain
+        self.pde, self.domain, self.bounds = pde, domain, domain
         self.coordinates, self.spatial_indices = pde.coordinates, pde.spatial_indices
 
     def _kind(self, column):
@@ -362,9 +520,11 @@ class CustomPDE(PDE):
         Exact solution at rows ``X``, used as the reference solution.
     coordinates : tuple of str, default=("x", "t")
     outputs : tuple of str, default=("u",)
-    boundary_condition : callable or None, default=None
-        Dirichlet values or Neumann normal derivatives at boundary rows ``X``; zero when
-        None.
+    boundary_condition : callable, dict or None, default=None
+        Dirichlet values or Neumann normal derivatives at boundary rows ``X``
+        (``(n,)`` or ``(n, n_outputs)``; a NaN leaves that output free there, as the
+        pressure on a no-slip wall), or ``{piece name: callable}`` on a geometry (a
+        piece left out: zero); zero when None.
     positive_coefficients : tuple of str, default=()
         Coefficients learned through their logarithm (they stay positive).
 
@@ -390,12 +550,12 @@ class CustomPDE(PDE):
         "derivatives": ["array-like"],
         "initial_condition": [callable, "array-like", Real, None],
         "coefficients": [dict, None],
-        "domain": ["array-like"],
+        "domain": ["array-like", Geometry],
         "boundary": [StrOptions({b for b in BOUNDARIES if b}), dict, None],
         "solution": [callable, None],
         "coordinates": ["array-like"],
         "outputs": ["array-like"],
-        "boundary_condition": [callable, None],
+        "boundary_condition": [callable, dict, None],
         "positive_coefficients": ["array-like"],
     }
 
@@ -479,7 +639,31 @@ class CustomPDE(PDE):
     def boundary_condition(self, X):
         if self.boundary_condition_function is None:
             return super().boundary_condition(X)
+        if isinstance(self.boundary_condition_function, dict):
+            raise ValueError("boundary_condition is given per boundary piece: ask "
+                             "boundary_values(X, piece)")
         return self.boundary_condition_function(np.asarray(X, dtype=float))
+
+    def boundary_values(self, X, piece=None):
+        function = self.boundary_condition_function
+        if not isinstance(function, dict):
+            return super().boundary_values(X, piece)
+        X = np.asarray(X, dtype=float)
+        values = function[piece](X) if piece in function else np.zeros(X.shape[0])
+        return _as_outputs(values, X.shape[0], len(self.outputs),
+                           f"boundary_condition[{piece!r}]")
+
+    def validate(self):
+        super().validate()
+        function = self.boundary_condition_function
+        if isinstance(function, dict):
+            for name, value in function.items():
+                if name not in self.boundary_pieces:
+                    raise ValueError(f"boundary_condition: {name!r} is no boundary piece of "
+                                     f"the domain {self.boundary_pieces}")
+                if not callable(value):
+                    raise TypeError(f"boundary_condition[{name!r}] must be callable")
+        return self
 
     def reference_solution(self, X):
         if self.solution is None:

@@ -1,0 +1,285 @@
+"""Geometry: what each primitive and combination answers, and equations stated on them."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from physml import PINNRegressor
+from physml.geometry import Ball, Box, Disk, Interval, PointCloud, Polygon, Rectangle
+from physml.metrics import relative_l2_error
+from physml.pde import CustomPDE
+from physml.strategies import Standard
+
+
+def plate_with_holes():
+    """PINNacle's Poisson2d-C domain: a square minus four disks."""
+    plate = Rectangle([-0.5, -0.5], [0.5, 0.5], name="outer")
+    for cx in (-0.3, 0.3):
+        for cy in (-0.3, 0.3):
+            plate = plate - Disk([cx, cy], 0.1, name="holes")
+    return plate
+
+
+L_SHAPE = [(0, 0), (2, 0), (2, 1), (1, 1), (1, 2), (0, 2)]
+
+GEOMETRIES = {
+    "interval": lambda: Interval(-1.0, 2.0),
+    "rectangle": lambda: Rectangle([0, 0], [2, 1]),
+    "box": lambda: Box([0, 0, 0], [1, 2, 3]),
+    "disk": lambda: Disk([1, -1], 0.5),
+    "ball 5-D": lambda: Ball(np.zeros(5), 1.0),
+    "L-shape": lambda: Polygon(L_SHAPE),
+    "plate with holes": plate_with_holes,
+    "union": lambda: Disk([0, 0], 1.0) | Rectangle([0, -0.5], [2, 0.5]),
+    "intersection": lambda: Disk([0, 0], 1.0) & Disk([1, 0], 1.0),
+}
+
+# area or volume, and boundary measure, exact
+MEASURES = {
+    "interval": (3.0, 2.0),
+    "rectangle": (2.0, 6.0),
+    "box": (6.0, 22.0),
+    "disk": (np.pi / 4, np.pi),
+    "ball 5-D": (8 * np.pi ** 2 / 15, 8 * np.pi ** 2 / 3),
+    "L-shape": (3.0, 8.0),
+    "plate with holes": (1 - 4 * np.pi * 0.01, 4 + 0.8 * np.pi),
+    "intersection": (2 * np.pi / 3 - np.sqrt(3) / 2, 4 * np.pi / 3),
+}
+
+
+@pytest.mark.parametrize("name", GEOMETRIES)
+def test_interior_samples_lie_inside_and_spread_uniformly(name):
+    g = GEOMETRIES[name]()
+    for sampler in ("uniform", "sobol", "halton"):
+        X = g.sample_interior(4000, random_state=0, sampler=sampler)
+        assert X.shape == (4000, g.dim) and g.contains(X).all()
+    # uniform: the share of points in the lower half of the bounding box matches the
+    # share of the volume there (Monte Carlo on the bounding box)
+    low, high = g.bounding_box()
+    mid = 0.5 * (low[0] + high[0])
+    X = g.sample_interior(20000, random_state=1)
+    box = low + np.random.default_rng(2).random((200000, g.dim)) * (high - low)
+    box = box[g.contains(box)]
+    assert abs(np.mean(X[:, 0] < mid) - np.mean(box[:, 0] < mid)) < 0.02
+
+
+@pytest.mark.parametrize("name", GEOMETRIES)
+def test_boundary_samples_lie_on_the_boundary_with_outward_unit_normals(name):
+    g = GEOMETRIES[name]()
+    s = g.sample_boundary(3000, random_state=0)
+    assert s.points.shape == s.normals.shape == (3000, g.dim) and s.pieces.shape == (3000,)
+    assert np.all(np.abs(g._signed_distance(s.points)) < 1e-9)
+    assert np.allclose(np.linalg.norm(s.normals, axis=1), 1.0)
+    eps = 1e-4
+    # a corner's normal points along one face only; away from corners both tests hold
+    away = np.min([np.abs(g._signed_distance(s.points + eps * v)) for v in np.eye(g.dim)],
+                  axis=0) > eps / 10
+    assert not g.contains(s.points + eps * s.normals)[away].any()
+    assert g.contains(s.points - eps * s.normals)[away].all()
+
+
+@pytest.mark.parametrize("name", MEASURES)
+def test_measures(name):
+    g = GEOMETRIES[name]()
+    volume, boundary = MEASURES[name]
+    assert g.measure() == pytest.approx(volume, rel=2e-2)
+    assert sum(g.boundary_measure().values()) == pytest.approx(boundary, rel=2e-2)
+
+
+def test_pieces_keep_their_primitive_names_and_share_points_by_measure():
+    g = plate_with_holes()
+    assert g.pieces == ("outer", "holes")
+    s = g.sample_boundary(20000, random_state=0)
+    share = np.mean(s.pieces == "holes")
+    assert share == pytest.approx(0.8 * np.pi / (4 + 0.8 * np.pi), abs=0.01)
+    holes = s.points[s.pieces == "holes"]
+    centres = np.sign(holes) * 0.3
+    assert np.allclose(np.linalg.norm(holes - centres, axis=1), 0.1)
+    # a hole's normal points out of the plate: into the hole
+    assert np.allclose(s.normals[s.pieces == "holes"], -(holes - centres) / 0.1)
+
+
+def test_distance_to_a_piece_is_zero_on_it_and_positive_inside():
+    g = plate_with_holes()
+    s = g.sample_boundary(500, random_state=0)
+    for piece in g.pieces:
+        on = s.points[s.pieces == piece]
+        assert np.allclose(g.distance(on, piece), 0.0, atol=1e-12)
+    inside = g.sample_interior(500, random_state=1)
+    assert np.all(g.distance(inside) > 0)
+    assert g.distance([[0.0, 0.0]], "outer")[0] == pytest.approx(0.5)
+    assert g.distance([[0.0, 0.0]], "holes")[0] == pytest.approx(np.hypot(0.3, 0.3) - 0.1)
+    with pytest.raises(ValueError, match="'lid'"):
+        g.distance([[0.0, 0.0]], "lid")
+
+
+def test_faces_of_a_box_can_be_named_apart():
+    cavity = Rectangle([0, 0], [1, 1], name={"top": "lid"})
+    assert cavity.pieces == ("boundary", "lid")
+    s = cavity.sample_boundary(400, random_state=0)
+    assert np.allclose(s.points[s.pieces == "lid", 1], 1.0)
+    assert np.allclose(s.normals[s.pieces == "lid"], [0.0, 1.0])
+    with pytest.raises(ValueError, match="'front'"):
+        Rectangle([0, 0], [1, 1], name={"front": "lid"})
+
+
+@pytest.mark.parametrize("build, match", [
+    (lambda: Disk([0, 0], -1.0), "radius"),
+    (lambda: Ball([0, 0, 0], 0), "radius"),
+    (lambda: Box([0, 0], [1, 0]), "low"),
+    (lambda: Polygon([(0, 0), (1, 1), (1, 0), (0, 1)]), "crosses itself"),
+    (lambda: Polygon([(0, 0), (1, 1)]), "three"),
+    (lambda: Polygon([(0, 0), (1, 1), (2, 2)]), "no area"),
+    (lambda: Disk([0, 0], 1.0) - Disk([0, 0], 2.0), "empty"),
+    (lambda: Disk([0, 0], 1.0) & Disk([3, 0], 1.0), "empty"),
+    (lambda: Disk([0, 0], 1.0) | Ball([0, 0, 0], 1.0), "2-D and a 3-D"),
+    (lambda: Disk([0, 0, 0], 1.0), "center"),
+])
+def test_invalid_geometry_is_a_value_error_when_built(build, match):
+    with pytest.raises(ValueError, match=match):
+        build()
+
+
+def test_geometries_pickle():
+    g = plate_with_holes()
+    again = pickle.loads(pickle.dumps(g))
+    X = np.random.default_rng(0).random((100, 2)) - 0.5
+    assert np.array_equal(again.contains(X), g.contains(X))
+
+
+def test_point_cloud():
+    rng = np.random.default_rng(0)
+    inner = rng.random((300, 2))
+    t = np.linspace(0, 1, 20)
+    left = np.column_stack([np.zeros_like(t), t])
+    right = np.column_stack([np.ones_like(t), t])
+    cloud = PointCloud(inner, boundary={"left": left, "right": right},
+                       normals={"left": np.tile([-1.0, 0.0], (20, 1)),
+                                "right": np.tile([1.0, 0.0], (20, 1))})
+    assert cloud.pieces == ("left", "right")
+    X = cloud.sample_interior(300, random_state=0)
+    assert sorted(map(tuple, X)) == sorted(map(tuple, inner))  # each point once
+    s = cloud.sample_boundary(40, random_state=0)
+    assert np.allclose(s.normals[s.pieces == "left"], [-1.0, 0.0])
+    assert cloud.contains(inner).all() and not cloud.contains([[5.0, 5.0]]).any()
+    with pytest.raises(ValueError, match="normals"):
+        PointCloud(inner, boundary={"left": left}, normals={"left": np.ones((3, 2))})
+
+
+# Equations on a geometry -------------------------------------------------------------------
+
+def _laplace(X, u, d, c):
+    return d["u_xx"] + d["u_yy"]
+
+
+def _harmonic(X):
+    return X[:, 0] ** 2 - X[:, 1] ** 2 + X[:, 0]
+
+
+def test_domain_takes_a_geometry_and_the_boundary_data_lie_on_its_pieces():
+    g = plate_with_holes()
+    pde = CustomPDE(_laplace, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"), domain=g,
+                    boundary="dirichlet", boundary_condition={"outer": lambda X: np.ones(
+                        X.shape[0])})
+    pde.validate()
+    assert pde.boundary_pieces == ("outer", "holes")
+    assert pde.bounds == ((-0.5, 0.5), (-0.5, 0.5))
+    X, u = pde.boundary_data(400)
+    assert np.all(np.abs(g._signed_distance(X)) < 1e-9)
+    on_outer = np.abs(np.abs(X).max(axis=1) - 0.5) < 1e-9
+    assert np.all(u[on_outer] == 1.0) and np.all(u[~on_outer] == 0.0)
+    assert 0 < on_outer.mean() < 1
+
+
+def test_a_geometry_in_time_and_mixed_with_pairs():
+    pde = CustomPDE(lambda X, u, d, c: d["u_t"] - d["u_xx"] - d["u_yy"],
+                    derivatives=("u_t", "u_xx", "u_yy"), coordinates=("x", "y", "t"),
+                    domain=(Disk([0, 0], 1.0, name="rim"), (0.0, 2.0)),
+                    boundary={"rim": "dirichlet"}, initial_condition=lambda x: x[:, 0])
+    pde.validate()
+    assert pde.bounds == ((-1.0, 1.0), (-1.0, 1.0), (0.0, 2.0))
+    X0, u0 = pde.initial_data(100)
+    assert np.all(X0[:, 2] == 0.0) and np.all(np.hypot(X0[:, 0], X0[:, 1]) <= 1.0)
+    Xb, _ = pde.boundary_data(100)
+    assert np.allclose(np.hypot(Xb[:, 0], Xb[:, 1]), 1.0)
+    assert Xb[:, 2].min() >= 0.0 and Xb[:, 2].max() <= 2.0 and np.ptp(Xb[:, 2]) > 1.0
+
+
+@pytest.mark.parametrize("changes, match", [
+    (dict(boundary={"lid": "dirichlet"}), "'lid'"),
+    (dict(boundary="periodic"), "periodic"),
+    (dict(boundary_condition={"lid": np.zeros}), "'lid'"),
+    (dict(domain=(Disk([0, 0], 1.0),)), None),
+    (dict(domain=(Disk([0, 0], 1.0), (0.0, 1.0))), "domain"),
+    (dict(coordinates=("x", "t"), domain=Disk([0, 0], 1.0)), "time"),
+])
+def test_bad_names_on_a_geometry_are_value_errors(changes, match):
+    params = dict(residual=_laplace, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"),
+                  domain=Disk([0, 0], 1.0, name="rim"), boundary="dirichlet")
+    params.update(changes)
+    pde = CustomPDE(**params)
+    if match is None:
+        pde.validate()
+        return
+    with pytest.raises(ValueError, match=match):
+        PINNRegressor(pde=pde, max_iter=1).fit(np.zeros((1, len(pde.coordinates))),
+                                               np.zeros(1))
+
+
+def test_exact_constraints_on_a_geometry_are_a_clear_error():
+    pde = CustomPDE(_laplace, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"),
+                    domain=Disk([0, 0], 1.0), boundary="dirichlet", boundary_condition=_harmonic)
+    with pytest.raises(ValueError, match="geometry"):
+        PINNRegressor(pde=pde, constraints="exact", max_iter=1).fit(*pde.boundary_data(10))
+
+
+def test_a_pinn_learns_laplace_on_a_disk_and_its_points_stay_inside():
+    disk = Disk([0, 0], 1.0)
+    pde = CustomPDE(_laplace, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"),
+                    domain=disk, boundary="dirichlet", boundary_condition=_harmonic,
+                    solution=_harmonic)
+    est = PINNRegressor(pde=pde, hidden_layer_sizes=(20, 20), max_iter=300,
+                        random_state=0).fit(*pde.boundary_data(100))
+    X = disk.sample_interior(1000, random_state=1)
+    assert relative_l2_error(_harmonic(X), est.predict(X)) < 2e-2
+    # every collocation point the fit drew lies in the disk
+    problem = est._problem(pde, *pde.boundary_data(10), est._training_settings(Standard()))
+    drawn = problem.collocation_points(pde.bounds, 500)
+    assert drawn.shape == (500, 2) and disk.contains(drawn.numpy()).all()
+
+
+def _helmholtz(X, u, d, c):
+    return d["u_xx"] + d["u_yy"] - u
+
+
+def _exp_solution(X):
+    return np.exp(X[:, 0])  # u_xx + u_yy - u = 0
+
+
+def test_neumann_and_nan_conditions_on_pieces_reach_the_loss():
+    square = Rectangle([0, 0], [1, 1], name={"left": "wall"})
+
+    def flux(X):  # the outward normal derivative of e^x on the other three faces
+        return np.where(np.isclose(X[:, 0], 1.0), np.exp(X[:, 0]), 0.0)
+
+    pde = CustomPDE(_helmholtz, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"),
+                    domain=square, boundary={"wall": "dirichlet", "boundary": "neumann"},
+                    boundary_condition={"wall": lambda X: np.ones(X.shape[0]),
+                                        "boundary": flux},
+                    solution=_exp_solution)
+    est = PINNRegressor(pde=pde, hidden_layer_sizes=(20, 20), max_iter=400,
+                        random_state=0).fit(*pde.boundary_data(40))
+    X = square.sample_interior(1000, random_state=1)
+    assert relative_l2_error(_exp_solution(X), est.predict(X)) < 2e-2
+    # NaN: no condition on that output there (only the first output is held)
+    two = CustomPDE(lambda X, u, d, c: (d["u_xx"] + d["u_yy"], d["v_xx"] + d["v_yy"]),
+                    derivatives=("u_xx", "u_yy", "v_xx", "v_yy"), coordinates=("x", "y"),
+                    outputs=("u", "v"), domain=Disk([0, 0], 1.0), boundary="dirichlet",
+                    boundary_condition=lambda X: np.column_stack(
+                        [np.ones(X.shape[0]), np.full(X.shape[0], np.nan)]))
+    Xb, yb = two.boundary_data(20)
+    assert np.all(yb[:, 0] == 1.0) and np.all(np.isnan(yb[:, 1]))
+    est = PINNRegressor(pde=two, hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    est.fit(Xb, yb)
+    assert np.all(np.isfinite(est.history_["boundary"]))
