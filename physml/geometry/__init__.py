@@ -8,7 +8,7 @@ point clouds, with samplers, named boundary pieces, outward normals and distance
 ['hole', 'outer']
 """
 
-from ._base import SAMPLERS, BoundaryPart, BoundarySample, Difference, Geometry, Intersection, Union
+from ._base import SAMPLERS, BoundarySample, Difference, Geometry, Intersection, Union
 from .primitives import Ball, Box, Disk, Interval, PointCloud, Polygon, Rectangle
 
 __all__ = ["Geometry", "Interval", "Rectangle", "Box", "Disk", "Ball", "Polygon", "PointCloud",

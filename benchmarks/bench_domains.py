@@ -1,0 +1,215 @@
+"""Domains users bring: equations on disks, polygons, balls, high-dimensional boxes and
+point clouds, each fitted with the bare ``PINNRegressor(pde=pde, random_state=0)``.
+
+Each case prints the call, the error against its reference (an exact solution, by
+construction or PINNacle's), the reference number and its source, the seconds and the
+target. Run them one at a time on an idle machine::
+
+    python benchmarks/bench_domains.py                  # every case, seed 0
+    python benchmarks/bench_domains.py disk l-shape     # some of them
+
+Cases: disk (Poisson, Dirichlet), l-shape (Poisson on an L-shaped polygon, Dirichlet),
+ball-neumann (a screened Poisson equation on the 3-D unit ball, Neumann), pnd
+(PINNacle's 5-D Poisson problem), point-cloud (Poisson on the nodes of a mesh of the
+disk), errors (bad geometry and names: each a ValueError before training).
+"""
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from physml import PINNRegressor
+from physml._results import default_directory, write_results
+from physml.geometry import Ball, Box, Disk, PointCloud, Polygon, Rectangle
+from physml.metrics import relative_l2_error
+from physml.pde import CustomPDE
+
+BARE = "PINNRegressor(pde=pde, random_state=0)"
+#: Published numbers beside ours: (relative L2 error, source).
+PUBLISHED = {"pnd": (4.6e-4, "Hao et al. 2024 (PINNacle), best of 11 methods")}
+EVALUATION_POINTS = 10_000
+
+
+def _fit(pde, geometry, solution, X, y, seed):
+    est = PINNRegressor(pde=pde, random_state=seed)
+    start = time.perf_counter()
+    est.fit(X, y)
+    seconds = time.perf_counter() - start
+    X_eval = geometry.sample_interior(EVALUATION_POINTS, random_state=12345)
+    return dict(error=relative_l2_error(solution(X_eval), est.predict(X_eval)),
+                seconds=seconds, n_iter=est.n_iter_)
+
+
+# Poisson on the unit disk: -lap u = f, u = sin(pi x) sin(pi y) + x -----------------------
+
+def _sines(X):
+    return np.sin(np.pi * X[:, 0]) * np.sin(np.pi * X[:, 1]) + X[:, 0]
+
+
+def sines_poisson(X, u, d, c):
+    f = 2 * np.pi ** 2 * torch.sin(np.pi * X[:, 0]) * torch.sin(np.pi * X[:, 1])
+    return d["u_xx"] + d["u_yy"] + f
+
+
+def disk(seed=0):
+    geometry = Disk([0.0, 0.0], 1.0, name="circle")
+    pde = CustomPDE(sines_poisson, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"),
+                    domain=geometry, boundary="dirichlet", boundary_condition=_sines,
+                    solution=_sines)
+    return _fit(pde, geometry, _sines, *pde.boundary_data(256), seed)
+
+
+# Poisson on an L-shaped polygon ------------------------------------------------------------
+
+L_SHAPE = [(-1, -1), (1, -1), (1, 0), (0, 0), (0, 1), (-1, 1)]
+
+
+def l_shape(seed=0):
+    geometry = Polygon(L_SHAPE, name="edges")
+    pde = CustomPDE(sines_poisson, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"),
+                    domain=geometry, boundary="dirichlet", boundary_condition=_sines,
+                    solution=_sines)
+    return _fit(pde, geometry, _sines, *pde.boundary_data(256), seed)
+
+
+# -lap u + u = f on the 3-D unit ball, Neumann: u = exp(x / 2) cos(y) + z^2 ------------------
+
+def _ball_solution(X):
+    return np.exp(X[:, 0] / 2) * np.cos(X[:, 1]) + X[:, 2] ** 2
+
+
+def screened_poisson(X, u, d, c):
+    e = torch.exp(X[:, 0] / 2) * torch.cos(X[:, 1])
+    laplacian = -0.75 * e + 2.0
+    f = -laplacian + e + X[:, 2] ** 2
+    return -(d["u_xx"] + d["u_yy"] + d["u_zz"]) + u - f
+
+
+def _ball_flux(X):
+    """The outward normal derivative on the unit sphere (its normal is X)."""
+    e = np.exp(X[:, 0] / 2)
+    gradient = np.column_stack([e * np.cos(X[:, 1]) / 2, -e * np.sin(X[:, 1]), 2 * X[:, 2]])
+    return np.sum(gradient * X, axis=1)
+
+
+def ball_neumann(seed=0):
+    geometry = Ball(np.zeros(3), 1.0, name="sphere")
+    pde = CustomPDE(screened_poisson, derivatives=("u_xx", "u_yy", "u_zz"),
+                    coordinates=("x", "y", "z"), domain=geometry, boundary="neumann",
+                    boundary_condition=_ball_flux, solution=_ball_solution)
+    # no observation: the equation and its boundary condition pin the solution
+    return _fit(pde, geometry, _ball_solution, np.zeros((1, 3)), np.full(1, np.nan), seed)
+
+
+# PINNacle's PNd: lap u = -pi^2 / 4 sum sin(pi x_i / 2) on [0, 1]^5 ----------------------
+
+PND_COORDINATES = tuple(f"x{i}" for i in range(1, 6))
+
+
+def _pnd_solution(X):
+    return np.sin(np.pi * X / 2).sum(axis=1)
+
+
+def pnd_residual(X, u, d, c):
+    laplacian = sum(d[f"u_{x}{x}"] for x in PND_COORDINATES)
+    return laplacian + np.pi ** 2 / 4 * torch.sin(np.pi * X / 2).sum(dim=1)
+
+
+def pnd(seed=0):
+    geometry = Box(np.zeros(5), np.ones(5))
+    pde = CustomPDE(pnd_residual, derivatives=tuple(f"u_{x}{x}" for x in PND_COORDINATES),
+                    coordinates=PND_COORDINATES, domain=geometry, boundary="dirichlet",
+                    boundary_condition=_pnd_solution, solution=_pnd_solution)
+    return _fit(pde, geometry, _pnd_solution, *pde.boundary_data(256), seed)
+
+
+# Poisson on a point cloud: the nodes of a mesh of the unit disk ---------------------------
+
+def disk_mesh_nodes(n_rings=24):
+    """The nodes of a ring mesh of the unit disk (ring k holds about 6k nodes, as a
+    mesher's quasi-uniform triangulation does): interior nodes, and the outer ring's."""
+    rings = [np.zeros((1, 2))]
+    for k in range(1, n_rings + 1):
+        angle = np.linspace(0.0, 2 * np.pi, 6 * k, endpoint=False) + 0.5 * k
+        rings.append(k / n_rings * np.column_stack([np.cos(angle), np.sin(angle)]))
+    return np.concatenate(rings[:-1]), rings[-1]
+
+
+def point_cloud(seed=0):
+    inner, outer = disk_mesh_nodes()
+    geometry = PointCloud(inner, boundary={"rim": outer}, normals={"rim": outer})
+    pde = CustomPDE(sines_poisson, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"),
+                    domain=geometry, boundary="dirichlet", boundary_condition=_sines,
+                    solution=_sines)
+    # the error at the mesh's own interior nodes (a cloud's interior samples are its points)
+    return _fit(pde, geometry, _sines, outer, _sines(outer), seed)
+
+
+# Bad input ------------------------------------------------------------------------------
+
+def errors(seed=0):
+    """Each invalid geometry or name is a ValueError before any training."""
+    cases = {
+        "negative radius": lambda: Disk([0, 0], -1.0),
+        "polygon crossing itself": lambda: Polygon([(0, 0), (1, 1), (1, 0), (0, 1)]),
+        "difference leaving nothing": lambda: Disk([0, 0], 1.0) - Disk([0, 0], 2.0),
+        "unknown piece name": lambda: PINNRegressor(pde=CustomPDE(
+            sines_poisson, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"),
+            domain=Rectangle([0, 0], [1, 1], name="walls"), boundary={"lid": "dirichlet"}),
+            max_iter=1).fit(np.zeros((1, 2)), np.zeros(1)),
+    }
+    failed = []
+    for name, build in cases.items():
+        try:
+            build()
+            failed.append(name)
+        except ValueError as error:
+            print(f"  {name}: ValueError: {error}")
+    return dict(error=float(len(failed)), seconds=0.0, n_iter=0, failed=failed)
+
+
+CASES = {
+    "disk": (disk, "Poisson on the unit disk, Dirichlet; exact solution", "<= 1e-3",
+             lambda r: r["error"] <= 1e-3),
+    "l-shape": (l_shape, "Poisson on an L-shaped polygon, Dirichlet; exact solution",
+                "<= 1e-3", lambda r: r["error"] <= 1e-3),
+    "ball-neumann": (ball_neumann, "-lap u + u = f on the 3-D unit ball, Neumann; exact "
+                     "solution", "<= 1e-3", lambda r: r["error"] <= 1e-3),
+    "pnd": (pnd, "PINNacle PNd, 5-D Poisson on [0, 1]^5; exact solution", "<= 1e-4",
+            lambda r: r["error"] <= 1e-4),
+    "point-cloud": (point_cloud, "Poisson on a ring mesh's nodes of the disk (1,657 "
+                    "interior, 144 on the rim), Dirichlet; exact solution", "<= 2e-2",
+                    lambda r: r["error"] <= 2e-2),
+    "errors": (errors, "invalid geometry and names", "each a ValueError",
+               lambda r: r["error"] == 0),
+}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cases", nargs="*", default=[], choices=list(CASES) + [[]],
+                        metavar="case", help="cases to run (default: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    print(f"torch {torch.__version__}, seed {args.seed}, call: {BARE}\n")
+    print("| case | problem | error | published | s | target | met |")
+    print("|---|---|---|---|---|---|---|")
+    for name in args.cases or list(CASES):
+        function, problem, target, check = CASES[name]
+        r = function(seed=args.seed)
+        met = check(r)
+        published, source = PUBLISHED.get(name, (None, None))
+        shown = "-" if published is None else f"{published:.2g}, {source}"
+        print(f"| {name} | {problem} | {r['error']:.3g} | {shown} | {r['seconds']:.1f} | "
+              f"{target} | {'yes' if met else 'NO'} |", flush=True)
+        write_results("domains", [dict(
+            key=f"{name} | seed {args.seed}", case=name, problem=problem, call=BARE,
+            seed=args.seed, error=r["error"], published=published, source=source,
+            seconds=r["seconds"], n_iter=r["n_iter"], target=target, met=met)],
+            default_directory())
+
+
+if __name__ == "__main__":
+    main()
