@@ -13,7 +13,8 @@ built here on three meshes, Richardson-extrapolated), disk (Poisson, Dirichlet),
 (Poisson on an L-shaped polygon, Dirichlet),
 ball-neumann (a screened Poisson equation on the 3-D unit ball, Neumann), pnd
 (PINNacle's 5-D Poisson problem), point-cloud (Poisson on the nodes of a mesh of the
-disk), errors (bad geometry and names: each a ValueError before training).
+disk), kovasznay (Kovasznay's steady Navier-Stokes flow, exact), errors (bad geometry
+and names: each a ValueError before training).
 """
 
 import argparse
@@ -29,7 +30,8 @@ from physml import PINNRegressor
 from physml._results import default_directory, write_results
 from physml.geometry import Ball, Box, Disk, PointCloud, Polygon, Rectangle
 from physml.metrics import relative_l2_error
-from physml.pde import CustomPDE
+from physml.pde import CustomPDE, NavierStokes
+from physml.pde.equations import kovasznay
 
 BARE = "PINNRegressor(pde=pde, random_state=0)"
 #: Published numbers beside ours: (relative L2 error, source).
@@ -258,6 +260,28 @@ def poisson2d_c(seed=0):
                 seconds=seconds, n_iter=est.n_iter_)
 
 
+# Kovasznay's flow: steady Navier-Stokes at Re = 40, exact ---------------------------------
+
+KOVASZNAY = kovasznay(40.0)
+
+
+def kovasznay_velocity(X):
+    return KOVASZNAY(X)[:, :2]  # the pressure is free on the boundary
+
+
+def kovasznay_flow(seed=0):
+    """The velocity on the box's edges, the pressure at one point; the error pools u, v
+    and p (PINNacle's convention)."""
+    pde = NavierStokes(nu=1 / 40, domain=((-0.5, 1.0), (-0.5, 1.5)),
+                       boundary_condition=kovasznay_velocity, solution=KOVASZNAY)
+    X, y = pde.boundary_data(256)
+    corner = np.array([[-0.5, -0.5]])
+    pinned = np.column_stack([np.full((1, 2), np.nan), KOVASZNAY(corner)[:, 2:]])
+    geometry = Rectangle([-0.5, -0.5], [1.0, 1.5])
+    return _fit(pde, geometry, KOVASZNAY, np.concatenate([X, corner]),
+                np.concatenate([y, pinned]), seed)
+
+
 # Bad input ------------------------------------------------------------------------------
 
 def errors(seed=0):
@@ -296,6 +320,9 @@ CASES = {
     "poisson2d-c": (poisson2d_c, "PINNacle Poisson2d-C, Laplace on a square minus four "
                     "disks; our finite elements, second order, Richardson-extrapolated",
                     "<= 5e-3", lambda r: r["error"] <= 5e-3),
+    "kovasznay": (kovasznay_flow, "Kovasznay flow, steady Navier-Stokes at Re = 40 on "
+                  "[-0.5, 1] x [-0.5, 1.5]; exact solution, u, v, p pooled", "<= 1e-3",
+                  lambda r: r["error"] <= 1e-3),
     "errors": (errors, "invalid geometry and names", "each a ValueError",
                lambda r: r["error"] == 0),
 }

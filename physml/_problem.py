@@ -594,7 +594,7 @@ def boundary_terms(pde, faces, slope_columns, dtype):
     terms, low = [], None
     for column, side, kind, X, g in faces:
         X = X.to(dtype)
-        if isinstance(column, tuple):
+        if isinstance(column, tuple):  # a geometry's piece
             terms.append(_piece_term(outputs, [coordinates[c] for c in column], kind, X,
                                      side.to(dtype), g.to(dtype)))
             continue
@@ -608,8 +608,7 @@ def boundary_terms(pde, faces, slope_columns, dtype):
                 terms.append(Term("boundary", (low, X), _periodic_slope_rows(slope),
                                   derivatives=slope, average_parts=True))
         elif kind == "dirichlet":
-            terms.append(Term("boundary", (X,), _dirichlet_rows, extras=(g.to(dtype),),
-                              average_parts=True))
+            terms.append(_piece_term(outputs, (), kind, X, None, g.to(dtype)))
         else:  # neumann: the outward normal derivative
             terms.append(Term("boundary", (X,), _neumann_rows(slope, side),
                               extras=(g.to(dtype),), derivatives=slope, average_parts=True))
@@ -617,9 +616,10 @@ def boundary_terms(pde, faces, slope_columns, dtype):
 
 
 def _piece_term(outputs, coordinates, kind, X, normals, g):
-    """A geometry piece's term: ``u - g`` (Dirichlet) or the outward normal derivative
-    ``n . grad u - g`` (Neumann) at its rows, the mean over the rows and the outputs that
-    hold a condition there (a NaN in ``g`` leaves that output free at that row)."""
+    """A boundary piece's term (a geometry's piece or a box's Dirichlet face): ``u - g``
+    (Dirichlet) or the outward normal derivative ``n . grad u - g`` (Neumann, along
+    ``coordinates``) at its rows, the mean over the rows and the outputs that hold a
+    condition there (a NaN in ``g`` leaves that output free at that row)."""
     conditioned = torch.isfinite(g)
     target = torch.where(conditioned, g, torch.zeros_like(g))
     if kind == "dirichlet" and bool(conditioned.all()):

@@ -4,11 +4,13 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 
 from physml import PINNRegressor
 from physml.geometry import Ball, Box, Disk, Interval, PointCloud, Polygon, Rectangle
 from physml.metrics import relative_l2_error
-from physml.pde import CustomPDE
+from physml.pde import CustomPDE, NavierStokes
+from physml.pde.equations import kovasznay
 from physml.strategies import Standard
 
 
@@ -283,3 +285,52 @@ def test_neumann_and_nan_conditions_on_pieces_reach_the_loss():
     est = PINNRegressor(pde=two, hidden_layer_sizes=(8,), max_iter=5, random_state=0)
     est.fit(Xb, yb)
     assert np.all(np.isfinite(est.history_["boundary"]))
+
+
+def _kovasznay_torch(X, reynolds=40.0):
+    lam = reynolds / 2 - np.sqrt(reynolds ** 2 / 4 + 4 * np.pi ** 2)
+    x, y = X[:, 0], X[:, 1]
+    e = torch.exp(lam * x)
+    return torch.stack([1 - e * torch.cos(2 * np.pi * y),
+                        lam / (2 * np.pi) * e * torch.sin(2 * np.pi * y),
+                        0.5 * (1 - torch.exp(2 * lam * x))], 1)
+
+
+def test_navier_stokes_residual_vanishes_on_kovasznay_flow():
+    pde = NavierStokes(nu=1 / 40, domain=((-0.5, 1.0), (-0.5, 1.5)),
+                       solution=kovasznay(40.0))
+    X = torch.rand(50, 2, dtype=torch.float64, requires_grad=True)
+    w = _kovasznay_torch(X)
+    assert np.allclose(w.detach().numpy(), kovasznay(40.0)(X.detach().numpy()))
+    d = {}
+    for k, name in enumerate(pde.outputs):
+        grad = torch.autograd.grad(w[:, k].sum(), X, create_graph=True)[0]
+        for c, coordinate in enumerate(("x", "y")):
+            d[f"{name}_{coordinate}"] = grad[:, c]
+            second = torch.autograd.grad(grad[:, c].sum(), X, create_graph=True)[0]
+            d[f"{name}_{coordinate}{coordinate}"] = second[:, c]
+    for part in pde.residual(X, w, d, pde.coefficients):
+        assert float(part.detach().abs().max()) < 1e-10
+
+
+def test_navier_stokes_walls_leave_the_pressure_free_and_fit_on_a_geometry():
+    channel = Rectangle([0, 0], [2, 1], name={"left": "inlet", "right": "outlet"})
+    pde = NavierStokes(domain=channel, boundary={"boundary": "dirichlet",
+                                                 "inlet": "dirichlet"},
+                       boundary_condition={"inlet": _inflow})
+    assert pde.steady and pde.coordinates == ("x", "y") and "p_x" in pde.derivatives
+    assert NavierStokes(steady=False).coordinates == ("x", "y", "t")
+    X, y = pde.boundary_data(60)
+    walls = np.isclose(X[:, 1], 0.0) | np.isclose(X[:, 1], 1.0)
+    inlet = np.isclose(X[:, 0], 0.0) & ~walls
+    assert np.all(y[walls, :2] == 0.0) and np.allclose(y[inlet, 0], _inflow(X[inlet])[:, 0])
+    assert np.all(np.isnan(y[:, 2]))
+    with pytest.raises(ValueError, match="shape"):
+        NavierStokes(boundary_condition=lambda X: np.zeros(len(X))).boundary_data(8)
+    est = PINNRegressor(pde=pde, hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+    est.fit(X, y)
+    assert est.predict(X[:5]).shape == (5, 3)
+
+
+def _inflow(X):
+    return np.column_stack([4 * X[:, 1] * (1 - X[:, 1]), np.zeros(len(X))])

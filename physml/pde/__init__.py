@@ -1,7 +1,7 @@
 """Equations: coefficients, domain, residual, initial/boundary data and reference solutions."""
 
 from ._base import PDE, CustomPDE
-from .equations import AllenCahn, Burgers, Convection, Reaction, ReactionDiffusion
+from .equations import AllenCahn, Burgers, Convection, NavierStokes, Reaction, ReactionDiffusion
 
 __all__ = ["PDE", "CustomPDE", "Convection", "Reaction", "ReactionDiffusion", "Burgers",
-           "AllenCahn"]
+           "AllenCahn", "NavierStokes"]

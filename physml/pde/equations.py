@@ -285,3 +285,164 @@ class AllenCahn(PDE):
         return reference.semilinear_periodic(
             self.initial_condition, float(self.d), lambda u: rho * (u - u ** 3),
             np.asarray(X, dtype=float), domain=self.domain, n_x=n_x, dt=dt)
+
+
+class NavierStokes(PDE):
+    """Incompressible Navier-Stokes in the plane, outputs ``(u, v, p)``::
+
+        u_t + u u_x + v u_y + p_x - nu (u_xx + u_yy) = 0
+        v_t + u v_x + v v_y + p_y - nu (v_xx + v_yy) = 0
+        u_x + v_y = 0
+
+    steady (coordinates ``("x", "y")``, no time derivative) or unsteady
+    (``("x", "y", "t")``). The pressure is fixed up to a constant by the equations: pin
+    it with one observation (a row of ``y`` with NaN velocities and a pressure value).
+
+    Parameters
+    ----------
+    nu : float, default=0.01
+        Kinematic viscosity (``1 / Re`` for unit velocity and length).
+    domain : tuple or Geometry, default=((0, 1), (0, 1))
+        Where the flow is: pairs, a :mod:`physml.geometry` object, or a tuple mixing
+        them (time, when unsteady, as its own pair).
+    steady : bool, default=True
+        Whether the flow is steady.
+    boundary : str, dict or None, default="dirichlet"
+        As :class:`~physml.pde.PDE` says; pieces of a geometry by their names.
+    boundary_condition : callable, dict or None, default=None
+        The velocity on the boundary rows ``X``: ``(n, 2)`` (the pressure is left free
+        there) or ``(n, 3)`` (NaN where an output is free), or ``{piece: callable}``;
+        None: no slip, ``u = v = 0``.
+    initial_condition : callable or None, default=None
+        ``(u, v, p)`` or ``(u, v)`` at ``t_min`` (unsteady), from the spatial points.
+    solution : callable or None, default=None
+        The exact ``(n, 3)`` solution at rows ``X``, where one is known.
+
+    Examples
+    --------
+    Kovasznay's steady flow (Kovasznay 1948), an exact solution, has zero residual:
+
+    >>> import numpy as np, torch
+    >>> from physml.pde import NavierStokes
+    >>> from physml.pde.equations import kovasznay
+    >>> pde = NavierStokes(nu=1 / 40, domain=((-0.5, 1.0), (-0.5, 1.5)),
+    ...                    boundary_condition=kovasznay(40.0), solution=kovasznay(40.0))
+    >>> pde.coordinates, pde.outputs
+    (('x', 'y'), ('u', 'v', 'p'))
+    >>> pde.boundary_data(8)[1].shape
+    (8, 3)
+    """
+
+    outputs = ("u", "v", "p")
+    coefficient_names = ("nu",)
+    positive_coefficients = ("nu",)
+
+    _parameter_constraints = {"nu": [reals(0, closed="neither")], "steady": ["boolean"]}
+
+    def __init__(self, nu=0.01, domain=((0.0, 1.0), (0.0, 1.0)), steady=True,
+                 boundary="dirichlet", boundary_condition=None, initial_condition=None,
+                 solution=None):
+        self.nu = nu
+        self.domain = domain
+        self.steady = steady
+        self.boundary = boundary
+        self.boundary_condition_function = boundary_condition
+        self.initial_condition_function = initial_condition
+        self.solution = solution
+
+    def get_params(self, deep=True):
+        return {"nu": self.nu, "domain": self.domain, "steady": self.steady,
+                "boundary": self.boundary,
+                "boundary_condition": self.boundary_condition_function,
+                "initial_condition": self.initial_condition_function,
+                "solution": self.solution}
+
+    def set_params(self, **params):
+        renamed = {"boundary_condition": "boundary_condition_function",
+                   "initial_condition": "initial_condition_function"}
+        for key, value in params.items():
+            if key not in self.get_params(deep=False):
+                raise ValueError(f"Invalid parameter {key!r} for NavierStokes; valid: "
+                                 f"{sorted(self.get_params(deep=False))}")
+            setattr(self, renamed.get(key, key), value)
+        return self
+
+    @property
+    def coordinates(self):
+        return ("x", "y") if self.steady else ("x", "y", "t")
+
+    @property
+    def derivatives(self):
+        names = ("u_x", "u_y", "u_xx", "u_yy", "v_x", "v_y", "v_xx", "v_yy", "p_x", "p_y")
+        return names if self.steady else ("u_t", "v_t", *names)
+
+    def residual(self, X, w, d, coefficients):
+        u, v, nu = w[:, 0], w[:, 1], coefficients["nu"]
+        momentum_x = u * d["u_x"] + v * d["u_y"] + d["p_x"] - nu * (d["u_xx"] + d["u_yy"])
+        momentum_y = u * d["v_x"] + v * d["v_y"] + d["p_y"] - nu * (d["v_xx"] + d["v_yy"])
+        if not self.steady:
+            momentum_x, momentum_y = d["u_t"] + momentum_x, d["v_t"] + momentum_y
+        return momentum_x, momentum_y, d["u_x"] + d["v_y"]
+
+    def _velocity_and_pressure(self, values, n, what):
+        values = np.asarray(values, dtype=float)
+        if values.ndim == 2 and values.shape == (n, 2):  # the pressure is free there
+            values = np.column_stack([values, np.full(n, np.nan)])
+        if values.ndim != 2 or values.shape != (n, 3):
+            raise ValueError(f"{what} returned shape {values.shape}; expected ({n}, 2) "
+                             f"velocities or ({n}, 3) with the pressure")
+        return values
+
+    def boundary_condition(self, X):
+        function = self.boundary_condition_function
+        X = np.asarray(X, dtype=float)
+        if function is None:
+            return np.column_stack([np.zeros((X.shape[0], 2)), np.full(X.shape[0], np.nan)])
+        if isinstance(function, dict):
+            raise ValueError("boundary_condition is given per boundary piece: ask "
+                             "boundary_values(X, piece)")
+        return self._velocity_and_pressure(function(X), X.shape[0], "boundary_condition")
+
+    def boundary_values(self, X, piece=None):
+        function = self.boundary_condition_function
+        if not isinstance(function, dict):
+            return self.boundary_condition(X)
+        X = np.asarray(X, dtype=float)
+        if piece not in function:  # no slip
+            return np.column_stack([np.zeros((X.shape[0], 2)), np.full(X.shape[0], np.nan)])
+        return self._velocity_and_pressure(function[piece](X), X.shape[0],
+                                           f"boundary_condition[{piece!r}]")
+
+    @property
+    def initial_condition(self):
+        function = self.initial_condition_function
+        if function is None:
+            return None
+
+        def condition(x):
+            values = np.asarray(function(x), dtype=float)
+            n = values.shape[0]
+            return self._velocity_and_pressure(values, n, "initial_condition")
+
+        return condition
+
+    def reference_solution(self, X):
+        if self.solution is None:
+            raise NotImplementedError("NavierStokes was given no `solution`")
+        return np.asarray(self.solution(np.asarray(X, dtype=float)), dtype=float)
+
+
+def kovasznay(reynolds=40.0):
+    """Kovasznay's exact steady flow behind a grid (Kovasznay 1948) at ``reynolds``
+    (``nu = 1 / reynolds``): a callable of rows ``(x, y)`` returning ``(u, v, p)``."""
+    lam = reynolds / 2 - math.sqrt(reynolds ** 2 / 4 + 4 * math.pi ** 2)
+
+    def flow(X):
+        X = np.asarray(X, dtype=float)
+        x, y = X[:, 0], X[:, 1]
+        e = np.exp(lam * x)
+        return np.column_stack([1 - e * np.cos(2 * np.pi * y),
+                                lam / (2 * np.pi) * e * np.sin(2 * np.pi * y),
+                                0.5 * (1 - np.exp(2 * lam * x))])
+
+    return flow
