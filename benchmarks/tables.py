@@ -247,8 +247,9 @@ def equations():
 
 def domains():
     """docs/guide/domains.rst: equations on geometries, the bare call."""
-    head = ["case", "problem", "error", "published", "s", "target", "met"]
-    rows = [[r["case"], r["problem"], "—" if r["case"] == "errors" else e(r["error"]),
+    head = ["case", "problem", "call", "error", "published", "s", "target", "met"]
+    rows = [[r["case"], r["problem"], f"``{r['call']}``",
+             "—" if r["case"] == "errors" else e(r["error"]),
              "—" if r.get("published") is None else f"{e(r['published'])}, {r['source']}",
              f"{r['seconds']:.0f}", r["target"], "yes" if r["met"] else "no"]
             for r in load("domains")]

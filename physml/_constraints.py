@@ -19,7 +19,13 @@ values hold by construction (``PINNRegressor(constraints="exact")``).
   ``u0`` there, ``(x - a)(b - x)`` scaled to peak at 1, so that ``u = u0 = g`` on the ends
   at every time;
 * a steady problem with Dirichlet ends in one coordinate: ``u = g_lin(x) + D(x) N``, the
-  linear interpolation of the two end values plus the distance factor.
+  linear interpolation of the two end values plus the distance factor;
+* a steady problem on a :mod:`physml.geometry` domain whose pieces all hold Dirichlet
+  values (:class:`DistanceModel`): ``u = g~(x) + phi(x) N(x)``, ``phi`` the approximate
+  distance function to the pieces (R-equivalence of each part's own, Sukumar &
+  Srivastava 2022) and ``g~`` the transfinite interpolation of the pieces' values,
+  ``sum_i w_i g_i`` with ``w_i`` proportional to ``1 / phi_i`` (``phi_i`` the distance to
+  piece ``i``), which is ``g_i`` on piece ``i``.
 
 ``u0`` is the equation's initial condition in torch: the callable itself where it accepts
 and returns torch tensors, else its Chebyshev interpolant on the spatial interval
@@ -344,11 +350,7 @@ def exact_plan(pde, n_outputs, time_features, n_harmonics=1, initial_width=INITI
     """What :class:`ExactModel` builds in for ``pde``, or a ValueError saying why it cannot
     apply."""
     if pde.geometries:
-        raise ValueError(
-            f"constraints='exact' builds in the conditions of a box's faces; the domain of "
-            f"{type(pde).__name__} holds a geometry ({pde.geometries[0][1]!r}), whose "
-            "pieces' conditions it does not build in: use constraints='soft', or "
-            "output_transform=(X, u) -> u to build them in yourself")
+        return distance_plan(pde, n_outputs)
     kinds = pde.boundary_kinds()
     time = pde.time_index
     domain = [tuple(map(float, r)) for r in pde.bounds]
@@ -457,3 +459,84 @@ def _dirichlet_ends(pde, column, n_outputs):
                 "constraints='soft'")
         values.append(g[0])
     return values
+
+
+# Exact Dirichlet conditions on a geometry ---------------------------------------------------
+
+def distance_plan(pde, n_outputs):
+    """What :class:`DistanceModel` builds in for ``pde`` on a geometry: its geometry and
+    columns, and each Dirichlet piece's values (a torch callable, or a constant); a
+    ValueError naming why where it cannot apply."""
+    name = type(pde).__name__
+    if pde.time_index is not None:
+        raise ValueError(f"constraints='exact' on a geometry builds in steady Dirichlet "
+                         f"values, and {name} has a time coordinate: use "
+                         "constraints='soft'")
+    if len(pde.geometries) != 1 or len(pde.geometries[0][0]) != len(pde.coordinates):
+        raise ValueError(f"constraints='exact' on a geometry needs one geometry over every "
+                         f"coordinate of {name}; its domain is {pde.domain!r}")
+    columns, geometry = pde.geometries[0]
+    kinds = pde.piece_kinds()
+    other = sorted({kind for kind in kinds.values() if kind != "dirichlet"})
+    if other or not kinds:
+        raise ValueError(f"constraints='exact' on a geometry builds in Dirichlet values; "
+                         f"{name}'s pieces have {kinds or 'no conditions'}: use "
+                         "constraints='soft'")
+    geometry.adf(torch.zeros((1, geometry.dim), dtype=torch.float64))  # one, or a ValueError
+    pieces = [piece for piece in geometry.pieces if piece in kinds]
+    values = [(piece, _piece_values(pde, geometry, piece, n_outputs)) for piece in pieces]
+    return {"geometry": geometry, "columns": columns, "values": values,
+            "free": [piece for piece in geometry.pieces if piece not in kinds]}
+
+
+def _piece_values(pde, geometry, piece, n_outputs):
+    """A piece's Dirichlet values for torch rows: the condition itself where it takes and
+    returns torch tensors, else its constant value (checked on the piece)."""
+    function = getattr(pde, "boundary_condition_function", None)
+    if isinstance(function, dict):
+        function = function.get(piece)
+    sample = geometry.sample_boundary(256, np.random.default_rng(0))
+    X = sample.points[sample.pieces == piece]
+    values = pde.boundary_values(X, piece)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"constraints='exact' holds every output on a Dirichlet piece, "
+                         f"and {type(pde).__name__}'s condition leaves one free (NaN) on "
+                         f"{piece!r}: use constraints='soft'")
+    if function is not None:
+        usable = _torch_callable(function, torch.as_tensor(X[:8]), n_outputs)
+        if usable is not None:
+            return usable
+    if np.ptp(values, axis=0).max() <= 1e-12 * max(np.abs(values).max(), 1.0):
+        return values[0].copy()
+    raise ValueError(
+        f"constraints='exact' on a geometry evaluates the boundary values inside the "
+        f"domain, in torch: write {type(pde).__name__}'s boundary_condition for piece "
+        f"{piece!r} with torch operations (torch.sin, not np.sin), or make it constant "
+        "there, or use constraints='soft'")
+
+
+class DistanceModel(torch.nn.Module):
+    """``u = g~(x) + phi(x) N(x)`` on a geometry (see the module docstring)."""
+
+    builds_in_boundary = True
+
+    def __init__(self, network, plan):
+        super().__init__()
+        self.network = network
+        self.plan = plan
+
+    def forward(self, X):
+        plan = self.plan
+        geometry = plan["geometry"]
+        inner = X[:, list(plan["columns"])]
+        tiny = torch.finfo(X.dtype).eps ** 2  # on a piece, its weight is 1 to rounding
+        inverse = [1.0 / geometry.adf(inner, piece).clamp(min=tiny)
+                   for piece, _ in plan["values"]]
+        total = sum(inverse)
+        extension = 0.0
+        for w, (_, value) in zip(inverse, plan["values"]):
+            g = value(X) if callable(value) else torch.as_tensor(value, dtype=X.dtype,
+                                                                 device=X.device)
+            g = g.reshape(X.shape[0], -1) if callable(value) else g
+            extension = extension + (w / total)[:, None] * g
+        return extension + (1.0 / total)[:, None] * self.network(X)

@@ -26,7 +26,7 @@ from ._base import (
     torch_seed,
     validate_params,
 )
-from ._constraints import ExactModel, exact_plan
+from ._constraints import DistanceModel, ExactModel, exact_plan
 from ._mlp import ACTIVATIONS, MLP, Activation, ModifiedMLP, Rescaled
 from ._optimizers import OPTIMIZERS
 from ._problem import PINNProblem, ProblemConfig, _transformed
@@ -175,7 +175,11 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         enters the network through the Fourier embedding of its period; the initial
         condition through ``u = u0(x) + s N(x, t)``, ``s = (t - t0) / (t1 - t0)``;
         Dirichlet ends of one spatial coordinate, constant in time and equal to ``u0``
-        there, through a distance factor. A ValueError says where this cannot apply (an
+        there, through a distance factor; on a steady problem on a geometry whose pieces
+        hold Dirichlet values, ``u = g~ + phi N`` with ``phi`` an approximate distance to
+        the pieces (R-functions) and ``g~`` their values interpolated between them (the
+        values written for torch tensors, or constant on each piece). A ValueError says
+        where this cannot apply (an
         ``output_transform`` is set too, a Neumann boundary, Dirichlet values that vary
         in time, an initial condition written for NumPy in more than one spatial
         dimension). ``"auto"``: the strategy's (``"exact"`` for ``"causal"`` where it
@@ -373,7 +377,8 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         plan = self._exact_plan(pde, settings.constraints)
         settings = dataclasses.replace(settings,
                                        constraints="soft" if plan is None else "exact")
-        n_in = X.shape[1] if plan is None else ExactModel.n_features(plan)
+        on_geometry = plan is not None and "geometry" in plan
+        n_in = X.shape[1] if plan is None or on_geometry else ExactModel.n_features(plan)
         architecture = settings.architecture
         if architecture == "modified" and self.architecture == "auto" \
                 and len(set(settings.hidden_layer_sizes)) > 1:
@@ -383,14 +388,14 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
             network = ARCHITECTURES[architecture](
                 n_in, tuple(settings.hidden_layer_sizes), self.n_outputs_, self.activation)
         outputs = self._output_scaling(y)
-        inputs = self._input_scaling(pde) if plan is None else None
+        inputs = self._input_scaling(pde) if plan is None or on_geometry else None
         if plan is not None and outputs is not None:
             outputs = (np.zeros(self.n_outputs_), outputs[1])  # N is added to u0
         if outputs is not None or inputs is not None:
             outputs = outputs or (np.zeros(self.n_outputs_), np.ones(self.n_outputs_))
             network = Rescaled(network, *outputs, *(inputs or (None, None)))
         if plan is not None:
-            network = ExactModel(network, plan)
+            network = (DistanceModel if on_geometry else ExactModel)(network, plan)
         network = network.to(device=device, dtype=dtype)
         config = ProblemConfig(
             settings=settings, optimizer_given=self.optimizer != "auto",

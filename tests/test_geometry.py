@@ -229,11 +229,51 @@ def test_bad_names_on_a_geometry_are_value_errors(changes, match):
                                                np.zeros(1))
 
 
-def test_exact_constraints_on_a_geometry_are_a_clear_error():
+def _harmonic_torch(X):
+    return X[:, 0] ** 2 - X[:, 1] ** 2 + X[:, 0]  # NumPy and torch alike
+
+
+def test_exact_constraints_on_a_geometry_hold_on_every_piece():
+    plate = plate_with_holes()
     pde = CustomPDE(_laplace, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"),
-                    domain=Disk([0, 0], 1.0), boundary="dirichlet", boundary_condition=_harmonic)
-    with pytest.raises(ValueError, match="geometry"):
-        PINNRegressor(pde=pde, constraints="exact", max_iter=1).fit(*pde.boundary_data(10))
+                    domain=plate, boundary="dirichlet",
+                    boundary_condition={"outer": lambda X: np.ones(len(X))})
+    est = PINNRegressor(pde=pde, constraints="exact", hidden_layer_sizes=(8,), max_iter=20,
+                        random_state=0).fit(*pde.boundary_data(20))
+    s = plate.sample_boundary(300, random_state=3)
+    assert np.allclose(est.predict(s.points), s.pieces == "outer", atol=1e-12)
+    assert "boundary" not in est.history_  # built in: no boundary term
+    # a condition written for torch: its own values, on an L-shaped polygon
+    L = Polygon(L_SHAPE)
+    pde = CustomPDE(_laplace, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"),
+                    domain=L, boundary="dirichlet", boundary_condition=_harmonic_torch,
+                    solution=_harmonic_torch)
+    est = PINNRegressor(pde=pde, constraints="exact", hidden_layer_sizes=(16, 16),
+                        max_iter=200, random_state=0).fit(*pde.boundary_data(20))
+    s = L.sample_boundary(300, random_state=3)
+    assert np.allclose(est.predict(s.points), _harmonic(s.points), atol=1e-10)
+    X = L.sample_interior(1000, random_state=1)
+    assert relative_l2_error(_harmonic(X), est.predict(X)) < 2e-2
+
+
+@pytest.mark.parametrize("changes, match", [
+    (dict(), "torch"),
+    (dict(domain=Disk([0, 0], 1.0) | Disk([1, 0], 1.0)), "union"),
+    (dict(boundary="neumann"), "Dirichlet"),
+    (dict(domain=PointCloud(np.random.default_rng(0).random((20, 2)),
+                            boundary={"rim": np.zeros((3, 2))})), "PointCloud"),
+])
+def test_exact_constraints_on_a_geometry_say_why_they_cannot_apply(changes, match):
+    def nonconstant_numpy(X):
+        return np.sin(X[:, 0])
+    params = dict(residual=_laplace, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"),
+                  domain=Disk([0, 0], 1.0), boundary="dirichlet",
+                  boundary_condition=nonconstant_numpy)
+    params.update(changes)
+    pde = CustomPDE(**params)
+    with pytest.raises(ValueError, match=match):
+        PINNRegressor(pde=pde, constraints="exact", max_iter=1).fit(
+            np.zeros((1, 2)), np.zeros(1))
 
 
 def test_a_pinn_learns_laplace_on_a_disk_and_its_points_stay_inside():

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import torch
 
 from ._base import BoundaryPart, BoundarySample, Geometry, as_rng
 
@@ -96,7 +97,8 @@ class Box(Geometry):
             for side, value, sign in (("min", self.low[i], -1.0), ("max", self.high[i], 1.0)):
                 parts.append(BoundaryPart(self._face_names[f"{side}{i}"], measure,
                                           self._face_sampler(i, value, sign),
-                                          self._face_distance(i, value)))
+                                          self._face_distance(i, value),
+                                          adf=self._face_adf(i, side)))
         return parts
 
     def _face_sampler(self, i, value, sign):
@@ -107,6 +109,18 @@ class Box(Geometry):
             normal[:, i] = sign
             return X, normal
         return sample
+
+    def _face_adf(self, i, side):
+        """A segment's trimmed function in the plane, the face's hyperplane distance
+        beyond (a box's faces meet the box only on themselves)."""
+        if self.dim == 2:
+            corner = np.where(np.arange(2) == i, self.low if side == "min" else self.high,
+                              self.low)
+            other = corner.copy()
+            other[1 - i] = self.high[1 - i]
+            return _segment_adf(corner, other)
+        value = float(self.low[i] if side == "min" else self.high[i])
+        return lambda X: (X[:, i] - value).abs()
 
     def _face_distance(self, i, value):
         def distance(X):
@@ -214,7 +228,8 @@ class Ball(Geometry):
         def distance(X):
             return np.abs(self._signed_distance(X))
 
-        return [BoundaryPart(self.name, area, sample, distance)]
+        return [BoundaryPart(self.name, area, sample, distance, adf=_sphere_adf(
+            self.center, self.radius))]
 
 
 class Disk(Ball):
@@ -337,11 +352,37 @@ class Polygon(Geometry):
             def distance(X, a=a, b=b):
                 return _segment_distance(X, a, b)
 
-            parts.append(BoundaryPart(name, length, sample, distance))
+            parts.append(BoundaryPart(name, length, sample, distance,
+                                      adf=_segment_adf(a, b)))
         return parts
 
     def measure(self, n=None, random_state=None):
         return self._area
+
+
+def _sphere_adf(center, radius):
+    """``|r^2 - |x - c|^2| / 2r``: zero on the sphere, its distance to first order."""
+    def adf(X):
+        c = torch.as_tensor(center, dtype=X.dtype, device=X.device)
+        return (radius ** 2 - (X - c).square().sum(1)).abs() / (2 * radius)
+    return adf
+
+
+def _segment_adf(a, b):
+    """The trimmed distance function of the segment ``ab`` (Sukumar & Srivastava 2022,
+    eq. 5-6): zero on the segment only, the distance to first order near it."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    length = float(np.linalg.norm(b - a))
+
+    def adf(X):
+        A = torch.as_tensor(a, dtype=X.dtype, device=X.device)
+        B = torch.as_tensor(b, dtype=X.dtype, device=X.device)
+        d = X - A
+        f = (d[:, 0] * (B[1] - A[1]) - d[:, 1] * (B[0] - A[0])) / length
+        t = ((length / 2) ** 2 - (X - (A + B) / 2).square().sum(1)) / length
+        varphi = (t.square() + f ** 4).sqrt()
+        return (f.square() + ((varphi - t) / 2).square()).sqrt()
+    return adf
 
 
 def _segment_distance(X, a, b):
@@ -462,6 +503,10 @@ class PointCloud(Geometry):
         index = (rng.permutation(X.shape[0])[:int(n)] if n <= X.shape[0]
                  else rng.integers(0, X.shape[0], int(n)))
         return BoundarySample(X[index], N[index], names[index])
+
+    def _check_adf(self):
+        raise ValueError("a PointCloud has no distance function to build exact conditions "
+                         "on; use constraints='soft'")
 
     def measure(self, n=None, random_state=None):
         raise NotImplementedError("a PointCloud has no measure of its own; its points stand "
