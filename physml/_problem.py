@@ -23,7 +23,7 @@ from ._base import average, dtype_name, resolve_dtype
 from ._loss import Field, PINNLoss, Term, network_point_model, parts_of
 from ._mlp import MLP, supports_jet
 from ._optimizers import LM_ITER_RATIO, continued, minimize, optimize
-from .pde._base import PieceSide, _as_outputs, parse_derivative
+from .pde._base import PieceSide, _as_outputs, parse_derivative, robin_coefficient
 from .strategies import Scope
 
 
@@ -535,10 +535,12 @@ class PINNProblem:
         boundary = set()
         for column, _, kind, _, _ in faces:
             if isinstance(column, tuple):  # a geometry's piece: the gradient along its normals
-                boundary.update(column if kind == "neumann" else ())
+                boundary.update(column if kind == "neumann" or robin_coefficient(kind)
+                                is not None else ())
                 continue
             second_order = any(index.count(column) >= 2 for _, index in names.values())
-            if kind == "neumann" or (kind == "periodic" and second_order):
+            if kind == "neumann" or robin_coefficient(kind) is not None or (
+                    kind == "periodic" and second_order):
                 boundary.add(column)
         for column in sorted(boundary):
             for o, output in enumerate(outputs):
@@ -609,6 +611,11 @@ def boundary_terms(pde, faces, slope_columns, dtype):
                                   derivatives=slope, average_parts=True))
         elif kind == "dirichlet":
             terms.append(_piece_term(outputs, (), kind, X, None, g.to(dtype)))
+        elif robin_coefficient(kind) is not None:  # du/dn + a u = g
+            normal = torch.zeros((X.shape[0], len(coordinates)), dtype=dtype)
+            normal[:, column] = 1.0 if side else -1.0
+            terms.append(_piece_term(outputs, [coordinates[column]], kind, X,
+                                     normal[:, [column]].to(X.device), g.to(dtype)))
         else:  # neumann: the outward normal derivative
             terms.append(Term("boundary", (X,), _neumann_rows(slope, side),
                               extras=(g.to(dtype),), derivatives=slope, average_parts=True))
@@ -630,16 +637,19 @@ def _piece_term(outputs, coordinates, kind, X, normals, g):
     if kind == "dirichlet":
         return Term("boundary", (X,), _masked_rows, extras=(target, scale), reduction="sum")
     gradient = tuple(tuple(f"{o}_{c}" for c in coordinates) for o in outputs)
-    return Term("boundary", (X,), _normal_derivative_rows(gradient),
+    return Term("boundary", (X,), _normal_derivative_rows(gradient, robin_coefficient(kind)),
                 extras=(target, scale, normals), reduction="sum",
                 derivatives=tuple(name for names in gradient for name in names))
 
 
-def _normal_derivative_rows(gradient):
+def _normal_derivative_rows(gradient, robin=None):
+    """``n . grad u - g``, or ``n . grad u + a u - g`` for a Robin condition."""
     def rows(fields, extras, coefficients):
         d, normals = fields[0].d, extras[2]
         normal = torch.stack([sum(normals[:, k] * d[name] for k, name in enumerate(names))
                               for names in gradient], 1)
+        if robin is not None:
+            normal = normal + robin * fields[0].u
         return (normal - extras[0]) * extras[1]
     return rows
 

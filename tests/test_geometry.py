@@ -374,3 +374,58 @@ def test_navier_stokes_walls_leave_the_pressure_free_and_fit_on_a_geometry():
 
 def _inflow(X):
     return np.column_stack([4 * X[:, 1] * (1 - X[:, 1]), np.zeros(len(X))])
+
+
+def _heat(X, u, d, c):
+    return d["u_t"] - 0.1 * (d["u_xx"] + d["u_yy"])
+
+
+@pytest.mark.parametrize("settings", [
+    dict(strategy="seq2seq"), dict(strategy="causal"), dict(sampling="rad", resample_every=2),
+    dict(strategy="curriculum"), dict(optimizer="lm")])
+def test_every_strategy_and_sampling_runs_on_a_geometry_in_time(settings):
+    disk = Disk([0, 0], 1.0, name="rim")
+    pde = CustomPDE(_heat, derivatives=("u_t", "u_xx", "u_yy"), coordinates=("x", "y", "t"),
+                    domain=(disk, (0.0, 1.0)), boundary={"rim": "dirichlet"},
+                    initial_condition=lambda x: 1 - (x ** 2).sum(1),
+                    coefficients={"kappa": 0.1})
+    est = PINNRegressor(pde=pde, hidden_layer_sizes=(8,), max_iter=4, n_collocation=64,
+                        n_boundary=8, random_state=0, **settings).fit(*pde.initial_data(32))
+    assert est.stopped_ is None and np.all(np.isfinite(est.history_["loss"]))
+    problem = est._problem(pde, *pde.initial_data(8), est._training_settings(Standard()))
+    drawn = problem.collocation_points(((-1.0, 1.0), (-1.0, 1.0), (0.5, 1.0)), 200).numpy()
+    assert disk.contains(drawn[:, :2]).all() and drawn[:, 2].min() >= 0.5
+
+
+def _harmonic_robin(X, a=2.0):
+    x, y = X[:, 0], X[:, 1]
+    # du/dn + a u on the unit circle (n = X) for u = x^2 - y^2 + x
+    return (2 * x + 1) * x - 2 * y * y + a * _harmonic(X)
+
+
+def test_a_robin_condition_on_a_piece_and_on_a_box_face():
+    disk = Disk([0, 0], 1.0, name="rim")
+    pde = CustomPDE(_laplace, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"),
+                    domain=disk, boundary={"rim": ("robin", 2.0)},
+                    boundary_condition=_harmonic_robin)
+    est = PINNRegressor(pde=pde, hidden_layer_sizes=(20, 20), max_iter=300,
+                        random_state=0).fit(np.zeros((1, 2)), np.full(1, np.nan))
+    X = disk.sample_interior(1000, random_state=1)
+    assert relative_l2_error(_harmonic(X), est.predict(X)) < 2e-2
+    # on a box: du/dn + u = g on the faces x = 0 and x = 1, u given on y = 0 and y = 1
+    def box_values(X):
+        outward = np.where(np.isclose(X[:, 0], 1.0), 1.0, -1.0)
+        robin = outward * (2 * X[:, 0] + 1) + _harmonic(X)
+        return np.where(np.isclose(X[:, 1], 0.0) | np.isclose(X[:, 1], 1.0),
+                        _harmonic(X), robin)
+    box = CustomPDE(_laplace, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"),
+                    domain=((0.0, 1.0), (0.0, 1.0)),
+                    boundary={"x": ("robin", 1.0), "y": "dirichlet"},
+                    boundary_condition=box_values)
+    est = PINNRegressor(pde=box, hidden_layer_sizes=(20, 20), max_iter=300,
+                        random_state=0).fit(*box.boundary_data(40))
+    X = np.random.default_rng(1).random((1000, 2))
+    assert relative_l2_error(_harmonic(X), est.predict(X)) < 2e-2
+    with pytest.raises(ValueError, match="robin"):
+        CustomPDE(_laplace, derivatives=("u_xx",), coordinates=("x", "y"),
+                  domain=disk, boundary={"rim": ("robin", "a")}).validate()

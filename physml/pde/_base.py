@@ -13,6 +13,14 @@ from ..geometry import Geometry
 #: boundary condition; "periodic" for a box's coordinates only).
 BOUNDARIES = ("periodic", "dirichlet", "neumann", None)
 
+def robin_coefficient(kind):
+    """``a`` of a Robin kind ``("robin", a)``, the condition ``du/dn + a u = g`` (``g`` the
+    ``boundary_condition``); None for any other kind."""
+    if isinstance(kind, (tuple, list)) and len(kind) == 2 and kind[0] == "robin":
+        return float(kind[1])
+    return None
+
+
 #: Boundary rows drawn for a geometry: this many per face a box of its dimension would
 #: have (``n_boundary`` per face), shared out over its pieces by their measure.
 FACES_PER_DIMENSION = 2
@@ -93,7 +101,8 @@ class PDE(BaseEstimator):
       geometries, each geometry taking as many coordinates as its dimension
       (``(Disk([0, 0], 1.0), (0.0, 1.0))`` for ``("x", "y", "t")``: a disk in time).
     - ``boundary``: ``"periodic"``, ``"dirichlet"``, ``"neumann"`` (the outward normal
-      derivative is given), ``None`` (no boundary condition), or a dict
+      derivative is given), ``("robin", a)`` (``du/dn + a u`` is given), ``None`` (no
+      boundary condition), or a dict
       ``{spatial coordinate or piece name: kind}`` (a geometry's boundary pieces by the
       names its primitives were given; a piece a dict leaves out has no condition).
     - ``coefficient_names`` (and ``positive_coefficients``, those positive by their
@@ -277,9 +286,14 @@ class PDE(BaseEstimator):
         boundary = self.boundary
         kinds = boundary.values() if isinstance(boundary, dict) else [boundary]
         for kind in kinds:
-            if kind not in BOUNDARIES:
+            robin = isinstance(kind, (tuple, list)) and len(kind) == 2 and kind[0] == "robin"
+            if robin and not (isinstance(kind[1], Real) and math.isfinite(kind[1])):
+                raise ValueError(f"boundary kind {kind!r}: a Robin condition is ('robin', a) "
+                                 "with a finite number a (du/dn + a u = g)")
+            if not robin and kind not in BOUNDARIES:
                 raise ValueError(f"boundary kind {kind!r} is not supported; choose one of "
-                                 f"{BOUNDARIES} (or a dict {{coordinate: kind}})")
+                                 f"{BOUNDARIES} or ('robin', a) (or a dict "
+                                 "{coordinate or piece: kind})")
         self._validate_domain()
         pieces = self.boundary_pieces
         if isinstance(boundary, dict):
@@ -514,7 +528,8 @@ class CustomPDE(PDE):
         the equation: ``set_params(kappa=2.0)``, ``pde__kappa`` in a grid search.
     domain : tuple, default=((0, 2 pi), (0, 1))
         One ``(min, max)`` per coordinate.
-    boundary : {"periodic", "dirichlet", "neumann"}, dict or None, default="periodic"
+    boundary : {"periodic", "dirichlet", "neumann"}, ("robin", a), dict or None, \
+            default="periodic"
         See :class:`PDE`.
     solution : callable, default=None
         Exact solution at rows ``X``, used as the reference solution.
@@ -551,7 +566,7 @@ class CustomPDE(PDE):
         "initial_condition": [callable, "array-like", Real, None],
         "coefficients": [dict, None],
         "domain": ["array-like", Geometry],
-        "boundary": [StrOptions({b for b in BOUNDARIES if b}), dict, None],
+        "boundary": [StrOptions({b for b in BOUNDARIES if b}), dict, tuple, None],
         "solution": [callable, None],
         "coordinates": ["array-like"],
         "outputs": ["array-like"],
