@@ -429,3 +429,36 @@ def test_a_robin_condition_on_a_piece_and_on_a_box_face():
     with pytest.raises(ValueError, match="robin"):
         CustomPDE(_laplace, derivatives=("u_xx",), coordinates=("x", "y"),
                   domain=disk, boundary={"rim": ("robin", "a")}).validate()
+
+
+def _screened(X, u, d, c):
+    return d["u_xx"] + d["u_yy"] - c["k"] * u
+
+
+def _screened_solution(X):
+    return np.exp(X[:, 0])  # u_xx + u_yy - k u = 0 for k = 1
+
+
+def test_pickle_clone_grid_search_and_inverse_coefficients_on_a_geometry():
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+
+    L = Polygon(L_SHAPE)
+    pde = CustomPDE(_screened, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"),
+                    domain=L, boundary="dirichlet", boundary_condition=_screened_solution,
+                    coefficients={"k": 1.0}, solution=_screened_solution)
+    X, y = pde.boundary_data(40)
+    est = PINNRegressor(pde=pde, hidden_layer_sizes=(8,), max_iter=20, random_state=0)
+    est.fit(X, y)
+    again = pickle.loads(pickle.dumps(est))
+    assert np.array_equal(again.predict(X), est.predict(X))
+    assert np.array_equal(clone(est).fit(X, y).predict(X), est.predict(X))
+    search = GridSearchCV(est, {"pde__k": [0.5, 1.0]}, cv=2).fit(X, y)
+    assert search.best_params_["pde__k"] in (0.5, 1.0)
+    # the coefficient learned from interior observations of the solution
+    inside = L.sample_interior(60, random_state=2)
+    wrong = pde.with_coefficients(k=0.3)
+    learner = PINNRegressor(pde=wrong, learn_coefficients=("k",), hidden_layer_sizes=(20, 20),
+                            max_iter=300, random_state=0)
+    learner.fit(np.concatenate([X, inside]), np.concatenate([y, _screened_solution(inside)]))
+    assert abs(learner.coefficients_["k"] - 1.0) < 0.1
