@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 import torch
+from scipy.stats import qmc
 
 from ._base import average, dtype_name, resolve_dtype
 from ._loss import Field, PINNLoss, Term, network_point_model, parts_of
@@ -225,15 +226,13 @@ class PINNProblem:
         ``domain`` (drawn in the box, those outside the geometry rejected)."""
         low = torch.tensor([float(r[0]) for r in domain], dtype=torch.float64)
         span = torch.tensor([float(r[1]) - float(r[0]) for r in domain], dtype=torch.float64)
-        generator = generator or self.generator
+        unit = self._unit_draws(len(domain), generator)
         if self.pde is None or not self.pde.geometries:
-            unit = torch.rand((n, len(domain)), generator=generator, dtype=torch.float64)
-            return (low + unit * span).to(device=self.device)
+            return (low + unit(n) * span).to(device=self.device)
         kept, found, tried = [], 0, 0
         while found < n:
             batch = max(2 * (n - found) * (tried // max(found, 1) if found else 1), 64)
-            X = low + torch.rand((batch, len(domain)), generator=generator,
-                                 dtype=torch.float64) * span
+            X = low + unit(batch) * span
             X = X[torch.as_tensor(self.pde.inside(X.numpy()))]
             kept.append(X)
             found, tried = found + X.shape[0], tried + batch
@@ -241,6 +240,24 @@ class PINNProblem:
                 raise ValueError(f"no collocation point of {n} lies in the domain of "
                                  f"{type(self.pde).__name__} within {domain}")
         return torch.cat(kept)[:n].to(device=self.device)
+
+    def _unit_draws(self, dim, generator=None):
+        """``n -> (n, dim)`` points in the unit cube: uniform from ``generator`` (the
+        fit's), or, for the fit's own draws under ``sampling="sobol"`` or ``"halton"``,
+        scrambled quasi-random points seeded from it."""
+        generator = generator or self.generator
+        kind = getattr(self, "sampling", "uniform")
+        if kind not in ("sobol", "halton") or generator is not self.generator:
+            return lambda n: torch.rand((n, dim), generator=generator, dtype=torch.float64)
+        seed = int(torch.randint(2 ** 31 - 1, (1,), generator=generator))
+        engine = (qmc.Sobol if kind == "sobol" else qmc.Halton)(d=dim, scramble=True,
+                                                                 seed=seed)
+
+        def draw(n):
+            with warnings.catch_warnings():  # Sobol' balance is best in powers of two
+                warnings.simplefilter("ignore", UserWarning)
+                return torch.as_tensor(engine.random(n), dtype=torch.float64)
+        return draw
 
     def boundary_faces(self, pde, domain):
         """The faces with a boundary condition on ``domain``: ``(column, side, kind, X,
@@ -567,7 +584,7 @@ class PINNProblem:
         """``n`` new collocation points: uniform, or residual-based (RAD, Wu et al. 2023:
         from a uniform pool ``RAD_POOL`` times larger, drawn without replacement with
         probability proportional to ``|r| / mean|r| + 1``)."""
-        if self.sampling == "uniform":
+        if self.sampling != "rad":
             return self._draw(domain, n).to(self.dtype)
         pool = self._draw(domain, RAD_POOL * n).to(self.dtype)
         return pool[residual_draw(squared_residual(pool), n, self.generator)]

@@ -185,8 +185,10 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         dimension). ``"auto"``: the strategy's (``"exact"`` for ``"causal"`` where it
         applies, soft where it cannot; ``"soft"`` otherwise); what a fit used is in
         ``stages_[0]["constraints"]``.
-    sampling : {"auto", "uniform", "rad"}, default="auto"
-        How collocation points are drawn each time they are redrawn: uniformly, or by
+    sampling : {"auto", "uniform", "sobol", "halton", "rad"}, default="auto"
+        How collocation points are drawn each time they are redrawn: uniformly, as
+        scrambled quasi-random Sobol' or Halton points (:mod:`scipy.stats.qmc`, seeded
+        from ``random_state``; on a geometry, those outside it are left out), or by
         residual-based adaptive sampling (RAD, Wu et al. 2023: from a uniform pool 16
         times larger, with probability proportional to ``|r| / mean|r| + 1``).
         ``"auto"``: the strategy's (``"rad"`` for ``"causal"``, ``"uniform"`` otherwise).

@@ -248,9 +248,11 @@ def _is_auto(value):
     return isinstance(value, str) and value == AUTO
 
 
-#: Where the collocation points are: drawn uniformly, or by residual-based adaptive
-#: sampling (RAD, Wu et al. 2023) each time they are redrawn (``resample_every``).
-SAMPLING = ("uniform", "rad")
+#: Where the collocation points are: drawn uniformly, as scrambled quasi-random Sobol' or
+#: Halton points (:mod:`scipy.stats.qmc`: lower discrepancy, the domain covered more
+#: evenly by as many points), or by residual-based adaptive sampling (RAD, Wu et al.
+#: 2023) each time they are redrawn (``resample_every``).
+SAMPLING = ("uniform", "sobol", "halton", "rad")
 
 
 #: The training settings of Krishnapriyan et al.'s code (NeurIPS 2021): float32 L-BFGS

@@ -462,3 +462,35 @@ def test_pickle_clone_grid_search_and_inverse_coefficients_on_a_geometry():
                             max_iter=300, random_state=0)
     learner.fit(np.concatenate([X, inside]), np.concatenate([y, _screened_solution(inside)]))
     assert abs(learner.coefficients_["k"] - 1.0) < 0.1
+
+
+@pytest.mark.parametrize("sampler", ["sobol", "halton"])
+def test_quasi_random_collocation_covers_the_domain_more_evenly(sampler):
+    from scipy.stats import qmc
+
+    pde = CustomPDE(_laplace, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"),
+                    domain=((0.0, 1.0), (0.0, 1.0)), boundary="dirichlet",
+                    boundary_condition=_harmonic)
+    X, y = pde.boundary_data(20)
+    drawn = {}
+    for sampling in ("uniform", sampler):
+        est = PINNRegressor(pde=pde, sampling=sampling, hidden_layer_sizes=(8,), max_iter=3,
+                            random_state=0).fit(X, y)
+        assert est.stages_[0]["sampling"] == sampling
+        problem = est._problem(pde, X, y, est._training_settings(Standard()))
+        problem.sampling = sampling
+        drawn[sampling] = problem.collocation_points(pde.bounds, 512).numpy()
+        again = est._problem(pde, X, y, est._training_settings(Standard()))
+        again.sampling = sampling
+        assert np.array_equal(again.collocation_points(pde.bounds, 512).numpy(),
+                              drawn[sampling])  # seeded from random_state
+    assert qmc.discrepancy(drawn[sampler]) < qmc.discrepancy(drawn["uniform"]) / 2
+    # on a geometry: inside it
+    disk = Disk([0, 0], 1.0)
+    on_disk = CustomPDE(_laplace, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"),
+                        domain=disk, boundary="dirichlet", boundary_condition=_harmonic)
+    est = PINNRegressor(pde=on_disk, sampling=sampler, hidden_layer_sizes=(8,), max_iter=3,
+                        random_state=0).fit(*on_disk.boundary_data(20))
+    problem = est._problem(on_disk, X, y, est._training_settings(Standard()))
+    problem.sampling = sampler
+    assert disk.contains(problem.collocation_points(on_disk.bounds, 300).numpy()).all()
