@@ -629,10 +629,10 @@ def boundary_terms(pde, faces, slope_columns, dtype):
         elif kind == "dirichlet":
             terms.append(_piece_term(outputs, (), kind, X, None, g.to(dtype)))
         elif robin_coefficient(kind) is not None:  # du/dn + a u = g
-            normal = torch.zeros((X.shape[0], len(coordinates)), dtype=dtype)
-            normal[:, column] = 1.0 if side else -1.0
-            terms.append(_piece_term(outputs, [coordinates[column]], kind, X,
-                                     normal[:, [column]].to(X.device), g.to(dtype)))
+            normal = torch.full((X.shape[0], 1), 1.0 if side else -1.0, dtype=dtype,
+                                device=X.device)  # the outward normal along its axis
+            terms.append(_piece_term(outputs, [coordinates[column]], kind, X, normal,
+                                     g.to(dtype)))
         else:  # neumann: the outward normal derivative
             terms.append(Term("boundary", (X,), _neumann_rows(slope, side),
                               extras=(g.to(dtype),), derivatives=slope, average_parts=True))

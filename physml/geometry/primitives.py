@@ -454,6 +454,7 @@ class PointCloud(Geometry):
         from scipy.spatial import cKDTree
 
         self._tree = cKDTree(every)
+        self._piece_trees = {name: cKDTree(X) for name, (X, _) in self._boundary.items()}
         # inside: within the largest gap between an interior point and its neighbour
         self._spacing = (float(cKDTree(P).query(P, k=2)[0][:, 1].max())
                          if P.shape[0] > 1 else 0.0)
@@ -484,9 +485,8 @@ class PointCloud(Geometry):
                 index = rng.integers(0, X.shape[0], n)
                 return X[index], N[index]
 
-            def distance(Y, X=X):
-                from scipy.spatial import cKDTree
-                return cKDTree(X).query(Y)[0]
+            def distance(Y, tree=self._piece_trees[name]):
+                return tree.query(Y)[0]
 
             parts.append(BoundaryPart(name, float(X.shape[0]), sample, distance))
         return parts
