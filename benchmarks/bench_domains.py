@@ -9,9 +9,11 @@ target. Run them one at a time on an idle machine::
     python benchmarks/bench_domains.py disk l-shape     # some of them
 
 Cases: poisson2d-c (PINNacle's plate with four holes; reference: linear finite elements
-built here on three meshes, Richardson-extrapolated), poisson2d-c-exact (the same with
-``constraints="exact"``), disk (Poisson, Dirichlet), l-shape
-(Poisson on an L-shaped polygon, Dirichlet),
+built here on three meshes, Richardson-extrapolated; the bare call on a steady problem
+on a geometry trains by Levenberg-Marquardt with the Dirichlet values built in),
+poisson2d-c-exact (the same with ``constraints="exact"`` set), poisson2d-c-soft (with
+``constraints="soft"``: the conditions as loss terms, PINNacle's vanilla PINN), disk
+(Poisson, Dirichlet), l-shape (Poisson on an L-shaped polygon, Dirichlet),
 ball-neumann (a screened Poisson equation on the 3-D unit ball, Neumann), pnd
 (PINNacle's 5-D Poisson problem), point-cloud (Poisson on the nodes of a mesh of the
 disk), kovasznay (Kovasznay's steady Navier-Stokes flow, exact), errors (bad geometry
@@ -39,9 +41,10 @@ BARE = "PINNRegressor(pde=pde, random_state=0)"
 PUBLISHED = {"pnd": (4.6e-4, "Hao et al. 2024 (PINNacle), best of 11 methods"),
              "poisson2d-c": (1.2e-2, "Hao et al. 2024 (PINNacle), best of 11 methods "
                              "(vanilla PINN 6.9e-1)")}
-PUBLISHED["poisson2d-c-exact"] = PUBLISHED["poisson2d-c"]
+PUBLISHED["poisson2d-c-exact"] = PUBLISHED["poisson2d-c-soft"] = PUBLISHED["poisson2d-c"]
 #: The call of a case that sets more than the bare call.
-CALLS = {"poisson2d-c-exact": 'PINNRegressor(pde=pde, constraints="exact", random_state=0)'}
+CALLS = {"poisson2d-c-exact": 'PINNRegressor(pde=pde, constraints="exact", random_state=0)',
+         "poisson2d-c-soft": 'PINNRegressor(pde=pde, constraints="soft", random_state=0)'}
 EVALUATION_POINTS = 10_000
 
 
@@ -324,6 +327,9 @@ CASES = {
     "poisson2d-c": (poisson2d_c, "PINNacle Poisson2d-C, Laplace on a square minus four "
                     "disks; our finite elements, second order, Richardson-extrapolated",
                     "<= 5e-3", lambda r: r["error"] <= 5e-3),
+    "poisson2d-c-soft": (lambda seed=0: poisson2d_c(seed, constraints="soft"),
+                         "PINNacle Poisson2d-C with the conditions as loss terms; our "
+                         "finite elements", "none (the soft constraints' failure)", None),
     "poisson2d-c-exact": (lambda seed=0: poisson2d_c(seed, constraints="exact"),
                           "PINNacle Poisson2d-C with the Dirichlet values built in "
                           "(R-function distances); our finite elements", "<= 1e-3",
@@ -348,11 +354,11 @@ def main(argv=None):
     for name in args.cases or list(CASES):
         function, problem, target, check = CASES[name]
         r = function(seed=args.seed)
-        met = check(r)
+        met = None if check is None else bool(check(r))
         published, source = PUBLISHED.get(name, (None, None))
         shown = "-" if published is None else f"{published:.2g}, {source}"
         print(f"| {name} | {problem} | {r['error']:.3g} | {shown} | {r['seconds']:.1f} | "
-              f"{target} | {'yes' if met else 'NO'} |", flush=True)
+              f"{target} | {'-' if met is None else 'yes' if met else 'NO'} |", flush=True)
         write_results("domains", [dict(
             key=f"{name} | seed {args.seed}", case=name, problem=problem,
             call=CALLS.get(name, BARE),

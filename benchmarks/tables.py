@@ -251,7 +251,8 @@ def domains():
     rows = [[r["case"], r["problem"], f"``{r['call']}``",
              "—" if r["case"] == "errors" else e(r["error"]),
              "—" if r.get("published") is None else f"{e(r['published'])}, {r['source']}",
-             f"{r['seconds']:.0f}", r["target"], "yes" if r["met"] else "no"]
+             f"{r['seconds']:.0f}", r["target"],
+             "—" if r["met"] is None else ("yes" if r["met"] else "no")]
             for r in load("domains")]
     if not rows:
         raise Missing("no domains.json")

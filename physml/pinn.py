@@ -102,8 +102,11 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         20,000 trainable weights and replaced by conjugate gradients beyond.
         ``"auto"``: the strategy's choice (``"adam+lbfgs"``; ``"causal"`` adds a
         final Levenberg-Marquardt phase and ``"curriculum"`` trains its stage at the
-        target by Levenberg-Marquardt, both up to 20,000 trainable weights); a given
-        optimizer trains every curriculum stage. What ran is in ``stages_``.
+        target by Levenberg-Marquardt, both up to 20,000 trainable weights; under
+        ``"standard"``, a steady equation of one output on a :mod:`physml.geometry`
+        trains by Levenberg-Marquardt where its steps are affordable,
+        :func:`physml.strategies.lm_affordable`); a given optimizer trains
+        every curriculum stage. What ran is in ``stages_``.
     learning_rate : float or None, default=None
         Step size: 1.0 for L-BFGS and 1e-3 for Adam when None.
     max_iter : int or "auto", default="auto"
@@ -182,8 +185,9 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         where this cannot apply (an
         ``output_transform`` is set too, a Neumann boundary, Dirichlet values that vary
         in time, an initial condition written for NumPy in more than one spatial
-        dimension). ``"auto"``: the strategy's (``"exact"`` for ``"causal"`` where it
-        applies, soft where it cannot; ``"soft"`` otherwise); what a fit used is in
+        dimension). ``"auto"``: the strategy's (``"exact"`` where it applies for
+        ``"causal"``, and for ``"standard"`` on a steady equation on a geometry; soft
+        where it cannot apply, and ``"soft"`` otherwise); what a fit used is in
         ``stages_[0]["constraints"]``.
     sampling : {"auto", "uniform", "sobol", "halton", "rad"}, default="auto"
         How collocation points are drawn each time they are redrawn: uniformly, as
@@ -599,7 +603,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     def _training_settings(self, strategy):
         """The strategy's training defaults with this estimator's explicit values in
         their place (``pde=None`` trains as the standard strategy)."""
-        defaults = (strategy if self.pde is not None else Standard()).training()
+        defaults = (strategy if self.pde is not None else Standard()).training(self.pde)
         lm_warmup = self.pde is not None and strategy.lm_warmup
         settings = TrainingSettings.resolve(defaults, lm_warmup=lm_warmup,
                                             **self._given_training())

@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import StrOptions
 
 from ._base import AUTO_OPTION, DTYPE, dtype_name, integers, reals, validate_params
 from ._optimizers import DENSE_MAX_WEIGHTS, LM_ITER_RATIO, OPTIMIZERS, continued
+from .pde._base import FACES_PER_DIMENSION
 
 __all__ = ["Strategy", "Scope", "Standard", "Curriculum", "TimeMarching", "Causal",
            "TrainingSettings", "PAPER_SETTINGS", "STRATEGIES", "SAMPLING", "resolve_strategy"]
@@ -280,8 +281,9 @@ class Strategy(BaseEstimator):
     #: Levenberg-Marquardt steps, as ``"adam+lbfgs"`` keeps it before L-BFGS.
     lm_warmup = False
 
-    def training(self):
-        """The :class:`TrainingSettings` the estimator's ``"auto"`` values resolve to."""
+    def training(self, pde=None):
+        """The :class:`TrainingSettings` the estimator's ``"auto"`` values resolve to (on
+        ``pde`` where given)."""
         return self.training_defaults
 
     def run(self, problem, pde, scope=None):
@@ -311,6 +313,17 @@ class Standard(Strategy):
     Burgers' equation on 10,000 points (Raissi et al.'s setting) among its cases. The
     paper's own
     settings, which reproduce its failures, are :data:`PAPER_SETTINGS`.
+
+    On a steady problem whose domain is a :mod:`physml.geometry` (a disk, a polygon, a
+    plate with holes, a point cloud, a ``Box``), the defaults are Levenberg-Marquardt
+    (``optimizer="lm"``, ``max_iter / LM_ITER_RATIO`` steps, float64) for one output
+    within :data:`LM_STEP_BUDGET` (:func:`lm_affordable`; the L-BFGS defaults for a
+    system such as Navier-Stokes, or beyond the budget) and exact Dirichlet
+    constraints where the pieces' values can be built in (``constraints="exact"``:
+    written for torch tensors or constant on each piece; soft ones otherwise):
+    ``benchmarks/bench_domains.py`` measures these bare calls, and the soft
+    constraints' collapse to a constant on PINNacle's plate with four holes is what the
+    exact ones avoid.
 
     Parameters
     ----------
@@ -342,9 +355,18 @@ class Standard(Strategy):
         self.early_dtype = early_dtype
         self.early_fraction = early_fraction
 
+    def training(self, pde=None):
+        if on_steady_geometry(pde):
+            return dataclasses.replace(self.training_defaults, constraints="exact")
+        return self.training_defaults
+
     def run(self, problem, pde, scope=None):
         scope = scope or Scope()
         desc = f"{scope.label}standard {_describe(pde)}"
+        if on_steady_geometry(pde) and _stage_optimizer("auto", problem) == "lm" \
+                and problem.settings.optimizer != "lm" and lm_affordable(problem, pde):
+            changes = switched_optimizer(problem.settings, self.training_defaults, "lm")
+            return problem.network, [problem.train(pde, scope, desc=desc, **changes)]
         settings = problem.settings.scaled(scope.iter_factor)
         early = None if self.early_dtype is None else dtype_name(self.early_dtype)
         # Adam has no rounding stall to escape, and Levenberg-Marquardt's few exact
@@ -648,9 +670,9 @@ class TimeMarching(Strategy):
         self.max_refinements = max_refinements
         self.block_optimizer = block_optimizer
 
-    def training(self):
+    def training(self, pde=None):
         if self.within is not None:
-            return resolve_strategy(self.within).training()
+            return resolve_strategy(self.within).training(pde)
         return self.training_defaults
 
     def edges(self, t_range):
@@ -756,6 +778,33 @@ FINAL_ITER = {"lm": 200, "lbfgs": 3000}
 #: rows and ``P`` weights, and beyond it the step's conjugate gradients cost more than
 #: L-BFGS's iterations gain.
 LM_MAX_WEIGHTS = DENSE_MAX_WEIGHTS
+
+
+#: The most multiply-adds a default Levenberg-Marquardt step may take in its Gram product
+#: (``min(n, P)^2 max(n, P)`` for ``n`` rows and ``P`` weights): about 1.5 s on 2 cores,
+#: so that a standard fit's 160 steps stay within a few minutes.
+LM_STEP_BUDGET = 1.5e11
+
+
+def lm_affordable(problem, pde):
+    """Whether a default Levenberg-Marquardt fit of ``problem`` on ``pde`` is affordable:
+    one output (a system's Jacobian grows with its outputs and their derivatives, and
+    Navier-Stokes' steps take several times the budget) and a Gram product within
+    :data:`LM_STEP_BUDGET`, the rows counted from the collocation points, the boundary's
+    (``FACES_PER_DIMENSION * dim * n_boundary`` per geometry) and the observations."""
+    if len(pde.outputs) != 1:
+        return False
+    n_weights = sum(p.numel() for p in problem.parameters())
+    points = problem.config.n_collocation + problem.X_obs.shape[0] + sum(
+        FACES_PER_DIMENSION * geometry.dim * problem.config.n_boundary
+        for _, geometry in pde.geometries)
+    small, large = sorted((points, n_weights))
+    return small * small * large <= LM_STEP_BUDGET
+
+
+def on_steady_geometry(pde):
+    """Whether ``pde`` is steady and its domain holds a :mod:`physml.geometry`."""
+    return pde is not None and pde.time_index is None and bool(pde.geometries)
 
 
 def _stage_optimizer(choice, problem):

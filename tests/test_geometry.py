@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 
 from physml import PINNRegressor
 from physml.geometry import Ball, Box, Disk, Interval, PointCloud, Polygon, Rectangle
@@ -494,3 +495,85 @@ def test_quasi_random_collocation_covers_the_domain_more_evenly(sampler):
     problem = est._problem(on_disk, X, y, est._training_settings(Standard()))
     problem.sampling = sampler
     assert disk.contains(problem.collocation_points(on_disk.bounds, 300).numpy()).all()
+
+
+def _wavy(X):
+    sin = torch.sin if torch.is_tensor(X) else np.sin
+    return sin(3 * X[:, 0]) * X[:, 1] + 1.0
+
+
+def test_the_distance_model_jet_is_the_autograd_derivative_of_its_output():
+    from physml._constraints import DistanceModel, distance_plan
+    from physml._mlp import MLP
+
+    plate = plate_with_holes()
+    pde = CustomPDE(_laplace, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"),
+                    domain=plate, boundary="dirichlet", boundary_condition={"outer": _wavy})
+    torch.manual_seed(0)
+    model = DistanceModel(MLP(2, (16, 16), 1).double(), distance_plan(pde, 1))
+    X = torch.tensor(plate.sample_interior(40, random_state=0))
+    u, D = model.jet(X, 25, (0, 1), (0, 1))
+    X_d = X[:25].clone().requires_grad_(True)
+    grad, = torch.autograd.grad(model(X_d).sum(), X_d, create_graph=True)
+    curves = [torch.autograd.grad(grad[:, c].sum(), X_d, retain_graph=True)[0][:, c]
+              for c in (0, 1)]
+    expected = torch.stack([grad[:, 0], grad[:, 1], *curves])
+    assert torch.allclose(D[..., 0], expected.detach(), rtol=1e-9, atol=1e-9)
+    assert torch.allclose(u, model(X).detach(), rtol=0, atol=1e-14)
+    # the point-only fields are kept for the same points, computed afresh for others
+    assert len(model._fields_cache) == 1
+    model.jet(X, 25, (0, 1), (0, 1))
+    assert len(model._fields_cache) == 1
+    model.jet(X.clone(), 25, (0, 1), (0, 1))
+    assert len(model._fields_cache) == 2
+    assert pickle.loads(pickle.dumps(model))._fields_cache == []
+
+
+def test_a_steady_problem_on_a_geometry_defaults_to_lm_and_exact_constraints():
+    L = Polygon(L_SHAPE)
+    pde = CustomPDE(_laplace, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"),
+                    domain=L, boundary="dirichlet", boundary_condition=_harmonic_torch,
+                    solution=_harmonic_torch)
+    X, y = pde.boundary_data(20)
+    est = PINNRegressor(pde=pde, hidden_layer_sizes=(16, 16), max_iter=500,
+                        random_state=0).fit(X, y)
+    stage = est.stages_[0]
+    assert (stage["optimizer"], stage["constraints"], stage["dtype"]) == (
+        "lm", "exact", "float64")
+    assert len(est.stages_) == 1 and stage["n_iter"] == 500 // 25
+    grid = L.sample_interior(1000, random_state=1)
+    assert relative_l2_error(_harmonic(grid), est.predict(grid)) < 1e-2
+    # values written for NumPy cannot be built in: soft constraints, still LM
+    numpy_pde = clone(pde).set_params(
+        boundary_condition=lambda X: _harmonic(np.asarray(X, dtype=float)))
+    est = PINNRegressor(pde=numpy_pde, hidden_layer_sizes=(16, 16), max_iter=100,
+                        random_state=0).fit(X, y)
+    assert (est.stages_[0]["optimizer"], est.stages_[0]["constraints"]) == ("lm", "soft")
+    # what the user sets is kept
+    est = PINNRegressor(pde=pde, optimizer="adam+lbfgs", constraints="soft",
+                        hidden_layer_sizes=(8,), max_iter=50, random_state=0).fit(X, y)
+    assert [s["optimizer"] for s in est.stages_][0] == "adam+lbfgs"
+    assert est.stages_[0]["constraints"] == "soft"
+    # a box given as pairs keeps the box defaults
+    assert Standard().training(pde.set_params(domain=((-1, 1), (-1, 1)))) == \
+        Standard().training_defaults
+
+
+def test_levenberg_marquardt_is_the_default_only_where_its_steps_are_affordable():
+    flow = kovasznay(40.0)
+    walls = Rectangle([-0.5, -0.5], [1.0, 1.5])
+    pde = NavierStokes(nu=1 / 40, domain=walls, boundary_condition=lambda X: flow(X)[:, :2])
+    X, y = pde.boundary_data(8)
+    # a system: its Jacobian grows with its outputs
+    est = PINNRegressor(pde=pde, hidden_layer_sizes=(8,), max_iter=10,
+                        random_state=0).fit(X, y)
+    assert est.stages_[0]["optimizer"] == "adam+lbfgs"
+    # one output on more points than the budget allows
+    pde = CustomPDE(_laplace, derivatives=("u_xx", "u_yy"), coordinates=("x", "y"),
+                    domain=walls, boundary="dirichlet", boundary_condition=_harmonic)
+    X, y = pde.boundary_data(8)
+    est = PINNRegressor(pde=pde, n_collocation=20_000, max_iter=10,
+                        random_state=0).fit(X, y)
+    assert est.stages_[0]["optimizer"] == "adam+lbfgs"
+    est = PINNRegressor(pde=pde, max_iter=25, random_state=0).fit(X, y)
+    assert est.stages_[0]["optimizer"] == "lm"
