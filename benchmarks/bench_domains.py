@@ -16,8 +16,10 @@ poisson2d-c-exact (the same with ``constraints="exact"`` set), poisson2d-c-soft 
 (Poisson, Dirichlet), l-shape (Poisson on an L-shaped polygon, Dirichlet),
 ball-neumann (a screened Poisson equation on the 3-D unit ball, Neumann), pnd
 (PINNacle's 5-D Poisson problem), point-cloud (Poisson on the nodes of a mesh of the
-disk), kovasznay (Kovasznay's steady Navier-Stokes flow, exact), errors (bad geometry
-and names: each a ValueError before training).
+disk), kovasznay (Kovasznay's steady Navier-Stokes flow, exact), cavity (PINNacle's
+lid-driven cavity; reference: our streamfunction-vorticity finite differences on three
+grids, Richardson-extrapolated), cavity-long (the same with ``max_iter=10_000``), errors
+(bad geometry and names: each a ValueError before training).
 """
 
 import argparse
@@ -25,7 +27,8 @@ import time
 
 import numpy as np
 import torch
-from scipy.sparse import coo_matrix
+from scipy.interpolate import RegularGridInterpolator
+from scipy.sparse import bmat, coo_matrix, diags, identity, kron
 from scipy.sparse.linalg import spsolve
 from scipy.spatial import Delaunay
 
@@ -39,12 +42,15 @@ from physml.pde.equations import kovasznay
 BARE = "PINNRegressor(pde=pde, random_state=0)"
 #: Published numbers beside ours: (relative L2 error, source).
 PUBLISHED = {"pnd": (4.6e-4, "Hao et al. 2024 (PINNacle), best of 11 methods"),
+             "cavity": (3.6e-2, "Hao et al. 2024 (PINNacle), best of 11 methods"),
              "poisson2d-c": (1.2e-2, "Hao et al. 2024 (PINNacle), best of 11 methods "
                              "(vanilla PINN 6.9e-1)")}
 PUBLISHED["poisson2d-c-exact"] = PUBLISHED["poisson2d-c-soft"] = PUBLISHED["poisson2d-c"]
+PUBLISHED["cavity-long"] = PUBLISHED["cavity"]
 #: The call of a case that sets more than the bare call.
 CALLS = {"poisson2d-c-exact": 'PINNRegressor(pde=pde, constraints="exact", random_state=0)',
-         "poisson2d-c-soft": 'PINNRegressor(pde=pde, constraints="soft", random_state=0)'}
+         "poisson2d-c-soft": 'PINNRegressor(pde=pde, constraints="soft", random_state=0)',
+         "cavity-long": "PINNRegressor(pde=pde, max_iter=10_000, random_state=0)"}
 EVALUATION_POINTS = 10_000
 
 
@@ -234,9 +240,15 @@ def poisson2d_c_reference(Q):
     """The finite-element solution at ``Q`` on three meshes; second order, so the finest
     two extrapolate (Richardson) to the reference. Prints the convergence."""
     values = [fem_laplace(h, Q) for h in FEM_SPACINGS]
-    for h, coarse, fine in zip(FEM_SPACINGS[1:], values, values[1:]):
+    return richardson(values, [f"finite elements, h = {h}" for h in FEM_SPACINGS])
+
+
+def richardson(values, labels):
+    """A second-order method's solutions on grids halved in turn: each refinement's
+    relative change printed, and the finest two extrapolated (Richardson)."""
+    for label, coarse, fine in zip(labels[1:], values, values[1:]):
         change = np.linalg.norm(fine - coarse) / np.linalg.norm(fine)
-        print(f"  finite elements, h = {h}: relative change {change:.2e} from h = {2 * h}")
+        print(f"  {label}: relative change {change:.2e} from the grid before")
     reference = values[-1] + (values[-1] - values[-2]) / 3.0
     gap = np.linalg.norm(reference - values[-1]) / np.linalg.norm(reference)
     print(f"  Richardson extrapolation moves the finest solution by {gap:.1e}")
@@ -289,6 +301,140 @@ def kovasznay_flow(seed=0):
                 np.concatenate([y, pinned]), seed)
 
 
+# PINNacle's NS2d-C: the lid-driven cavity, u = 4x(1 - x) on the lid, nu = 1/100 ---------
+
+CAVITY_NU = 1 / 100
+CAVITY_GRIDS = (64, 128, 256)
+
+
+def cavity_lid(x):
+    return 4 * x * (1 - x)
+
+
+def _wall_vorticity(psi, x, h):
+    """Thom's formula on the (N + 1)^2 grid's walls from the streamfunction ``psi``."""
+    w = np.zeros_like(psi)
+    w[-1, :] = -2 * psi[-2, :] / h ** 2 - 2 * cavity_lid(x) / h
+    w[0, :] = -2 * psi[1, :] / h ** 2
+    w[:, 0] = -2 * psi[:, 1] / h ** 2
+    w[:, -1] = -2 * psi[:, -2] / h ** 2
+    return w
+
+
+def cavity_flow(N, nu=CAVITY_NU, tol=1e-12):
+    """The steady cavity flow on an (N + 1)^2 grid of [0, 1]^2 (rows along y): the
+    streamfunction-vorticity equations by second-order central differences, the walls'
+    vorticity by Thom's formula, solved by Newton's method (after two Picard steps from
+    rest); the pressure by least squares from the momentum equations on the grid's edges,
+    ``grad p = -(u . grad) u + nu (-w_y, w_x)``, with ``p(0, 0) = 0``. Returns the nodes'
+    coordinate ``x`` and ``u, v, p`` on the grid."""
+    h, n = 1.0 / N, N - 1
+    x = np.linspace(0.0, 1.0, N + 1)
+    eye = identity(n, format="csr")
+    second = diags([np.ones(n - 1), -2 * np.ones(n), np.ones(n - 1)], [-1, 0, 1]) / h ** 2
+    first = diags([-np.ones(n - 1), np.ones(n - 1)], [-1, 1]) / (2 * h)
+    lap = (kron(eye, second) + kron(second, eye)).tocsr()  # unknown k = j n + i
+    Dx, Dy = kron(eye, first).tocsr(), kron(first, eye).tocsr()
+    j_of, i_of = (a.ravel() for a in np.meshgrid(np.arange(n), np.arange(n), indexing="ij"))
+    lid = cavity_lid(x[1:-1])[i_of] * (j_of == n - 1)
+    # each wall: the nodes beside it, the sign of its neighbour in the stencils, and the
+    # velocity component that carries vorticity across it
+    walls = [(i_of == n - 1, -1.0, "u", False), (i_of == 0, 1.0, "u", False),
+             (j_of == 0, 1.0, "v", False), (j_of == n - 1, -1.0, "v", True)]
+    I_n = identity(n * n, format="csr")
+    z = np.zeros(2 * n * n)
+    for step in range(50):
+        psi, w = z[:n * n], z[n * n:]
+        velocity = {"u": Dy @ psi, "v": -(Dx @ psi)}
+        slope = {"u": Dy, "v": -Dx}
+        A = nu * lap - diags(velocity["u"]) @ Dx - diags(velocity["v"]) @ Dy
+        coupling, dcoupling, walls_term = 0 * I_n, 0 * I_n, np.zeros(n * n)
+        for mask, sign, name, moving in walls:
+            # the wall's vorticity beside each node (Thom)
+            beside = -2 * psi / h ** 2 - (2 * lid / h if moving else 0.0)
+            c = mask * (nu / h ** 2 + sign * velocity[name] / (2 * h))
+            walls_term += c * beside
+            coupling = coupling + diags(c * (-2 / h ** 2))
+            dcoupling = dcoupling + diags(mask * beside * sign / (2 * h)) @ slope[name]
+        if step < 2:  # Picard: the convecting velocity held
+            M = bmat([[lap, I_n], [coupling, A]], format="csc")
+            new = spsolve(M, np.concatenate([np.zeros(n * n), 2 * lid / h * (
+                walls[3][0] * (nu / h ** 2 - velocity["v"] / (2 * h)))]))
+            z = new
+            continue
+        residual = np.concatenate([lap @ psi + w, nu * (lap @ w) - velocity["u"] * (Dx @ w)
+                                   - velocity["v"] * (Dy @ w) + walls_term])
+        convection = -diags(Dx @ w) @ Dy + diags(Dy @ w) @ Dx
+        M = bmat([[lap, I_n], [convection + coupling + dcoupling, A]], format="csc")
+        delta = spsolve(M, -residual)
+        z = z + delta
+        if np.abs(delta).max() <= tol * np.abs(z).max():
+            break
+    psi = np.zeros((N + 1, N + 1))
+    psi[1:-1, 1:-1] = z[:n * n].reshape(n, n)
+    w = _wall_vorticity(psi, x, h)
+    w[1:-1, 1:-1] = z[n * n:].reshape(n, n)
+
+    def d(f, axis):
+        return np.gradient(f, h, axis=axis, edge_order=2)
+
+    u, v = d(psi, 0), -d(psi, 1)
+    u[0, :], u[:, 0], u[:, -1], u[-1, :] = 0.0, 0.0, 0.0, cavity_lid(x)
+    v[0, :], v[:, 0], v[:, -1], v[-1, :] = 0.0, 0.0, 0.0, 0.0
+    Fx = -(u * d(u, 1) + v * d(u, 0)) - nu * d(w, 0)
+    Fy = -(u * d(v, 1) + v * d(v, 0)) + nu * d(w, 1)
+    m = N + 1
+    index = np.arange(m * m).reshape(m, m)
+    rows, cols, values, target, start = [], [], [], [], 0
+    for a, b, F in ((index[:, :-1], index[:, 1:], 0.5 * (Fx[:, :-1] + Fx[:, 1:])),
+                    (index[:-1, :], index[1:, :], 0.5 * (Fy[:-1, :] + Fy[1:, :]))):
+        k = a.size
+        edge = start + np.arange(k)
+        rows += [edge, edge]
+        cols += [a.ravel(), b.ravel()]
+        values += [np.full(k, -1 / h), np.full(k, 1 / h)]
+        target.append(F.ravel())
+        start += k
+    G = coo_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+                   shape=(start, m * m)).tocsr()[:, 1:]  # p(0, 0) = 0
+    p = np.concatenate([[0.0], spsolve((G.T @ G).tocsc(), G.T @ np.concatenate(target))])
+    return x, u, v, p.reshape(m, m)
+
+
+def cavity_reference(Q):
+    """``(u, v, p)`` at ``Q`` from the grids of :data:`CAVITY_GRIDS` (cubic interpolation);
+    second order, so the finest two extrapolate (Richardson). Prints the convergence."""
+    values = []
+    for N in CAVITY_GRIDS:
+        x, *fields = cavity_flow(N)
+        values.append(np.column_stack([
+            RegularGridInterpolator((x, x), f, method="cubic")(Q[:, ::-1]) for f in fields]))
+    return richardson(values, [f"finite differences, N = {N}" for N in CAVITY_GRIDS])
+
+
+def lid_velocity(X):
+    """``u = 4x(1 - x)`` on the lid ``y = 1``, no slip on the other walls."""
+    on_lid = X[:, 1] >= 1.0 - 1e-12
+    return np.column_stack([np.where(on_lid, cavity_lid(X[:, 0]), 0.0),
+                            np.zeros(X.shape[0])])
+
+
+def cavity(seed=0, **settings):
+    """The velocity on the walls, the pressure pinned at the origin; the error pools u, v
+    and p (PINNacle's convention)."""
+    pde = NavierStokes(nu=CAVITY_NU, domain=((0.0, 1.0), (0.0, 1.0)),
+                       boundary_condition=lid_velocity)
+    X, y = pde.boundary_data(256)
+    est = PINNRegressor(pde=pde, random_state=seed, **settings)
+    start = time.perf_counter()
+    est.fit(np.concatenate([X, np.zeros((1, 2))]),
+            np.concatenate([y, [[np.nan, np.nan, 0.0]]]))
+    seconds = time.perf_counter() - start
+    Q = np.random.default_rng(12345).random((EVALUATION_POINTS, 2))
+    return dict(error=relative_l2_error(cavity_reference(Q), est.predict(Q)),
+                seconds=seconds, n_iter=est.n_iter_)
+
+
 # Bad input ------------------------------------------------------------------------------
 
 def errors(seed=0):
@@ -337,6 +483,12 @@ CASES = {
     "kovasznay": (kovasznay_flow, "Kovasznay flow, steady Navier-Stokes at Re = 40 on "
                   "[-0.5, 1] x [-0.5, 1.5]; exact solution, u, v, p pooled", "<= 1e-3",
                   lambda r: r["error"] <= 1e-3),
+    "cavity": (cavity, "PINNacle NS2d-C, the lid-driven cavity at nu = 1/100, lid u = "
+               "4x(1 - x); our finite differences (Newton, Richardson-extrapolated), u, v, "
+               "p pooled", "<= 1e-2", lambda r: r["error"] <= 1e-2),
+    "cavity-long": (lambda seed=0: cavity(seed, max_iter=10_000), "NS2d-C as above, "
+                    "with 10,000 L-BFGS iterations", "<= 1e-2",
+                    lambda r: r["error"] <= 1e-2),
     "errors": (errors, "invalid geometry and names", "each a ValueError",
                lambda r: r["error"] == 0),
 }

@@ -41,3 +41,26 @@ def test_hard_cases_meet_their_targets(case, tmp_path, record_property):
                                              "--out", str(tmp_path)])
     record_property("seconds", results[case]["seconds"])  # reported, not asserted
     assert results[case]["met"], results[case]
+
+
+def test_the_cavity_reference_solver_meets_ghia_ghia_and_shin(monkeypatch):
+    """The domains benchmark's own Navier-Stokes solver, on the classic cavity (lid
+    u = 1, Re = 100), against Ghia, Ghia & Shin's (1982) centreline velocities."""
+    import numpy as np
+    from scipy.interpolate import RegularGridInterpolator
+
+    domains = load("bench_domains")
+    monkeypatch.setattr(domains, "cavity_lid", np.ones_like)
+    x, u, v, p = domains.cavity_flow(64)
+    y = np.array([0.9766, 0.8516, 0.6172, 0.5, 0.2813, 0.1016])
+    ghia = np.array([0.84123, 0.23151, -0.13641, -0.20581, -0.15662, -0.06434])
+    ours = RegularGridInterpolator((x, x), u, method="cubic")(
+        np.column_stack([y, np.full(y.shape, 0.5)]))
+    assert np.abs(ours - ghia).max() < 0.02
+    assert p[0, 0] == 0.0 and np.isfinite(p).all()
+    # the problem's own lid: no-slip walls, the lid's velocity, and a mass balance
+    monkeypatch.undo()
+    x, u, v, p = domains.cavity_flow(64)
+    assert np.allclose(u[-1], 4 * x * (1 - x)) and np.all(v[[0, -1]] == 0)
+    flux = np.trapezoid(u[:, 32], x)  # through the vertical centreline
+    assert abs(flux) < 1e-3

@@ -79,7 +79,7 @@ def test_a_changed_results_file_makes_its_table_stale(tmp_path, monkeypatch):
     for path in tables.RESULTS.glob("*.json"):
         (results / path.name).write_text(path.read_text(encoding="utf-8"))
     name = results / "hard_cases.json"
-    name.write_text(name.read_text(encoding="utf-8").replace('"error": 0.', '"error": 1.', 1))
+    name.write_text(name.read_text(encoding="utf-8").replace('"error": 0.', '"error": 1.'))
     monkeypatch.setattr(tables, "RESULTS", results)
     assert README in tables.stale([README])
 
