@@ -470,9 +470,11 @@ class PINNProblem:
         if fast and not self.learned:
             loss.jets = _jet_network(self.network)
         # torch.compile cannot differentiate autograd's input derivatives a second time,
-        # and a transform's chain rule (exact constraints, output_transform) takes them
+        # and a transform's chain rule (exact constraints, output_transform) takes them;
+        # a distance model keeps its point-only fields in a cache keyed on the points
         transform = self.config.output_transform or getattr(self.network, "combine", None)
-        loss.compilable = fast and transform is None
+        loss.compilable = fast and transform is None and not getattr(
+            self.network, "builds_in_boundary", False)
         squared_residual = self._squared_residual(pde, names)
 
         def redraw():
