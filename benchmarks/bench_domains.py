@@ -18,8 +18,8 @@ ball-neumann (a screened Poisson equation on the 3-D unit ball, Neumann), pnd
 (PINNacle's 5-D Poisson problem), point-cloud (Poisson on the nodes of a mesh of the
 disk), kovasznay (Kovasznay's steady Navier-Stokes flow, exact), cavity (PINNacle's
 lid-driven cavity; reference: our streamfunction-vorticity finite differences on three
-grids, Richardson-extrapolated), cavity-long (the same with ``max_iter=10_000``), errors
-(bad geometry and names: each a ValueError before training).
+grids, Richardson-extrapolated), errors (bad geometry and names: each a ValueError
+before training).
 """
 
 import argparse
@@ -46,11 +46,9 @@ PUBLISHED = {"pnd": (4.6e-4, "Hao et al. 2024 (PINNacle), best of 11 methods"),
              "poisson2d-c": (1.2e-2, "Hao et al. 2024 (PINNacle), best of 11 methods "
                              "(vanilla PINN 6.9e-1)")}
 PUBLISHED["poisson2d-c-exact"] = PUBLISHED["poisson2d-c-soft"] = PUBLISHED["poisson2d-c"]
-PUBLISHED["cavity-long"] = PUBLISHED["cavity"]
 #: The call of a case that sets more than the bare call.
 CALLS = {"poisson2d-c-exact": 'PINNRegressor(pde=pde, constraints="exact", random_state=0)',
-         "poisson2d-c-soft": 'PINNRegressor(pde=pde, constraints="soft", random_state=0)',
-         "cavity-long": "PINNRegressor(pde=pde, max_iter=10_000, random_state=0)"}
+         "poisson2d-c-soft": 'PINNRegressor(pde=pde, constraints="soft", random_state=0)'}
 EVALUATION_POINTS = 10_000
 
 
@@ -486,9 +484,6 @@ CASES = {
     "cavity": (cavity, "PINNacle NS2d-C, the lid-driven cavity at nu = 1/100, lid u = "
                "4x(1 - x); our finite differences (Newton, Richardson-extrapolated), u, v, "
                "p pooled", "<= 1e-2", lambda r: r["error"] <= 1e-2),
-    "cavity-long": (lambda seed=0: cavity(seed, max_iter=10_000), "NS2d-C as above, "
-                    "with 10,000 L-BFGS iterations", "<= 1e-2",
-                    lambda r: r["error"] <= 1e-2),
     "errors": (errors, "invalid geometry and names", "each a ValueError",
                lambda r: r["error"] == 0),
 }

@@ -132,7 +132,7 @@ def headline():
     for case, call, problem in (
             ("poisson2d-c", "`PINNRegressor(pde=pde)`",
              "PINNacle Poisson2d-C: Laplace on a plate with four holes"),
-            ("cavity-long", "`max_iter=10_000`",
+            ("cavity", "`PINNRegressor(pde=pde)`",
              "PINNacle NS2d-C: lid-driven cavity, u, v, p pooled"),
             ("pnd", "`PINNRegressor(pde=pde)`", "PINNacle PNd: 5-D Poisson on a geometry")):
         for r in select("domains", case=case):

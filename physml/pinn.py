@@ -165,9 +165,12 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         otherwise): a hard constraint, such as ``u0(x) + t * N`` for an initial condition
         that holds exactly. Use a module-level function so that the estimator pickles.
     input_scale : {"auto", True, False}, default="auto"
-        Map the equation's box onto ``[-1, 1]`` in every coordinate before the network.
-        ``"auto"``: when the box reaches beyond ``[-2 pi, 2 pi]`` (a coordinate ``t`` in
-        ``[0, 10]``); the paper's problems are left as they are.
+        Map the equation's box (a geometry's bounding box) onto ``[-1, 1]`` in every
+        coordinate before the network. ``"auto"``: on a steady problem always (a tanh
+        network's features are centred on 0; ``benchmarks/bench_domains.py`` measures
+        the steady cases), in time when the box reaches beyond
+        ``[-2 pi, 2 pi]`` (a coordinate ``t`` in ``[0, 10]``); the paper's problems are
+        left as they are.
     output_scale : {"auto", True, False}, default="auto"
         Shift and scale the network's outputs by the observations' mean and spread (per
         output, over the observed values). ``"auto"``: when an output's ``|mean| +
@@ -444,8 +447,12 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
             return None
         low = np.array([float(r[0]) for r in pde.bounds])
         high = np.array([float(r[1]) for r in pde.bounds])
-        if self.input_scale == "auto" and np.all(np.abs([low, high]) <= 2 * np.pi):
-            return None
+        if self.input_scale == "auto":
+            if pde.time_index is None:  # steady: always onto [-1, 1]
+                if np.all(low == -1.0) and np.all(high == 1.0):
+                    return None
+            elif np.all(np.abs([low, high]) <= 2 * np.pi):
+                return None
         return (low + high) / 2, (high - low) / 2
 
     def _output_scaling(self, y):
