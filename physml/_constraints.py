@@ -41,6 +41,7 @@ import numpy as np
 import torch
 from numpy.polynomial import chebyshev
 
+from ._problem import autograd_derivatives
 from .pde._base import _as_outputs
 
 
@@ -570,28 +571,23 @@ class DistanceModel(torch.nn.Module):
         for entry in self._fields_cache:
             if entry[0] is X and entry[1] == key:
                 return entry[2]
-        with torch.enable_grad():
-            X_d = X[:n_d].detach().requires_grad_(True)
-            g_d, phi_d = self._extension(X_d)
-            both = torch.cat([g_d, phi_d], 1)
-            slopes, curves = {}, {}
-            for k in range(both.shape[1]):
-                grad, = torch.autograd.grad(both[:, k].sum(), X_d, create_graph=bool(second),
-                                            retain_graph=True)
-                for c in first:
-                    slopes[c, k] = grad[:, c]
-                for c in second:
-                    curve, = torch.autograd.grad(grad[:, c].sum(), X_d, retain_graph=True)
-                    curves[c, k] = curve[:, c]
-        width = both.shape[1]
-        D = torch.stack([torch.stack([slopes[c, k] for k in range(width)], 1) for c in first]
-                        + [torch.stack([curves[c, k] for k in range(width)], 1)
-                           for c in second]).detach() if first else None
-        with torch.no_grad():
-            rest = torch.cat(self._extension(X[n_d:]), 1) if X.shape[0] > n_d else \
-                both[:0]
-        values = torch.cat([both.detach(), rest])
-        fields = (values, D)
+
+        def fields_of(Z):
+            return torch.cat(self._extension(Z), 1)
+
+        if first:
+            with torch.no_grad():
+                width = fields_of(X[:1]).shape[1]  # the outputs' values, then phi
+            indices = [(c,) for c in first] + [(c, c) for c in second]
+            names = {(index, k): (k, index) for index in indices for k in range(width)}
+            with torch.enable_grad():
+                values, d = autograd_derivatives(fields_of, X, n_d, names, graph=False)
+            D = torch.stack([torch.stack([d[index, k] for k in range(width)], 1)
+                             for index in indices]).detach()
+            fields = (values.detach(), D)
+        else:
+            with torch.no_grad():
+                fields = (fields_of(X), None)
         self._fields_cache = [(X, key, fields)] + self._fields_cache[:self.CACHED - 1]
         return fields
 

@@ -783,9 +783,8 @@ LM_MAX_WEIGHTS = DENSE_MAX_WEIGHTS
 
 #: The most multiply-adds a default Levenberg-Marquardt step may take in its Gram product
 #: (``min(n, P)^2 max(n, P)`` for ``n`` rows and ``P`` weights), so that a standard fit's
-#: 160 steps stay within minutes on 2 cores (the cost grows as the rows' square); with
-#: the default network and points, PINNacle's 5-D Poisson problem, the largest of
-#: ``benchmarks/bench_domains.py``, needs 4.1e10, a disk 2.2e10.
+#: 160 steps stay within minutes on 2 cores (the cost grows as the rows' square); every
+#: one-output case of ``benchmarks/bench_domains.py`` fits within it.
 LM_STEP_BUDGET = 6e10
 
 
