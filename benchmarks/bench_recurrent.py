@@ -54,9 +54,18 @@ class _LSTMCell(torch.nn.Module):
         self.hidden_size = hidden_size
         self.lstm = torch.nn.LSTM(hidden_size, hidden_size)
 
-    def forward(self, inputs, project, all_states=True):
-        states = self.lstm(project(inputs))[0]
-        return states if all_states else states[-1]
+    def forward(self, inputs, project, all_states=True, mask=None):
+        projected = project(inputs)
+        if mask is None:
+            states = self.lstm(projected)[0]
+            return states if all_states else states[-1]
+        # missing steps: NaN padding at the end (from_sktime's), read to each series' end
+        lengths = mask.sum(0)
+        if all_states or not torch.equal(mask, torch.arange(len(mask))[:, None] < lengths):
+            raise ValueError("the LSTM floor reads series padded at the end only")
+        packed = torch.nn.utils.rnn.pack_padded_sequence(projected, lengths.cpu(),
+                                                         enforce_sorted=False)
+        return self.lstm(packed)[1][0][-1]
 
 
 class LSTMClassifier(LEMClassifier):

@@ -273,6 +273,21 @@ def recurrent():
     return head, rows
 
 
+def archive():
+    """docs/guide/sequences.rst: the bare sequence classifiers on the archive's sets."""
+    head = ["set (train series × steps × channels)", "model", "test accuracy",
+            "FCN / ResNet", "target", "met", "s per fit"]
+    rows = [[f"{r['set']} ({r['shape']})", r["model"], f"{r['accuracy']:.1f} %",
+             f"{r['fcn']:.1f} / {r['resnet']:.1f} %",
+             "—" if r["target"] is None else f"≥ {r['target']:.1f} %",
+             "—" if r["met"] is None else ("yes" if r["met"] else "no"),
+             f"{r['seconds']:.0f}"]
+            for r in load("archive")]
+    if not rows:
+        raise Missing("no archive.json")
+    return head, rows
+
+
 def under_load():
     """docs/guide/speed.rst: a fit alone, two at once and beside a busy process."""
     head = ["workload", "scenario", "seconds per fit (median)", "ratio", "bound"]
@@ -287,7 +302,7 @@ def under_load():
 
 TABLES = {"headline": headline, "demo": demo, "hard-cases": hard_cases, "ablation": ablation,
           "failure-modes": failure_modes, "equations": equations, "domains": domains,
-          "recurrent": recurrent, "under-load": under_load}
+          "recurrent": recurrent, "archive": archive, "under-load": under_load}
 
 
 # --- rendering ---------------------------------------------------------------------------

@@ -44,12 +44,17 @@ TRAINING_CONSTRAINTS = {
 }
 
 
-def training_doc(max_iter, batch_size, learning_rate, gradient_clip, max_iter_doc=""):
-    """The numpydoc entries of :data:`TRAINING_CONSTRAINTS` with these defaults."""
-    return f"""
+def training_doc(max_iter, batch_size, learning_rate, gradient_clip, max_iter_doc="",
+                 length_doc=None):
+    """The numpydoc entries of :data:`TRAINING_CONSTRAINTS` with these defaults
+    (``length_doc``, where given, replaces the entries of ``max_iter`` and
+    ``batch_size``)."""
+    if length_doc is None:
+        length_doc = f"""
     max_iter : int, default={max_iter}
         Passes over the data (epochs).{max_iter_doc}
-    batch_size : int, default={batch_size}
+    batch_size : int, default={batch_size}"""
+    return length_doc + f"""
     learning_rate : float, default={learning_rate:g}
         The optimizer's initial step size.
     lr_schedule : {{"cosine", "constant"}}, default="cosine"
@@ -82,14 +87,17 @@ class SkorchEstimator(BaseEstimator):
     one way to turn them into a skorch net (:meth:`_skorch_net`)."""
 
     def _skorch_net(self, net_class, module, seed, *, stratified=False,
-                    optimizer=torch.optim.Adam, **extra):
+                    optimizer=torch.optim.Adam, max_iter=None, batch_size=None, **extra):
         """``(net, guard)``: a skorch ``net_class`` around ``module`` with this estimator's
         schedule, clipping, early stopping (a validation split seeded by ``seed``),
-        progress bar, user callbacks and a :class:`DivergenceGuard`."""
+        progress bar, user callbacks and a :class:`DivergenceGuard`; ``max_iter`` and
+        ``batch_size``, where given, are what the estimator's ``"auto"`` resolved to."""
+        max_iter = self.max_iter if max_iter is None else max_iter
+        batch_size = self.batch_size if batch_size is None else batch_size
         callbacks = list(self.callbacks or [])
         if self.lr_schedule == "cosine":
             callbacks.append(("lr_schedule", LRScheduler(
-                "CosineAnnealingLR", T_max=max(int(self.max_iter), 1))))
+                "CosineAnnealingLR", T_max=max(int(max_iter), 1))))
         if self.gradient_clip is not None:
             callbacks.append(("clip", GradientNormClipping(self.gradient_clip)))
         train_split = None
@@ -103,7 +111,7 @@ class SkorchEstimator(BaseEstimator):
         guard = DivergenceGuard()
         callbacks.append(("divergence_guard", guard))
         net = net_class(module, optimizer=optimizer, lr=self.learning_rate,
-                        max_epochs=self.max_iter, batch_size=self.batch_size,
+                        max_epochs=max_iter, batch_size=batch_size,
                         train_split=train_split, iterator_train__shuffle=True,
                         device=str(resolve_device(self.device)), callbacks=callbacks,
                         verbose=self.verbose, **extra)

@@ -35,7 +35,7 @@ def estimators():
     yield ContinuousNetClassifier(n_basis=2, n_steps=1, channels=8, max_iter=10,
                                   learning_rate=2e-2, random_state=0)
     # 2-D X: univariate sequences (one column per time step).
-    rnn = dict(hidden_size=16, max_iter=30, learning_rate=1e-2, random_state=0)
+    rnn = dict(hidden_size=16, max_iter=30, batch_size=64, learning_rate=1e-2, random_state=0)
     yield LEMClassifier(**rnn)
     yield LEMRegressor(**{**rnn, "max_iter": 60})
     yield LipschitzRNNClassifier(dt=0.5, **rnn)

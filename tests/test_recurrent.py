@@ -264,3 +264,178 @@ def test_pipeline_with_a_scaler_on_flattened_sequences_and_grid_search(rows):
     search = GridSearchCV(LEMClassifier(**CHEAP), {"dt": [0.5, 1.0], "hidden_size": [8, 16]},
                           cv=2).fit(X, y)
     assert len(search.cv_results_["params"]) == 4
+
+
+# --- Real sequence data: missing steps, unequal lengths, scaling, the training length ---
+
+
+def _lengths_mask(T, lengths, leading=False):
+    mask = torch.zeros(T, len(lengths), dtype=torch.bool)
+    for b, n in enumerate(lengths):
+        mask[T - n:, b] = True if leading else False
+        if not leading:
+            mask[:n, b] = True
+    return mask
+
+
+@pytest.mark.parametrize("all_states", [True, False])
+def test_lem_missing_steps_hand_written_backward_matches_autograd(all_states):
+    torch.manual_seed(0)
+    cell, project = LEMCell(5, 0.7).double(), torch.nn.Linear(3, 20).double()
+    X = torch.randn(6, 4, 3, dtype=torch.float64, requires_grad=True)
+    mask = torch.tensor([[1, 1, 0, 1]] * 3 + [[1, 0, 0, 1], [0, 0, 1, 1], [0, 0, 1, 1]],
+                        dtype=torch.bool)
+    tensors = [X, project.weight, project.bias, cell.W.weight, cell.Wy.weight]
+    out = cell(X, project, all_states, mask)
+    weights = torch.randn_like(out)
+    grads = torch.autograd.grad((out * weights).sum(), tensors)
+    cell.fused = False
+    reference = cell(X, project, all_states, mask)
+    torch.testing.assert_close(out, reference)
+    for grad, expected in zip(grads, torch.autograd.grad((reference * weights).sum(),
+                                                         tensors)):
+        torch.testing.assert_close(grad, expected)
+
+
+@pytest.mark.parametrize("cls", [LEMClassifier, LipschitzRNNClassifier, NoisyRNNClassifier])
+def test_a_padded_series_reads_as_the_series_alone(cls):
+    # NaN steps are missing: the state is carried over them, so trailing padding gives the
+    # series' own last state and leading padding the state of a fit started at its first
+    # step, to the bit.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 12, 2))
+    y = (X[:, :, 0].mean(1) > 0).astype(int)
+    est = cls(hidden_size=8, max_iter=2, random_state=0).fit(X, y)
+    short = X[:5, :7]
+    pad = np.full((5, 5, 2), np.nan)
+    expected = est.predict_proba(short)
+    np.testing.assert_array_equal(est.predict_proba(np.concatenate([short, pad], 1)),
+                                  expected)
+    np.testing.assert_array_equal(est.predict_proba(np.concatenate([pad, short], 1)),
+                                  expected)
+    # and fitting on NaN-padded series trains (gradients through the held states)
+    ragged = X.copy()
+    ragged[::2, 9:] = np.nan
+    fitted = cls(hidden_size=8, max_iter=2, random_state=0).fit(ragged, y)
+    assert np.isfinite(fitted.predict_proba(ragged)).all()
+    assert np.isfinite(fitted.history_["loss"]).all()
+
+
+def test_missing_values_that_are_not_missing_steps_are_refused():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 6, 3)), np.arange(20) % 2
+    partial = X.copy()
+    partial[3, 2, 1] = np.nan
+    with pytest.raises(ValueError, match="some but not all features of series 3 at step 2"):
+        LEMClassifier(**CHEAP).fit(partial, y)
+    empty = X.copy()
+    empty[4] = np.nan
+    with pytest.raises(ValueError, match="series 4 has no observed step"):
+        LEMClassifier(**CHEAP).fit(empty, y)
+    infinite = X.copy()
+    infinite[0, 0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        LEMClassifier(**CHEAP).fit(infinite, y)
+    est = LEMClassifier(**CHEAP).fit(X, y)
+    with pytest.raises(ValueError, match="some but not all"):
+        est.predict(partial)
+    Y = rng.normal(size=(20, 6))
+    X[0, 4:] = np.nan
+    with pytest.raises(ValueError, match="sequence-to-sequence"):
+        LEMRegressor(**CHEAP).fit(X, Y[..., None])
+
+
+def test_from_sktime_reads_the_collections_of_sktime_and_aeon():
+    aeon = [np.arange(6.0).reshape(2, 3), np.arange(10.0).reshape(2, 5)]  # (channels, time)
+    X = from_sktime(aeon)
+    assert X.shape == (2, 5, 2)
+    np.testing.assert_array_equal(X[0, :3], aeon[0].T)
+    assert np.isnan(X[0, 3:]).all() and not np.isnan(X[1]).any()
+    np.testing.assert_array_equal(from_sktime(np.stack([aeon[1], aeon[1]])), [aeon[1].T] * 2)
+    with pytest.raises(ValueError, match="same channels"):
+        from_sktime([np.zeros((2, 3)), np.zeros((3, 3))])
+    pd = pytest.importorskip("pandas")
+    df_list = [pd.DataFrame(a.T) for a in aeon]  # sktime's df-list: (time, channels)
+    np.testing.assert_array_equal(from_sktime(df_list), X)
+    nested = pd.DataFrame({c: [pd.Series(a[c]) for a in aeon] for c in range(2)})
+    np.testing.assert_array_equal(from_sktime(nested), X)
+    with pytest.raises(ValueError, match="nested layout"):
+        from_sktime(pd.DataFrame({"a": [1.0, 2.0]}))
+
+
+def test_the_training_length_follows_the_training_set():
+    from physml.recurrent._estimator import training_length
+    assert training_length("auto", "auto", 36, 64) == (500, 16)  # 3 steps an epoch
+    assert training_length("auto", "auto", 1347, 64) == (69, 64)  # 22 steps an epoch
+    assert training_length("auto", "auto", 270, 32) == (150, 27)
+    assert training_length(7, "auto", 36, 64) == (7, 16)
+    assert training_length("auto", 100, 1000, 64) == (150, 100)
+
+
+def test_channel_scaling_is_learned_at_fit_and_survives_pickle():
+    # Channels on scales 1e-3 and 1e4 apart: the default standardizes each with what it
+    # learned from the training series, so the fit is the one on unit-scale data.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 10, 2))
+    y = (X[:, :, 0].mean(1) > X[:, :, 1].mean(1)).astype(int)
+    skewed = X * np.array([1e-3, 1e4]) + np.array([5.0, -300.0])
+    plain = LEMClassifier(hidden_size=8, max_iter=3, random_state=0,
+                          dtype="float64").fit(X, y)
+    est = LEMClassifier(hidden_size=8, max_iter=3, random_state=0,
+                        dtype="float64").fit(skewed, y)
+    assert est.input_center_.shape == est.input_scale_.shape == (2,)
+    np.testing.assert_allclose(est.input_scale_, X.std((0, 1)) * [1e-3, 1e4])
+    # the same fit up to rounding (Adam amplifies the inputs' last bits a little)
+    unit = (X - X.mean((0, 1))) / X.std((0, 1))
+    np.testing.assert_allclose(est.predict_proba(skewed), plain.predict_proba(unit),
+                               atol=1e-2)
+    # predict applies the statistics learned at fit
+    proba = est.predict_proba(skewed)
+    est.set_params(scaling=None)
+    manual = (skewed - est.input_center_) / est.input_scale_
+    np.testing.assert_array_equal(est.predict_proba(manual), proba)
+    est.set_params(scaling="channel")
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(restored.predict_proba(skewed), est.predict_proba(skewed))
+    series = LEMClassifier(hidden_size=8, max_iter=3, random_state=0, scaling="series",
+                           dtype="float64").fit(skewed * 7.0, y)
+    assert series.input_center_ is None
+    np.testing.assert_allclose(series.predict_proba(skewed), series.predict_proba(
+        skewed * 3.0 + 1.0), rtol=1e-9)  # each series' own level and amplitude drop out
+
+
+def _small_archive(n, seed):
+    """A small archive-like problem: 3 channels on scales 1e-2, 1 and 1e3 around
+    different levels, 40 steps; the class is which channel carries a bump, and where."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 1, 40)
+    y = rng.integers(0, 3, n)
+    X = rng.normal(scale=0.3, size=(n, 40, 3))
+    centers = rng.uniform(0.2, 0.8, n)
+    for i in range(n):
+        X[i, :, y[i]] += 2.0 * np.exp(-((t - centers[i]) / 0.08) ** 2)
+    return X * np.array([1e-2, 1.0, 1e3]) + np.array([3.0, -1.0, 500.0]), y
+
+
+@pytest.mark.parametrize("cls", [LEMClassifier, LipschitzRNNClassifier])
+def test_the_bare_call_learns_from_thirty_series(cls):
+    X, y = _small_archive(30, 0)
+    X_test, y_test = _small_archive(200, 1)
+    est = cls(random_state=0).fit(X, y)
+    assert est.batch_size_ == 16 and est.max_iter_ == 750
+    assert est.score(X_test, y_test) > 0.8  # chance: 1/3
+
+
+def test_a_pipeline_reads_sktime_containers_from_its_own_loaders():
+    datasets = pytest.importorskip("sktime.datasets")
+    from sklearn.model_selection import cross_val_score
+
+    model = make_pipeline(FunctionTransformer(from_sktime),
+                          LEMClassifier(hidden_size=16, max_iter=60, random_state=0))
+    X, y = datasets.load_japanese_vowels(split="train", return_type="nested_univ")
+    X, y = X.iloc[::3], np.asarray(y)[::3]  # 90 series of 7 to 26 steps, 12 channels
+    scores = cross_val_score(model, X, y, cv=2)
+    assert scores.mean() > 0.5  # nine speakers: chance is 1/9
+    X, y = datasets.load_basic_motions(split="train", return_type="numpy3D")
+    assert model.fit(X, y).predict(X[:3]).shape == (3,)
+    assert model[-1].n_features_in_ == 6

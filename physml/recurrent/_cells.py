@@ -35,35 +35,39 @@ class LipschitzCell(torch.nn.Module):
     def noisy(self):
         return self.training and (self.additive_noise > 0 or self.multiplicative_noise > 0)
 
-    def forward(self, inputs, project, all_states=True):
+    def forward(self, inputs, project, all_states=True, mask=None):
         """Hidden states ``(T, B, H)`` of ``inputs`` ``(T, B, F)`` (the last one,
-        ``(B, H)``, when not ``all_states``)."""
+        ``(B, H)``, when not ``all_states``). ``mask`` ``(T, B)``, True at observed
+        steps: a missing step leaves the state as it is."""
         projected = project(inputs)  # (T, B, H), one matrix product
         T, B, H = projected.shape
         A = _lipschitz_matrix(self.M_A, self.beta, self.gamma_a)
         W = _lipschitz_matrix(self.M_W, self.beta, self.gamma_w)
         h = projected.new_zeros((B, H))
         states = []
-        for u in projected.unbind(0):
+        observed = [None] * T if mask is None else mask.unsqueeze(-1).unbind(0)
+        for u, m in zip(projected.unbind(0), observed):
             def field(t, h, u=u):
                 return h @ A.T + torch.tanh(h @ W.T + u)
 
             if self.noisy:
                 drift = field(0.0, h)
                 noise = torch.randn_like(h)
-                h = euler_maruyama_step(
+                stepped = euler_maruyama_step(
                     lambda _, f=drift: f,
                     lambda _, f=drift: self.additive_noise + self.multiplicative_noise * f,
                     h, self.dt, noise)
             else:
-                h = rk_step(field, h, self.dt, self.tableau)
+                stepped = rk_step(field, h, self.dt, self.tableau)
+            h = stepped if m is None else torch.where(m, stepped, h)
             states.append(h)
         return torch.stack(states) if all_states else h
 
 
 class SequenceNetwork(torch.nn.Module):
     """Input projection for all steps at once, a cell, and a linear read-out of the last
-    hidden state (``sequence_output=False``) or of every one."""
+    hidden state (``sequence_output=False``) or of every one. A step whose inputs are
+    NaN is missing: the cell carries its state over it."""
 
     def __init__(self, cell, n_features, n_outputs, sequence_output=False):
         super().__init__()
@@ -73,7 +77,11 @@ class SequenceNetwork(torch.nn.Module):
         self.readout = torch.nn.Linear(cell.hidden_size, n_outputs)
 
     def forward(self, X):
-        states = self.cell(X.transpose(0, 1), self.project, self.sequence_output)
+        inputs, mask = X.transpose(0, 1), None
+        if torch.isnan(inputs).any():  # missing steps (NaN-padded unequal lengths)
+            mask = ~torch.isnan(inputs[..., 0])
+            inputs = torch.nan_to_num(inputs, nan=0.0)
+        states = self.cell(inputs, self.project, self.sequence_output, mask)
         if self.sequence_output:
             return self.readout(states).transpose(0, 1)  # (B, T, outputs)
         return self.readout(states)  # the last state

@@ -1,11 +1,14 @@
-"""What the recurrent estimators share: validation, the skorch net, prediction."""
+"""What the recurrent estimators share: validation, scaling, the training length, the
+skorch net, prediction."""
 
 import copy
+import math
 
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_array,
@@ -16,6 +19,7 @@ from sklearn.utils.validation import (
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 
 from .._base import (
+    AUTO_OPTION,
     clear_fitted,
     integers,
     reals,
@@ -28,17 +32,43 @@ from .._base import (
 from .._skorch import TRAINING_CONSTRAINTS, SkorchEstimator, finish_training, training_doc
 from .._threads import estimator_threads, thread_budget
 from ._cells import SequenceNetwork
-from ._data import as_sequences, check_sequence_dims
+from ._data import SCALINGS, as_sequences, check_sequence_dims, scaled, scaling_statistics
+
+#: ``max_iter="auto"``: enough epochs for this many optimizer steps, and at least
+#: ``_AUTO_EPOCHS`` (a training set of 36 series in batches of 16 gets 500 epochs, one of
+#: 1,347 in batches of 64 the 60).
+_AUTO_STEPS = 1500
+_AUTO_EPOCHS = 60
+#: ``batch_size="auto"``: a tenth of the training set, within [_MIN_BATCH, the
+#: estimator's ``_max_batch``].
+_MIN_BATCH = 16
+
+
+def training_length(max_iter, batch_size, n_samples, max_batch):
+    """``(epochs, batch_size)`` for ``max_iter`` and ``batch_size`` (each an int or
+    ``"auto"``) on ``n_samples`` training sequences."""
+    if batch_size == "auto":
+        batch_size = min(max_batch, max(_MIN_BATCH, n_samples // 10))
+    batch_size = int(batch_size)
+    if max_iter == "auto":
+        per_epoch = math.ceil(n_samples / batch_size)
+        max_iter = max(_AUTO_EPOCHS, math.ceil(_AUTO_STEPS / per_epoch))
+    return int(max_iter), batch_size
 
 
 class _RecurrentEstimator(SkorchEstimator):
     """What the recurrent estimators share: validation, the skorch net, prediction."""
 
     _sequence_output_ = False
+    #: ``batch_size="auto"``'s largest batch
+    _max_batch = 64
     _parameter_constraints = {
         "hidden_size": [integers(1)],
         "dt": [reals(0, closed="neither")],
+        "scaling": [StrOptions(set(SCALINGS)), None],
         **TRAINING_CONSTRAINTS,
+        "max_iter": [integers(0), AUTO_OPTION],
+        "batch_size": [integers(1), AUTO_OPTION],
     }
 
     def _make_cell(self, n_timesteps):
@@ -50,21 +80,30 @@ class _RecurrentEstimator(SkorchEstimator):
         seed = torch_seed(self.random_state)
         classifier = net_class is NeuralNetClassifier
         extra = {"classes": np.arange(n_outputs)} if classifier else {}
+        self.input_center_, self.input_scale_ = scaling_statistics(X, self.scaling)
+        X = scaled(X, self.scaling, self.input_center_, self.input_scale_)
+        n_train = len(X)
+        if self.early_stopping:
+            n_train -= math.ceil(float(self.validation_fraction) * len(X))
+        self.max_iter_, self.batch_size_ = training_length(
+            self.max_iter, self.batch_size, max(n_train, 1), self._max_batch)
         with seeded(seed, device), thread_budget(self.n_jobs, follow=False):
             cell = self._make_cell(X.shape[1])
             module = SequenceNetwork(cell, X.shape[2], n_outputs, self._sequence_output_)
             module = module.to(dtype=dtype)
-            self.net_, guard = self._skorch_net(net_class, module, seed, stratified=classifier,
-                                                criterion=criterion, **extra)
+            self.net_, guard = self._skorch_net(
+                net_class, module, seed, stratified=classifier, criterion=criterion,
+                max_iter=self.max_iter_, batch_size=self.batch_size_, **extra)
             if not classifier:
                 y = torch.tensor(y, dtype=dtype)
             self.net_.fit(torch.tensor(X, dtype=dtype), y)
         self.dt_ = getattr(cell, "dt", None)
-        return finish_training(self, guard, self.max_iter)
+        return finish_training(self, guard, self.max_iter_)
 
     def _net_input(self, X):
         check_is_fitted(self, "net_")
-        X = check_array(X, allow_nd=True, dtype=np.float64, input_name="X")
+        X = check_array(X, allow_nd=True, dtype=np.float64, input_name="X",
+                        ensure_all_finite="allow-nan")
         name = type(self).__name__
         if X.ndim == 2 and self._fitted_2d_ and X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {name} is expecting "
@@ -75,6 +114,7 @@ class _RecurrentEstimator(SkorchEstimator):
         if X.shape[2] != per_step:
             raise ValueError(f"X has {X.shape[2]} features per time step, but {name} is "
                              f"expecting {per_step}")
+        X = scaled(X, self.scaling, self.input_center_, self.input_scale_)
         return torch.tensor(X, dtype=resolve_dtype(self.dtype))
 
     def _forward64(self, X, batch_size=4096):
@@ -101,33 +141,55 @@ class _RecurrentEstimator(SkorchEstimator):
         """Validate at fit; ``n_features_in_`` is the columns of a 2-D ``X`` (sequences of
         that length) or the features per step of a 3-D one (any length)."""
         X = check_sequence_dims(check_array(X, allow_nd=True, dtype=np.float64,
-                                            input_name="X"))
+                                            input_name="X", ensure_all_finite="allow-nan"))
         self._fitted_2d_ = X.ndim == 2
         if X.ndim == 3:
-            validate_data(self, X.reshape(len(X), -1))
+            validate_data(self, X.reshape(len(X), -1), ensure_all_finite="allow-nan")
             self.n_features_in_ = X.shape[2]
         else:
-            X = validate_data(self, X)
+            X = validate_data(self, X, ensure_all_finite="allow-nan")
         return as_sequences(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = True  # NaN steps are missing steps
         return tags
 
 
 _REGRESSOR_CONSTRAINTS = {"sequence_output": ["boolean"]}
 
 
-def _common_doc(batch_size):
-    return training_doc(60, batch_size, 3e-3, 1.0, max_iter_doc="""
-        What the defaults (128 units, 60 epochs) reach on sklearn's digits is measured
-        by ``benchmarks/bench_recurrent.py defaults`` (the user guide's "Sequence
-        models" page).""")
+def _common_doc(max_batch):
+    return training_doc(None, None, 3e-3, 1.0, length_doc=f"""
+    scaling : {{"channel", "series"}} or None, default="channel"
+        What the inputs go through before the network. ``"channel"``: each feature
+        (channel) standardized by its mean and standard deviation over the training
+        series, learned at ``fit`` (``input_center_``, ``input_scale_``) and applied at
+        prediction; ``"series"``: each series z-normalized per channel over its own
+        steps (the UCR/UEA archive's convention; it drops each series' level and
+        amplitude); None: the inputs as given.
+    max_iter : int or "auto", default="auto"
+        Passes over the data (epochs). ``"auto"``: enough epochs for
+        {_AUTO_STEPS} optimizer steps and at least {_AUTO_EPOCHS} (36 series in batches
+        of 16: 500 epochs; 1,347 in batches of 64: 60). The count used is ``max_iter_``.
+    batch_size : int or "auto", default="auto"
+        ``"auto"``: a tenth of the training set, at least {_MIN_BATCH}, at most
+        {max_batch}. The size used is ``batch_size_``.""")
 
 
 _COMMON_DOC = _common_doc(64)
 _LIPSCHITZ_COMMON_DOC = _common_doc(32)
+
+#: The fitted attributes every recurrent estimator documents.
+FITTED_DOC = """
+    max_iter_ : int
+        The epochs ``max_iter`` resolved to.
+    batch_size_ : int
+        The batch size ``batch_size`` resolved to.
+    input_center_, input_scale_ : ndarray of shape (n_features,) or None
+        The per-feature standardization learned with ``scaling="channel"`` (None
+        otherwise)."""
 
 
 class _Classifier(ClassifierMixin, _RecurrentEstimator):
@@ -187,6 +249,10 @@ class _Regressor(RegressorMixin, _RecurrentEstimator):
         if self._sequence_output_ and y.shape[1] != X.shape[1]:
             raise ValueError(f"sequence-to-sequence y has {y.shape[1]} steps, X has "
                              f"{X.shape[1]}")
+        if self._sequence_output_ and np.isnan(X).any():
+            raise ValueError("X has missing (NaN) steps: sequence-to-sequence regression "
+                             "reads a target at every step and needs every step observed; "
+                             "sequence-to-one targets accept series of unequal lengths")
         if self._sequence_output_:
             target = y if y.ndim == 3 else y[:, :, None]
         else:

@@ -37,20 +37,25 @@ class LEMCell(torch.nn.Module):
         self.W = torch.nn.Linear(hidden_size, 3 * hidden_size, bias=False)
         self.Wy = torch.nn.Linear(hidden_size, hidden_size, bias=False)
 
-    def forward(self, inputs, project, all_states=True):
+    def forward(self, inputs, project, all_states=True, mask=None):
         """Hidden states ``(T, B, H)`` of ``inputs`` ``(T, B, F)`` (the last one,
-        ``(B, H)``, when not ``all_states``)."""
+        ``(B, H)``, when not ``all_states``). ``mask`` ``(T, B)``, True at observed
+        steps, False at missing ones: a missing step leaves both states as they are
+        (its time steps ``dt_n``, ``dt_bar`` are zero)."""
+        steps = None if mask is None else mask.to(inputs.dtype).unsqueeze(-1) * self.dt
         if not self.fused:
-            return self._autograd_loop(project(inputs), all_states)
+            return self._autograd_loop(project(inputs), all_states, steps)
         tensors = (inputs, project.weight, project.bias, self.W.weight, self.Wy.weight)
         need_grad = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
-        return _LEMSequence.apply(*tensors, float(self.dt), bool(all_states), need_grad)
+        return _LEMSequence.apply(*tensors, float(self.dt), bool(all_states), need_grad,
+                                  steps)
 
-    def _autograd_loop(self, u, all_states):
-        H, dt = self.hidden_size, self.dt
+    def _autograd_loop(self, u, all_states, steps=None):
+        H = self.hidden_size
         y = z = u.new_zeros((u.shape[1], H))
         states = []
-        for step in u.unbind(0):
+        for t, step in enumerate(u.unbind(0)):
+            dt = self.dt if steps is None else steps[t]
             gates = self.W(y)
             dt_bar = dt * torch.sigmoid(gates[:, :H] + step[:, H:2 * H])
             dt_n = dt * torch.sigmoid(gates[:, H:2 * H] + step[:, 2 * H:3 * H])
@@ -71,11 +76,12 @@ class _LEMSequence(torch.autograd.Function):
     CHUNK = 16
 
     @staticmethod
-    def forward(ctx, X, Wp, bp, W, Wy, dt, all_states, need_grad):
+    def forward(ctx, X, Wp, bp, W, Wy, dt, all_states, need_grad, steps=None):
         T, B, F = X.shape
         H = Wy.shape[0]
         y = z = X.new_zeros((B, H))
         ones, dt = X.new_ones((B, H)), X.new_tensor(dt)
+        # steps (T, B, 1): each series' dt at each step, 0 at its missing steps
         # tanh(a) = 2 sigmoid(2 a) - 1, with the 2 folded into the weights of the tanh
         # arguments: one sigmoid over all three gates (tanh is 3x sigmoid's time on CPU).
         Wp_T, W_T, Wy_T = Wp.t() * 1, W.t() * 1, Wy.t() * 2
@@ -95,6 +101,8 @@ class _LEMSequence(torch.autograd.Function):
                     X.new_empty((k, B, 3, H))
             for i in range(k):
                 u = U[i]
+                if steps is not None:
+                    dt = steps[t0 + i]
                 gates = torch.addmm(u[:, H:], y, W_T).sigmoid_()
                 s_bar, s_n, s_z = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
                 c = torch.add(s_z, s_z).sub_(ones)  # tanh(Wz y + Vz x + bz)
@@ -159,4 +167,4 @@ class _LEMSequence(torch.autograd.Function):
             grad_bp += grad_u.sum(0)
             if grad_X is not None:
                 torch.mm(grad_u, Wp, out=grad_X[t0:t0 + k].view(k * B, F))
-        return grad_X, grad_Wp, grad_bp, grad_W, grad_Wy, None, None, None
+        return grad_X, grad_Wp, grad_bp, grad_W, grad_Wy, None, None, None, None

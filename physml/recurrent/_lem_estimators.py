@@ -67,7 +67,8 @@ class LEMClassifier(_LEM, _Classifier):
     True
     """
 
-    def __init__(self, *, hidden_size=128, dt=1.0, max_iter=60, batch_size=64,
+    def __init__(self, *, hidden_size=128, dt=1.0, scaling="channel", max_iter="auto",
+                 batch_size="auto",
                  learning_rate=3e-3, lr_schedule="cosine", gradient_clip=1.0,
                  early_stopping=False,
                  validation_fraction=0.1, callbacks=None, dtype="float32", device="cpu",
@@ -99,8 +100,9 @@ class LEMRegressor(_LEM, _Regressor):
     _parameter_constraints = {**_RecurrentEstimator._parameter_constraints,
                               **_REGRESSOR_CONSTRAINTS}
 
-    def __init__(self, *, hidden_size=128, dt=1.0, sequence_output=False, max_iter=60,
-                 batch_size=64, learning_rate=3e-3, lr_schedule="cosine", gradient_clip=1.0,
+    def __init__(self, *, hidden_size=128, dt=1.0, sequence_output=False,
+                 scaling="channel", max_iter="auto",
+                 batch_size="auto", learning_rate=3e-3, lr_schedule="cosine", gradient_clip=1.0,
                  early_stopping=False,
                  validation_fraction=0.1, callbacks=None, dtype="float32", device="cpu",
                  n_jobs=None, random_state=None, verbose=0):

@@ -46,6 +46,7 @@ def _lipschitz_step(dt, n_timesteps):
 class _LipschitzRNN:
     """The cell of the Lipschitz and Noisy RNN estimators, and their parameters."""
 
+    _max_batch = 32
     _parameter_constraints = {
         **_RecurrentEstimator._parameter_constraints,
         "dt": [AUTO_OPTION, reals(0, closed="neither")],
@@ -89,7 +90,8 @@ class LipschitzRNNClassifier(_LipschitzRNN, _Classifier):
 
     def __init__(self, *, hidden_size=128, dt="auto", beta=0.75, gamma_a=0.001,
                  gamma_w=0.001, integrator="euler",
-                 max_iter=60, batch_size=32, learning_rate=3e-3, lr_schedule="cosine",
+                 scaling="channel", max_iter="auto", batch_size="auto",
+                 learning_rate=3e-3, lr_schedule="cosine",
                  gradient_clip=1.0, early_stopping=False,
                  validation_fraction=0.1, callbacks=None,
                  dtype="float32", device="cpu", n_jobs=None, random_state=None, verbose=0):
@@ -117,7 +119,8 @@ class LipschitzRNNRegressor(_LipschitzRNN, _Regressor):
 
     def __init__(self, *, hidden_size=128, dt="auto", beta=0.75, gamma_a=0.001,
                  gamma_w=0.001, integrator="euler", sequence_output=False,
-                 max_iter=60, batch_size=32, learning_rate=3e-3, lr_schedule="cosine",
+                 scaling="channel", max_iter="auto", batch_size="auto",
+                 learning_rate=3e-3, lr_schedule="cosine",
                  gradient_clip=1.0, early_stopping=False,
                  validation_fraction=0.1, callbacks=None,
                  dtype="float32", device="cpu", n_jobs=None, random_state=None, verbose=0):

@@ -37,7 +37,8 @@ class NoisyRNNClassifier(_LipschitzRNN, _Classifier):
     def __init__(self, *, hidden_size=128, dt="auto", beta=0.75, gamma_a=0.001,
                  gamma_w=0.001, integrator="euler", additive_noise=0.05,
                  multiplicative_noise=0.02,
-                 max_iter=60, batch_size=32, learning_rate=3e-3, lr_schedule="cosine",
+                 scaling="channel", max_iter="auto", batch_size="auto",
+                 learning_rate=3e-3, lr_schedule="cosine",
                  gradient_clip=1.0, early_stopping=False,
                  validation_fraction=0.1, callbacks=None,
                  dtype="float32", device="cpu", n_jobs=None, random_state=None, verbose=0):
@@ -69,7 +70,8 @@ class NoisyRNNRegressor(_LipschitzRNN, _Regressor):
     def __init__(self, *, hidden_size=128, dt="auto", beta=0.75, gamma_a=0.001,
                  gamma_w=0.001, integrator="euler", additive_noise=0.05,
                  multiplicative_noise=0.02, sequence_output=False,
-                 max_iter=60, batch_size=32, learning_rate=3e-3, lr_schedule="cosine",
+                 scaling="channel", max_iter="auto", batch_size="auto",
+                 learning_rate=3e-3, lr_schedule="cosine",
                  gradient_clip=1.0, early_stopping=False,
                  validation_fraction=0.1, callbacks=None,
                  dtype="float32", device="cpu", n_jobs=None, random_state=None, verbose=0):
