@@ -278,7 +278,7 @@ def archive():
     head = ["set (train series × steps × channels)", "model", "test accuracy",
             "FCN / ResNet", "target", "met", "s per fit"]
     rows = [[f"{r['set']} ({r['shape']})", r["model"], f"{r['accuracy']:.1f} %",
-             f"{r['fcn']:.1f} / {r['resnet']:.1f} %",
+             "—" if r["fcn"] is None else f"{r['fcn']:.1f} / {r['resnet']:.1f} %",
              "—" if r["target"] is None else f"≥ {r['target']:.1f} %",
              "—" if r["met"] is None else ("yes" if r["met"] else "no"),
              f"{r['seconds']:.0f}"]

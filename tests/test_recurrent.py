@@ -439,3 +439,13 @@ def test_a_pipeline_reads_sktime_containers_from_its_own_loaders():
     X, y = datasets.load_basic_motions(split="train", return_type="numpy3D")
     assert model.fit(X, y).predict(X[:3]).shape == (3,)
     assert model[-1].n_features_in_ == 6
+
+
+def test_early_stopping_on_too_few_series_for_a_stratified_split_says_so():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 5, 2)), np.arange(30) % 6
+    with pytest.raises(ValueError, match="validation_fraction=0.1 of 30 series, 3, fewer "
+                                         "than the 6 classes.*at least 0.2"):
+        LEMClassifier(early_stopping=5, **CHEAP).fit(X, y)
+    est = LEMClassifier(early_stopping=5, validation_fraction=0.2, **CHEAP).fit(X, y)
+    assert "valid_loss" in est.history_

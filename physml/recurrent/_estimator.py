@@ -84,7 +84,15 @@ class _RecurrentEstimator(SkorchEstimator):
         X = scaled(X, self.scaling, self.input_center_, self.input_scale_)
         n_train = len(X)
         if self.early_stopping:
-            n_train -= math.ceil(float(self.validation_fraction) * len(X))
+            held_out = math.ceil(float(self.validation_fraction) * len(X))
+            if classifier and held_out < n_outputs:
+                raise ValueError(
+                    f"early_stopping holds out validation_fraction="
+                    f"{self.validation_fraction} of {len(X)} series, {held_out}, fewer than "
+                    f"the {n_outputs} classes a stratified split needs; raise "
+                    f"validation_fraction to at least {n_outputs / len(X):.2g} or set "
+                    "early_stopping=False")
+            n_train -= held_out
         self.max_iter_, self.batch_size_ = training_length(
             self.max_iter, self.batch_size, max(n_train, 1), self._max_batch)
         with seeded(seed, device), thread_budget(self.n_jobs, follow=False):

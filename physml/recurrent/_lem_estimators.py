@@ -4,6 +4,7 @@ from .._base import store_params
 from ._estimator import (
     _COMMON_DOC,
     _REGRESSOR_CONSTRAINTS,
+    FITTED_DOC,
     _Classifier,
     _RecurrentEstimator,
     _Regressor,
@@ -48,7 +49,7 @@ class LEMClassifier(_LEM, _Classifier):
         Features per time step.
     dt_ : float or None
         The time step the cell used (``dt``, or what ``"auto"`` resolved to); None for a
-        cell without one.
+        cell without one.""" + FITTED_DOC + """
 
     Examples
     --------

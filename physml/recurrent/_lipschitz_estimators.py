@@ -10,6 +10,7 @@ from ._cells import LipschitzCell
 from ._estimator import (
     _LIPSCHITZ_COMMON_DOC,
     _REGRESSOR_CONSTRAINTS,
+    FITTED_DOC,
     _Classifier,
     _RecurrentEstimator,
     _Regressor,
@@ -72,6 +73,11 @@ class LipschitzRNNClassifier(_LipschitzRNN, _Classifier):
 
     Parameters
     ----------""" + _LIPSCHITZ_DOC + _LIPSCHITZ_COMMON_DOC + """
+    Attributes
+    ----------
+    classes_, net_, history_, n_iter_, stopped_, n_features_in_, dt_
+        As :class:`LEMClassifier`'s.""" + FITTED_DOC + """
+
     Examples
     --------
     The bare call, ``LipschitzRNNClassifier(random_state=0)``, is measured on the digits

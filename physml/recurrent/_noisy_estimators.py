@@ -1,7 +1,13 @@
 """The Noisy RNN estimators: the Lipschitz RNN trained with noise."""
 
 from .._base import store_params
-from ._estimator import _LIPSCHITZ_COMMON_DOC, _REGRESSOR_CONSTRAINTS, _Classifier, _Regressor
+from ._estimator import (
+    _LIPSCHITZ_COMMON_DOC,
+    _REGRESSOR_CONSTRAINTS,
+    FITTED_DOC,
+    _Classifier,
+    _Regressor,
+)
 from ._lipschitz_estimators import _LIPSCHITZ_DOC, _NOISE_CONSTRAINTS, _LipschitzRNN
 
 
@@ -18,6 +24,11 @@ class NoisyRNNClassifier(_LipschitzRNN, _Classifier):
     ----------""" + _LIPSCHITZ_DOC + """
     additive_noise : float, default=0.05
     multiplicative_noise : float, default=0.02""" + _LIPSCHITZ_COMMON_DOC + """
+    Attributes
+    ----------
+    classes_, net_, history_, n_iter_, stopped_, n_features_in_, dt_
+        As :class:`LEMClassifier`'s.""" + FITTED_DOC + """
+
     Examples
     --------
     The bare call, ``NoisyRNNClassifier(random_state=0)``, is measured on the digits by
