@@ -36,7 +36,7 @@ from ._data import SCALINGS, as_sequences, check_sequence_dims, scaled, scaling_
 
 #: ``max_iter="auto"``: enough epochs for this many optimizer steps, and at least
 #: ``_AUTO_EPOCHS`` (a training set of 36 series in batches of 16 gets 500 epochs, one of
-#: 1,347 in batches of 64 the 60).
+#: 1,347 in batches of 64 69).
 _AUTO_STEPS = 1500
 _AUTO_EPOCHS = 60
 #: ``batch_size="auto"``: a tenth of the training set, within [_MIN_BATCH, the
@@ -180,7 +180,7 @@ def _common_doc(max_batch):
     max_iter : int or "auto", default="auto"
         Passes over the data (epochs). ``"auto"``: enough epochs for
         {_AUTO_STEPS} optimizer steps and at least {_AUTO_EPOCHS} (36 series in batches
-        of 16: 500 epochs; 1,347 in batches of 64: 60). The count used is ``max_iter_``.
+        of 16: 500 epochs; 1,347 in batches of 64: 69). The count used is ``max_iter_``.
     batch_size : int or "auto", default="auto"
         ``"auto"``: a tenth of the training set, at least {_MIN_BATCH}, at most
         {max_batch}. The size used is ``batch_size_``.""")
