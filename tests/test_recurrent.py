@@ -269,15 +269,6 @@ def test_pipeline_with_a_scaler_on_flattened_sequences_and_grid_search(rows):
 # --- Real sequence data: missing steps, unequal lengths, scaling, the training length ---
 
 
-def _lengths_mask(T, lengths, leading=False):
-    mask = torch.zeros(T, len(lengths), dtype=torch.bool)
-    for b, n in enumerate(lengths):
-        mask[T - n:, b] = True if leading else False
-        if not leading:
-            mask[:n, b] = True
-    return mask
-
-
 @pytest.mark.parametrize("all_states", [True, False])
 def test_lem_missing_steps_hand_written_backward_matches_autograd(all_states):
     torch.manual_seed(0)

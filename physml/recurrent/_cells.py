@@ -77,9 +77,12 @@ class SequenceNetwork(torch.nn.Module):
         self.readout = torch.nn.Linear(cell.hidden_size, n_outputs)
 
     def forward(self, X):
-        inputs, mask = X.transpose(0, 1), None
-        if torch.isnan(inputs).any():  # missing steps (NaN-padded unequal lengths)
-            mask = ~torch.isnan(inputs[..., 0])
+        # Missing steps (NaN-padded unequal lengths) are NaN in every feature (the
+        # estimators' input check), so the first feature tells them.
+        inputs, mask = X.transpose(0, 1), ~torch.isnan(X[:, :, 0].t())
+        if mask.all():
+            mask = None
+        else:
             inputs = torch.nan_to_num(inputs, nan=0.0)
         states = self.cell(inputs, self.project, self.sequence_output, mask)
         if self.sequence_output:

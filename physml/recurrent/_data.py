@@ -17,8 +17,9 @@ def as_sequences(X):
     missing = np.isnan(X)
     if missing.any():
         steps = missing.all(axis=2)
-        if (missing.any(axis=2) & ~steps).any():
-            n, t = np.argwhere(missing.any(axis=2) & ~steps)[0]
+        partial = missing.any(axis=2) & ~steps
+        if partial.any():
+            n, t = np.argwhere(partial)[0]
             raise ValueError(f"X has NaN in some but not all features of series {n} at step "
                              f"{t}: a step is either observed in every feature or missing "
                              "(all NaN, as padding of unequal lengths); impute partly "
@@ -47,9 +48,15 @@ def scaling_statistics(X, scaling):
     learn (``None, None``) for ``"series"`` or None. A constant feature keeps scale 1."""
     if scaling != "channel":
         return None, None
-    center = np.nanmean(X, axis=(0, 1))
-    scale = np.nanstd(X, axis=(0, 1))
-    return center, np.where(scale > 1e-12 * np.maximum(np.abs(center), 1.0), scale, 1.0)
+    return _mean_and_scale(X, axis=(0, 1))
+
+
+def _mean_and_scale(X, axis, keepdims=False):
+    """Mean and standard deviation of ``X``'s observed (non-NaN) values along ``axis``;
+    a scale that is zero up to rounding of the mean becomes 1 (a constant stays put)."""
+    mean = np.nanmean(X, axis=axis, keepdims=keepdims)
+    std = np.nanstd(X, axis=axis, keepdims=keepdims)
+    return mean, np.where(std > 1e-12 * np.maximum(np.abs(mean), 1.0), std, 1.0)
 
 
 def scaled(X, scaling, center=None, scale=None):
@@ -60,9 +67,8 @@ def scaled(X, scaling, center=None, scale=None):
     if scaling == "channel":
         return (X - center) / scale
     if scaling == "series":
-        mean = np.nanmean(X, axis=1, keepdims=True)
-        std = np.nanstd(X, axis=1, keepdims=True)
-        return (X - mean) / np.where(std > 1e-12 * np.maximum(np.abs(mean), 1.0), std, 1.0)
+        mean, scale = _mean_and_scale(X, axis=1, keepdims=True)
+        return (X - mean) / scale
     return X
 
 
