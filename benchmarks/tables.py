@@ -288,6 +288,20 @@ def archive():
     return head, rows
 
 
+def checkpoint():
+    """docs/guide/long_fits.rst: what a checkpoint costs at the default interval."""
+    head = ["bare call", "s plain", "s with checkpoint", "checkpoint work", "file",
+            "same bits", "≤ 3 %"]
+    rows = [[f"`{r['call']}`", f"{r['seconds']:.1f}", f"{r['seconds_checkpoint']:.1f}",
+             f"{r['checkpoint_seconds']:.2f} s in {r['writes']} writes "
+             f"({100 * r['share']:.2f} %)", f"{r['megabytes']:.1f} MB",
+             "yes" if r["same_bits"] else "no", "yes" if r["met"] else "no"]
+            for r in load("checkpoint")]
+    if not rows:
+        raise Missing("no checkpoint.json")
+    return head, rows
+
+
 def under_load():
     """docs/guide/speed.rst: a fit alone, two at once and beside a busy process."""
     head = ["workload", "scenario", "seconds per fit (median)", "ratio", "bound"]
@@ -302,7 +316,8 @@ def under_load():
 
 TABLES = {"headline": headline, "demo": demo, "hard-cases": hard_cases, "ablation": ablation,
           "failure-modes": failure_modes, "equations": equations, "domains": domains,
-          "recurrent": recurrent, "archive": archive, "under-load": under_load}
+          "recurrent": recurrent, "archive": archive, "under-load": under_load,
+          "checkpoint": checkpoint}
 
 
 # --- rendering ---------------------------------------------------------------------------

@@ -135,6 +135,12 @@ class Diverged(RuntimeError):
     """Raised inside a training loop when the loss stops being finite."""
 
 
+class StopTraining(KeyboardInterrupt):
+    """Raised by a callback to end the fit cleanly (:mod:`physml.callbacks`): the
+    estimator keeps the parameters the fit reached and is usable, with ``stopped_`` set
+    to ``"callback"``. A ``KeyboardInterrupt``, so that skorch's loop ends on it too."""
+
+
 class BestParameters:
     """Keep a copy of the parameters with the lowest loss seen, and put them back on request."""
 
@@ -168,12 +174,15 @@ def warn_stopped(reason, estimator, best_loss):
 
 @contextlib.contextmanager
 def stops_cleanly(state, bar):
-    """A training loop's body: a non-finite loss (:class:`Diverged`) or Ctrl-C ends it
-    with ``state["stopped"]`` saying which, and the progress bar closed."""
+    """A training loop's body: a non-finite loss (:class:`Diverged`), a callback's
+    :class:`StopTraining` or Ctrl-C ends it with ``state["stopped"]`` saying which, and
+    the progress bar closed."""
     try:
         yield
     except Diverged:
         state["stopped"] = "diverged"
+    except StopTraining:
+        state["stopped"] = "callback"
     except KeyboardInterrupt:
         state["stopped"] = "interrupted"
     finally:
@@ -181,8 +190,9 @@ def stops_cleanly(state, bar):
 
 
 def warn_if_stopped(state, estimator, best_loss):
-    """:func:`warn_stopped` with the reason ``state["stopped"]`` names, if any."""
-    if state["stopped"]:
+    """:func:`warn_stopped` with the reason ``state["stopped"]`` names, if any (a
+    callback's stop is the user's request, and is not warned about)."""
+    if state["stopped"] and state["stopped"] != "callback":
         reason = {"diverged": "the loss became NaN or infinite",
                   "interrupted": "KeyboardInterrupt"}[state["stopped"]]
         warn_stopped(reason, estimator, best_loss)

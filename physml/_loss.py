@@ -199,6 +199,19 @@ class PINNLoss:
         term.points = tuple(points)
         self._stacked = None
 
+    def state_dict(self):
+        """What training changes in the loss: every term's points and the state of its
+        weighting (the causal weights); for a checkpoint."""
+        return {"points": [term.points for term in self.terms],
+                "weighting": [None if term.weighting is None else dict(vars(term.weighting))
+                              for term in self.terms]}
+
+    def load_state_dict(self, state):
+        for term, points, weighting in zip(self.terms, state["points"], state["weighting"]):
+            self.replace_points(term, points)
+            if weighting is not None:
+                vars(term.weighting).update(weighting)
+
     def _stack(self):
         if self._stacked is None:
             # A point set two terms share (a periodic pair's values and slopes) is

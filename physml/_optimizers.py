@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 
 from ._base import BestParameters, Diverged, progress, stops_cleanly, warn_if_stopped
+from ._checkpoint import begin_call
 from ._lbfgs import LBFGS
 from ._threads import _mkl_local_threads, follow_load
 
@@ -60,7 +61,8 @@ def optimize(loss, parameters, *, optimizer, max_iter, **options):
                          f"{sorted(OPTIMIZERS)}")
     if optimizer == "lm":
         shared = {k: v for k, v in options.items()
-                  if k in ("verbose", "desc", "history", "owner")}
+                  if k in ("verbose", "desc", "history", "owner", "checkpoint", "restorables",
+                           "on_record")}
         warmup = options.get("warmup_iter") or 0
         if warmup <= 0:
             return levenberg_marquardt(loss, parameters, max_iter=max_iter, **shared)
@@ -84,7 +86,8 @@ _LBFGS_CHUNK = 50
 
 def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
              warmup_iter=0, tol=1e-7, history_size=50, verbose=0, desc="fit", history=None,
-             owner=None, refresh=None, refresh_every=None):
+             owner=None, refresh=None, refresh_every=None, checkpoint=None, restorables=(),
+             on_record=None):
     """Minimize ``sum(loss_terms().values())`` over ``parameters``.
 
     ``loss_terms()`` returns a dict of named scalar tensors (the loss is their sum). Every
@@ -97,9 +100,21 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
     difference would mix two losses); the best-parameters record starts again (a loss on
     other points is not comparable). Restarting L-BFGS at each redraw would throw away
     what the iterations since the last one learned of the curvature.
+
+    ``checkpoint`` (a :class:`physml._checkpoint.Checkpoint`) makes the call resumable:
+    a call it holds finished is skipped (its end put back), one it holds under way
+    continues from its saved state, and the state is written after an Adam step or an
+    L-BFGS chunk when the checkpoint is due; ``restorables`` (objects with
+    ``state_dict`` and ``load_state_dict``: the loss's points, random generators) are
+    saved with it. ``on_record(row)`` sees each evaluation's history row as it is
+    logged.
     """
     parameters = [p for p in parameters if p.requires_grad]
     history = {} if history is None else history
+    call = begin_call(checkpoint, parameters, history, restorables)
+    if call.report is not None:
+        return call.report
+    resumed = call.resumed or {}
     best = BestParameters(parameters)
     phases = []
     if optimizer in ("adam", "adam+lbfgs"):
@@ -109,7 +124,17 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
     if optimizer in ("lbfgs", "adam+lbfgs"):
         phases.append(("lbfgs", max_iter, learning_rate or 1.0))
     state = {"n_iter": 0, "n_eval": 0, "stopped": None, "phase": None}
+    if resumed:
+        state.update(resumed["counts"])
+        best.loss, best.vector = resumed["best"]
     bar = progress(sum(p[1] for p in phases), verbose, desc)
+    bar.update(state["n_iter"])
+
+    def save_if_due(k, done, optimizer_state):
+        if call.due():
+            call.save({"phase": k, "done": done, "optimizer": optimizer_state,
+                       "counts": {"n_iter": state["n_iter"], "n_eval": state["n_eval"]},
+                       "best": (best.loss, best.vector)})
 
     def refreshed(done, steps):
         nonlocal best
@@ -131,30 +156,29 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
         best.offer(value)
         loss.backward()
         state["n_eval"] += 1
-        n_before = len(history.setdefault("loss", []))
-        history["loss"].append(value)
-        for name, term in terms.items():
-            # A term first computed now (the boundary after an inverse problem's data-only
-            # phase) is NaN at the evaluations before, so that it lines up with "loss".
-            values = history.setdefault(name, [])
-            values.extend([math.nan] * (n_before - len(values)))
-            values.append(float(term.detach()))
-        history.setdefault("optimizer", []).append(state["phase"])
+        record(history, value, {name: float(term.detach()) for name, term in terms.items()},
+               state["phase"], on_record)
         return loss
 
     with stops_cleanly(state, bar):
-        for name, steps, lr in phases:
+        for k, (name, steps, lr) in enumerate(phases):
+            if k < resumed.get("phase", 0):
+                continue
+            first = resumed.get("done", 0) if k == resumed.get("phase", 0) else 0
             state["phase"] = name
             if steps <= 0:
                 continue
             if name == "adam":
                 opt = torch.optim.Adam(parameters, lr=lr)
-                for step in range(steps):
+                if first:
+                    opt.load_state_dict(resumed["optimizer"])
+                for step in range(first, steps):
                     loss = opt.step(closure)
                     state["n_iter"] += 1
                     refreshed(step + 1, steps)
                     bar.update()
                     bar.set_postfix(loss=f"{float(loss.detach()):.3e}", refresh=False)
+                    save_if_due(k, step + 1, opt.state_dict())
             else:
                 def new_lbfgs(lr=lr):
                     return LBFGS(
@@ -163,7 +187,9 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
                         line_search_fn="strong_wolfe",
                     )
 
-                opt, done, period = new_lbfgs(), 0, _LBFGS_CHUNK
+                opt, done, period = new_lbfgs(), first, _LBFGS_CHUNK
+                if first:
+                    opt.state[parameters[0]].update(resumed["optimizer"])
                 if refresh is not None and refresh_every:
                     period = min(period, int(refresh_every))
                 while done < steps:
@@ -184,11 +210,28 @@ def minimize(loss_terms, parameters, *, optimizer, max_iter, learning_rate=None,
                         done += chunk - taken  # converged on these points: go on to new ones
                     if refreshed(done, steps):
                         opt.new_loss()
+                    save_if_due(k, done, dict(opt.state[parameters[0]]))
     # L-BFGS may end on a line-search trial point; the best point seen is never worse.
     best.restore()
     warn_if_stopped(state, owner, best.loss)
     state["best_loss"] = best.loss
-    return state
+    return call.finish(state)
+
+
+def record(history, value, terms, optimizer, on_record=None):
+    """Append one evaluation to ``history``: the loss, its named terms (floats) and the
+    optimizer's name; ``on_record`` (the callbacks) sees the row."""
+    n_before = len(history.setdefault("loss", []))
+    history["loss"].append(value)
+    for name, term in terms.items():
+        # A term first computed now (the boundary after an inverse problem's data-only
+        # phase) is NaN at the evaluations before, so that it lines up with "loss".
+        values = history.setdefault(name, [])
+        values.extend([math.nan] * (n_before - len(values)))
+        values.append(term)
+    history.setdefault("optimizer", []).append(optimizer)
+    if on_record is not None:
+        on_record({"loss": value, **terms, "optimizer": optimizer})
 
 
 # Levenberg-Marquardt ------------------------------------------------------------------
@@ -333,7 +376,8 @@ class _MatrixFreeStep:
 
 
 def levenberg_marquardt(loss, parameters, *, max_iter, verbose=0, desc="fit", history=None,
-                        owner=None, dense_max_weights=None):
+                        owner=None, dense_max_weights=None, checkpoint=None, restorables=(),
+                        on_record=None):
     """Minimize ``loss`` (a :class:`physml._loss.PINNLoss`) over ``parameters`` by
     Levenberg-Marquardt steps (Levenberg 1944, Marquardt 1963), each on new collocation
     points (``loss.resample()``, which sees the parameters of the last step taken) where
@@ -357,9 +401,15 @@ def levenberg_marquardt(loss, parameters, *, max_iter, verbose=0, desc="fit", hi
 
     Records every step in ``history`` (the loss and its terms on that step's points,
     ``"optimizer"`` ``"lm"``); stops on a loss that is not finite or on Ctrl-C with the
-    parameters of the last step taken. Returns the report of :func:`minimize`."""
+    parameters of the last step taken. ``checkpoint``, ``restorables`` and ``on_record``
+    as :func:`minimize` takes them (the state is written after a step). Returns the
+    report of :func:`minimize`."""
     history = {} if history is None else history
     parameters = [p for p in parameters if p.requires_grad]
+    call = begin_call(checkpoint, parameters, history, restorables)
+    if call.report is not None:
+        return call.report
+    resumed = call.resumed or {}
     params = tuple(p.detach().clone() for p in parameters)
     shapes = [p.shape for p in params]
     sizes = [p.numel() for p in params]
@@ -368,18 +418,11 @@ def levenberg_marquardt(loss, parameters, *, max_iter, verbose=0, desc="fit", hi
     state = {"n_iter": 0, "n_eval": 0, "stopped": None, "best_loss": math.nan}
     bar = progress(max_iter, verbose, desc)
     damping, growth, step = None, 2.0, None
+    if resumed:
+        damping, growth = resumed["damping"], resumed["growth"]
+        state.update(resumed["counts"])
+    bar.update(state["n_iter"])
     resample = getattr(loss, "resample", None)
-
-    def record(value, terms):
-        n_before = len(history.setdefault("loss", []))
-        history["loss"].append(value)
-        for name, term in terms.items():
-            values = history.setdefault(name, [])
-            values.extend([math.nan] * (n_before - len(values)))
-            values.append(term)
-        history.setdefault("optimizer", []).append("lm")
-        if getattr(loss, "observe", None) is not None:
-            loss.observe()  # what else the loss records per evaluation (learned values)
 
     def stepped(delta):
         parts = torch.split(delta, sizes)
@@ -400,7 +443,7 @@ def levenberg_marquardt(loss, parameters, *, max_iter, verbose=0, desc="fit", hi
             hold(params)
 
     with stops_cleanly(state, bar):
-        for _ in range(max_iter):
+        for _ in range(state["n_iter"], max_iter):
             follow_load()  # under n_jobs=None, the threads follow the machine's load
             if resample is not None:
                 resample()
@@ -414,7 +457,9 @@ def levenberg_marquardt(loss, parameters, *, max_iter, verbose=0, desc="fit", hi
             state["n_eval"] += 1
             if not math.isfinite(value):
                 raise Diverged(value)
-            record(value, terms)
+            record(history, value, terms, "lm", on_record)
+            if getattr(loss, "observe", None) is not None:
+                loss.observe()  # what else the loss records per evaluation (learned values)
             state["best_loss"] = value  # at the parameters held until a step is taken
             if damping is None:  # scaled to the curvature's size
                 damping = 1e-3 * step.scale
@@ -444,5 +489,8 @@ def levenberg_marquardt(loss, parameters, *, max_iter, verbose=0, desc="fit", hi
             bar.set_postfix(loss=f"{value:.3e}", refresh=False)
             if not accepted:
                 break  # no damped step lowers the loss: converged to rounding
+            if call.due():
+                call.save({"damping": damping, "growth": growth,
+                           "counts": {k: state[k] for k in ("n_iter", "n_eval", "best_loss")}})
     warn_if_stopped(state, owner, state["best_loss"])
-    return state
+    return call.finish(state)

@@ -21,6 +21,7 @@ import torch
 from scipy.stats import qmc
 
 from ._base import average, dtype_name, resolve_dtype
+from ._checkpoint import GeneratorState, checkpoint_silent
 from ._loss import Field, PINNLoss, Term, network_point_model, parts_of
 from ._mlp import MLP, supports_jet
 from ._optimizers import LM_ITER_RATIO, continued, minimize, optimize
@@ -45,6 +46,9 @@ class ProblemConfig:
     device: object = "cpu"
     owner: str = "PINNRegressor"
     optimizer_given: bool = False  # the estimator's optimizer set, not "auto"
+    checkpoint: object = None  # a physml._checkpoint.Checkpoint
+    callbacks: object = None  # a physml.callbacks.CallbackList
+    start_coefficients: dict = dataclasses.field(default_factory=dict)  # a warm start's
 
 
 def derivative_plan(indices):
@@ -133,7 +137,7 @@ class PINNProblem:
         # Learned coefficients: name -> (raw trainable tensor, transform to the value).
         self.learned = {}
         for name in config.learn_coefficients:
-            value = float(pde.coefficients[name])
+            value = float(config.start_coefficients.get(name, pde.coefficients[name]))
             positive = name in pde.positive_coefficients
             raw = torch.tensor(np.log(value) if positive else value, dtype=dtype,
                                device=self.device, requires_grad=True)
@@ -327,13 +331,20 @@ class PINNProblem:
                 "time", UserWarning, stacklevel=2)
         history = self.history
         before = len(history.get("loss", ()))
+        callbacks, checkpoint = self.config.callbacks, self.config.checkpoint
+        replayed = checkpoint is not None and checkpoint.replaying
+        stage = {"index": self._n_stages, "desc": desc}
+        if callbacks is not None and not replayed:
+            callbacks.stage_begin(stage)
+        resumable = dict(checkpoint=checkpoint, restorables=[GeneratorState(self.generator)],
+                         on_record=None if callbacks is None else self._on_record)
         if self.learned:
             objective = self._recording(objective, history)
             loss.observe = lambda: self._record_learned(history)
         report = None
         if self.learned and self._n_stages == 0 and pde is not None and X_obs.shape[0]:
             report = self._start_from_observations(pde, domain, X_obs, y_obs, n_collocation,
-                                                   settings, desc, history)
+                                                   settings, desc, history, resumable)
             # Adam's warm-up brings a random network into a basin; this one starts in it.
             settings = dataclasses.replace(settings, optimizer=continued(settings.optimizer),
                                            warmup_iter=0)
@@ -346,7 +357,8 @@ class PINNProblem:
                 warmup_iter=settings.warmup_iter, tol=settings.tol,
                 history_size=settings.lbfgs_history_size, verbose=self.config.verbose,
                 desc=desc, history=history, owner=self.config.owner,
-                refresh=loss.refresh, refresh_every=every if loss.refresh else None)
+                refresh=loss.refresh, refresh_every=every if loss.refresh else None,
+                **dict(resumable, restorables=[*resumable["restorables"], loss]))
         self._pad(history)
         history.setdefault("stage", []).extend(
             [self._n_stages] * (len(history.get("loss", ())) - before))
@@ -358,10 +370,15 @@ class PINNProblem:
         if causal is not None:
             report["stage"]["causal_weights"] = np.array(causal.record)
             report["stage"]["causal_tol"] = list(causal.tol_record)
+        if callbacks is not None and not checkpoint_silent(checkpoint):
+            callbacks.stage_end({**stage, **report["stage"]})
         return report
 
+    def _on_record(self, row):
+        self.config.callbacks.record({**row, "stage": self._n_stages})
+
     def _start_from_observations(self, pde, domain, X_obs, y_obs, n_collocation, settings,
-                                 desc, history):
+                                 desc, history, resumable):
         """Where an inverse problem starts: fit the observations alone, then the learned
         coefficients alone to the equation on that fit (the network held), so that the
         joint training starts near the data and from coefficients that agree with it.
@@ -375,7 +392,7 @@ class PINNProblem:
         data = self.loss(None, (), X_obs, y_obs, 0)
         common = dict(learning_rate=None, tol=settings.tol,
                       history_size=settings.lbfgs_history_size, verbose=self.config.verbose,
-                      history=history, owner=self.config.owner)
+                      history=history, owner=self.config.owner, **resumable)
         self._pad(history)
         # The observations' fit is a plain regression: under Levenberg-Marquardt it runs
         # L-BFGS for a quarter of the budget the LM steps stand for (LM_ITER_RATIO).

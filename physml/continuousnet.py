@@ -31,7 +31,8 @@ from ._base import (
     torch_seed,
     validate_params,
 )
-from ._skorch import TRAINING_CONSTRAINTS, SkorchEstimator, finish_training, training_doc
+from ._checkpoint import checked_seed, open_checkpoint
+from ._skorch import TRAINING_CONSTRAINTS, SkorchEstimator, training_doc
 from ._threads import estimator_threads, thread_budget
 from .integrators import integrate, integrator_constraint, resolve_integrator
 
@@ -294,7 +295,7 @@ class ContinuousNetClassifier(ClassifierMixin, SkorchEstimator):
                  learning_rate=3e-3, weight_decay=1e-4, lr_schedule="cosine",
                  gradient_clip=None, early_stopping=False, validation_fraction=0.1,
                  callbacks=None, dtype="float32", device="cpu", n_jobs=None, random_state=None,
-                 verbose=0):
+                 verbose=0, warm_start=False, checkpoint=None, checkpoint_every=60.0):
         store_params(self, locals())
 
     # -- fitting ---------------------------------------------------------------------------
@@ -308,6 +309,7 @@ class ContinuousNetClassifier(ClassifierMixin, SkorchEstimator):
         """
         validate_params(self)
         check_basis(self.basis, self.n_basis)
+        start = self._warm_start_from()
         clear_fitted(self)
         X, y = validate_data(self, X, y, allow_nd=True, dtype=np.float64)
         check_classification_targets(y)
@@ -321,7 +323,9 @@ class ContinuousNetClassifier(ClassifierMixin, SkorchEstimator):
         self._scale_ = X.std(axis=axes, keepdims=True)[0]
         self._scale_[self._scale_ < 1e-12] = 1.0
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
-        seed = torch_seed(self.random_state)
+        checkpoint = open_checkpoint(self, X, targets, start=None if start is None else
+                                     list(start.state_dict().values()))
+        seed = checked_seed(checkpoint, torch_seed(self.random_state))
         with seeded(seed, device), thread_budget(self.n_jobs, follow=False):
             module = ContinuousNet(X.shape[1:], len(self.classes_), self.channels, self.basis,
                                    self.n_basis).to(dtype=dtype)
@@ -330,10 +334,9 @@ class ContinuousNetClassifier(ClassifierMixin, SkorchEstimator):
                 optimizer=torch.optim.AdamW, criterion=torch.nn.CrossEntropyLoss,
                 optimizer__weight_decay=self.weight_decay,
                 classes=np.arange(len(self.classes_)))
-            self.net_.initialize()
-            self._configure()
-            self.net_.partial_fit(self._standardized(X, dtype), targets)
-        finish_training(self, guard, self.max_iter)
+            self._train_net(guard, self._standardized(X, dtype), targets, self.max_iter,
+                            checkpoint, start,
+                            configure=self._configure)
         return self
 
     def _shaped(self, X):

@@ -23,9 +23,16 @@ from ._base import (
     torch_seed,
     validate_params,
 )
+from ._checkpoint import (
+    LONG_FIT_CONSTRAINTS,
+    LONG_FIT_DOC,
+    checked_seed,
+    open_checkpoint,
+)
 from ._mlp import ACTIVATIONS, MLP, Activation
 from ._optimizers import minimize
 from ._threads import N_JOBS, N_JOBS_DOC, estimator_threads, thread_budget
+from .callbacks import CallbackList, check_callbacks
 from .integrators import integrate, integrator_constraint, resolve_integrator, rk_step
 
 __all__ = ["ODENetForecaster", "KnownVectorField"]
@@ -136,7 +143,7 @@ class ODENetForecaster(TorchPickleMixin, _Forecasting, BaseEstimator):
     device : str or torch.device, default="cpu"
 """ + N_JOBS_DOC + """    random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
-
+""" + LONG_FIT_DOC + """
     Attributes
     ----------
     network_ : torch.nn.Module
@@ -144,6 +151,9 @@ class ODENetForecaster(TorchPickleMixin, _Forecasting, BaseEstimator):
     history_ : dict of list
         The loss at every Adam step.
     n_iter_ : int
+    stopped_ : str or None
+        ``"diverged"``, ``"interrupted"`` or ``"callback"`` when training ended early,
+        else None.
     n_features_in_ : int
 
     Examples
@@ -170,11 +180,13 @@ class ODENetForecaster(TorchPickleMixin, _Forecasting, BaseEstimator):
         "n_jobs": N_JOBS,
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        **LONG_FIT_CONSTRAINTS,
     }
 
     def __init__(self, *, integrator="rk4", dt=0.1, hidden_layer_sizes=(50,), activation="tanh",
                  learning_rate=1e-3, max_iter=5000, rollout_steps=1, dtype="float64",
-                 device="cpu", n_jobs=None, random_state=None, verbose=0):
+                 device="cpu", n_jobs=None, random_state=None, verbose=0, warm_start=False,
+                 checkpoint=None, checkpoint_every=60.0, callbacks=None):
         store_params(self, locals())
 
     def fit(self, X, y=None):
@@ -193,6 +205,8 @@ class ODENetForecaster(TorchPickleMixin, _Forecasting, BaseEstimator):
         """
         validate_params(self)
         check_hidden_layer_sizes(self.hidden_layer_sizes)
+        callbacks = CallbackList(check_callbacks(self.callbacks), self)
+        start = getattr(self, "network_", None) if self.warm_start else None
         clear_fitted(self)
         tableau = resolve_integrator(self.integrator)
         X = _as_trajectories(X)
@@ -203,10 +217,20 @@ class ODENetForecaster(TorchPickleMixin, _Forecasting, BaseEstimator):
         starts = data[:, : data.shape[1] - r].reshape(-1, data.shape[2])
         targets = torch.stack([data[:, k: data.shape[1] - r + k] for k in range(1, r + 1)])
         targets = targets.reshape(r, -1, data.shape[2])
-        with seeded(torch_seed(self.random_state), device):
+        checkpoint = open_checkpoint(
+            self, X, start=None if start is None else list(start.state_dict().values()))
+        with seeded(checked_seed(checkpoint, torch_seed(self.random_state)), device):
             network = MLP(self.n_features_in_, tuple(self.hidden_layer_sizes),
                           self.n_features_in_, self.activation)
-        self.network_ = network.to(device=device, dtype=dtype)
+        network = network.to(device=device, dtype=dtype)
+        if start is not None:
+            try:
+                network.load_state_dict(start.state_dict())
+            except RuntimeError:
+                raise ValueError("warm_start=True starts from the previous fit's network, "
+                                 "and this fit's has another shape (hidden_layer_sizes or "
+                                 "the number of features changed): keep them, or set "
+                                 "warm_start=False") from None
         h = float(self.dt)
 
         def loss_terms():
@@ -216,12 +240,28 @@ class ODENetForecaster(TorchPickleMixin, _Forecasting, BaseEstimator):
                 total = total + average((x - targets[k]).square())
             return {"one_step" if r == 1 else "rollout": total / r}
 
-        self.history_ = {}
+        history = {}
+        callbacks.model = lambda: network
+        listening = bool(callbacks.callbacks)
+        if listening:
+            callbacks.fit_begin()
+            if checkpoint is not None:
+                checkpoint.attach(callbacks)
+            callbacks.stage_begin({"index": 0, "desc": f"ODE-Net ({tableau.name})"})
         with thread_budget(self.n_jobs):
             report = minimize(loss_terms, network.parameters(), optimizer="adam",
                               max_iter=int(self.max_iter), learning_rate=self.learning_rate,
                               verbose=self.verbose, desc=f"ODE-Net ({tableau.name})",
-                              history=self.history_, owner=self)
+                              history=history, owner=self, checkpoint=checkpoint,
+                              on_record=callbacks.record if listening else None)
+        if listening:
+            callbacks.stage_end({"index": 0, "n_iter": report["n_iter"],
+                                 "loss": report["best_loss"], "stopped": report["stopped"]})
+            callbacks.fit_end()
+        if checkpoint is not None and not checkpoint.complete \
+                and report["stopped"] not in ("interrupted", "callback"):
+            checkpoint.write(history=history, complete=True)
+        self.network_, self.history_ = network, history
         self.n_iter_ = report["n_iter"]
         self.stopped_ = report["stopped"]
         return self

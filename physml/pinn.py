@@ -26,11 +26,13 @@ from ._base import (
     torch_seed,
     validate_params,
 )
+from ._checkpoint import LONG_FIT_CONSTRAINTS, LONG_FIT_DOC, checked_seed, open_checkpoint
 from ._constraints import DistanceModel, ExactModel, exact_plan
 from ._mlp import ACTIVATIONS, MLP, Activation, ModifiedMLP, Rescaled
 from ._optimizers import OPTIMIZERS
 from ._problem import PINNProblem, ProblemConfig, _transformed
 from ._threads import N_JOBS, N_JOBS_DOC, estimator_threads, thread_budget
+from .callbacks import CallbackList, check_callbacks
 from .pde import PDE
 from .strategies import (
     SAMPLING,
@@ -141,7 +143,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         Seeds the network initialization and the collocation points.
     verbose : int, default=0
         ``1`` shows a progress bar per training stage.
-    compile : bool, default=False
+""" + LONG_FIT_DOC + """    compile : bool, default=False
         Compile the loss and its gradient with :func:`torch.compile` (fuses the elementwise
         work; needs a C++ compiler on the CPU). The first evaluation then takes tens of
         seconds to compile, so it pays off for long fits and repeated fits of one shape.
@@ -240,7 +242,8 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
     coefficients_ : dict
         The equation's coefficients after fitting (learned ones at their fitted values).
     stopped_ : str or None
-        ``"diverged"`` or ``"interrupted"`` when training ended early, else None.
+        ``"diverged"``, ``"interrupted"`` or ``"callback"`` when training ended early,
+        else None.
     n_features_in_ : int
     n_outputs_ : int
         Number of outputs (the equation's ``outputs``; the columns of ``y`` without one).
@@ -313,6 +316,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         "resample_every": [AUTO_OPTION, integers(1), None],
         "time_features": [AUTO_OPTION, integers(0)],
         "harmonics": [AUTO_OPTION, integers(1)],
+        **LONG_FIT_CONSTRAINTS,
     }
 
     def __init__(self, *, pde=None, strategy="standard", hidden_layer_sizes="auto",
@@ -323,7 +327,8 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
                  random_state=None, verbose=0, compile=False, learn_coefficients=(),
                  output_transform=None, input_scale="auto", output_scale="auto",
                  constraints="auto", sampling="auto", resample_every="auto",
-                 time_features="auto", harmonics="auto"):
+                 time_features="auto", harmonics="auto", warm_start=False, checkpoint=None,
+                 checkpoint_every=60.0, callbacks=None):
         store_params(self, locals())
 
     def fit(self, X, y):
@@ -353,15 +358,35 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         strategy = resolve_strategy(self.strategy)
         if pde is None:
             self._validate_without_pde(strategy)
+        callbacks = CallbackList(check_callbacks(self.callbacks), self)
+        start = self._warm_start_from()
         clear_fitted(self)
         X, y = self._validated_data(X, y, pde)
-        settings = self._training_settings(strategy)
-        problem = self._problem(pde, X, y, settings)
+        settings = self._training_settings(strategy, warm=start is not None)
+        checkpoint = open_checkpoint(
+            self, X, y, start=None if start is None else
+            [*start[0].state_dict().values(),
+             np.array([value for _, value in sorted(start[1].items())], dtype=float)])
+        seed = checked_seed(checkpoint, torch_seed(self.random_state))
+        problem = self._problem(pde, X, y, settings, seed=seed, start=start,
+                                checkpoint=checkpoint,
+                                callbacks=callbacks if callbacks.callbacks else None)
+        callbacks.model = lambda: problem.network
+        if callbacks.callbacks:
+            callbacks.fit_begin()
+            if checkpoint is not None:
+                checkpoint.attach(callbacks)
         with thread_budget(self.n_jobs):
             if pde is None:
                 model, reports = problem.network, [problem.train(None)]
             else:
                 model, reports = strategy.run(problem, pde)
+        if callbacks.callbacks:
+            callbacks.fit_end()
+        stopped = next((r["stopped"] for r in reports if r["stopped"]), None)
+        if checkpoint is not None and not checkpoint.complete \
+                and stopped not in ("interrupted", "callback"):
+            checkpoint.write(history=problem.history, complete=True)
         # Every fitted attribute is set here, from the problem and the strategy's reports.
         self.network_ = model
         if isinstance(model, PiecewiseInTime):
@@ -369,7 +394,7 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         self.history_ = problem.history
         self.stages_ = [{**r["stage"], "accepted": r.get("accepted", True)} for r in reports]
         self.n_iter_ = int(sum(r["n_iter"] for r in reports))
-        self.stopped_ = next((r["stopped"] for r in reports if r["stopped"]), None)
+        self.stopped_ = stopped
         self.coefficients_ = dict(pde.coefficients) if pde is not None else {}
         self.coefficients_.update(problem.learned_values())
         return self
@@ -379,10 +404,12 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True  # one column per output of the equation
         return tags
 
-    def _problem(self, pde, X, y, settings):
-        """A fresh network and the problem it trains on, from the resolved settings."""
+    def _problem(self, pde, X, y, settings, seed=None, start=None, checkpoint=None,
+                 callbacks=None):
+        """A fresh network (``start``'s weights on a warm start) and the problem it trains
+        on, from the resolved settings."""
         device, dtype = resolve_device(self.device), resolve_dtype(settings.dtype)
-        seed = torch_seed(self.random_state)
+        seed = torch_seed(self.random_state) if seed is None else seed
         plan = self._exact_plan(pde, settings.constraints)
         settings = dataclasses.replace(settings,
                                        constraints="soft" if plan is None else "exact")
@@ -406,13 +433,24 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
         if plan is not None:
             network = (DistanceModel if on_geometry else ExactModel)(network, plan)
         network = network.to(device=device, dtype=dtype)
+        if start is not None:
+            try:
+                network.load_state_dict(start[0].state_dict())
+            except RuntimeError:
+                raise ValueError(
+                    "warm_start=True starts from the previous fit's network, and this fit "
+                    "builds a network of another shape (hidden_layer_sizes, architecture, "
+                    "constraints, harmonics or the data's scales changed): keep them, or "
+                    "set warm_start=False") from None
         config = ProblemConfig(
             settings=settings, optimizer_given=self.optimizer != "auto",
             n_collocation=int(settings.n_collocation),
             n_boundary=int(self.n_boundary), residual_weight=float(self.residual_weight),
             learning_rate=self.learning_rate, learn_coefficients=tuple(self.learn_coefficients),
             output_transform=self.output_transform, compile=bool(self.compile),
-            verbose=self.verbose, seed=seed, device=device, owner=type(self).__name__)
+            verbose=self.verbose, seed=seed, device=device, owner=type(self).__name__,
+            checkpoint=checkpoint, callbacks=callbacks,
+            start_coefficients={} if start is None else dict(start[1]))
         return PINNProblem(config, pde, network, X, y)
 
     def _exact_plan(self, pde, constraints):
@@ -607,13 +645,27 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
                              "n_collocation", "hidden_layer_sizes", "constraints",
                              "architecture")}
 
-    def _training_settings(self, strategy):
+    def _warm_start_from(self):
+        """``(network, coefficients)`` of the fit a warm start continues, or None (a time
+        marching fit continues from its first block's network)."""
+        if not self.warm_start or getattr(self, "network_", None) is None:
+            return None
+        network = self.network_
+        if isinstance(network, PiecewiseInTime):
+            network = network.networks[0]
+        return network, dict(getattr(self, "coefficients_", {}))
+
+    def _training_settings(self, strategy, warm=False):
         """The strategy's training defaults with this estimator's explicit values in
-        their place (``pde=None`` trains as the standard strategy)."""
+        their place (``pde=None`` trains as the standard strategy); a warm start takes
+        no Adam warm-up unless one is given (it only shakes a network out of the basin
+        it starts in)."""
         defaults = (strategy if self.pde is not None else Standard()).training(self.pde)
         lm_warmup = self.pde is not None and strategy.lm_warmup
-        settings = TrainingSettings.resolve(defaults, lm_warmup=lm_warmup,
-                                            **self._given_training())
+        given = self._given_training()
+        settings = TrainingSettings.resolve(defaults, lm_warmup=lm_warmup, **given)
+        if warm and given["warmup_iter"] == "auto":
+            settings = dataclasses.replace(settings, warmup_iter=0)
         # torch dtypes are accepted for convenience; the record holds their names
         return settings.scaled(dtype=dtype_name(settings.dtype))
 

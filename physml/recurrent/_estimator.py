@@ -29,7 +29,8 @@ from .._base import (
     torch_seed,
     validate_params,
 )
-from .._skorch import TRAINING_CONSTRAINTS, SkorchEstimator, finish_training, training_doc
+from .._checkpoint import checked_seed, open_checkpoint
+from .._skorch import TRAINING_CONSTRAINTS, SkorchEstimator, training_doc
 from .._threads import estimator_threads, thread_budget
 from ._cells import SequenceNetwork
 from ._data import SCALINGS, as_sequences, check_sequence_dims, scaled, scaling_statistics
@@ -75,9 +76,11 @@ class _RecurrentEstimator(SkorchEstimator):
         """The cell for sequences of ``n_timesteps`` steps (its ``dt`` may depend on it)."""
         raise NotImplementedError
 
-    def _fit_net(self, net_class, X, y, n_outputs, criterion):
+    def _fit_net(self, net_class, X, y, n_outputs, criterion, start=None):
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
-        seed = torch_seed(self.random_state)
+        checkpoint = open_checkpoint(self, X, y, start=None if start is None else
+                                     list(start.state_dict().values()))
+        seed = checked_seed(checkpoint, torch_seed(self.random_state))
         classifier = net_class is NeuralNetClassifier
         extra = {"classes": np.arange(n_outputs)} if classifier else {}
         self.input_center_, self.input_scale_ = scaling_statistics(X, self.scaling)
@@ -104,9 +107,10 @@ class _RecurrentEstimator(SkorchEstimator):
                 max_iter=self.max_iter_, batch_size=self.batch_size_, **extra)
             if not classifier:
                 y = torch.tensor(y, dtype=dtype)
-            self.net_.fit(torch.tensor(X, dtype=dtype), y)
+            self._train_net(guard, torch.tensor(X, dtype=dtype), y, self.max_iter_,
+                            checkpoint, start)
         self.dt_ = getattr(cell, "dt", None)
-        return finish_training(self, guard, self.max_iter_)
+        return self
 
     def _net_input(self, X):
         check_is_fitted(self, "net_")
@@ -137,13 +141,15 @@ class _RecurrentEstimator(SkorchEstimator):
 
     def _start_fit(self, X, y):
         """What every ``fit`` does first: the parameters, then ``y`` present, then ``X``
-        (validated, as sequences)."""
+        (validated, as sequences); ``(X, start)`` with ``start`` the network a warm start
+        continues (or None)."""
         validate_params(self)
+        start = self._warm_start_from()
         clear_fitted(self)
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
                              "target y is None")
-        return self._validate_X(X)
+        return self._validate_X(X), start
 
     def _validate_X(self, X):
         """Validate at fit; ``n_features_in_`` is the columns of a 2-D ``X`` (sequences of
@@ -209,7 +215,7 @@ class _Classifier(ClassifierMixin, _RecurrentEstimator):
         -------
         self
         """
-        X = self._start_fit(X, y)
+        X, start = self._start_fit(X, y)
         y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"),
                          warn=True)
         if len(y) != len(X):
@@ -218,7 +224,7 @@ class _Classifier(ClassifierMixin, _RecurrentEstimator):
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
         return self._fit_net(NeuralNetClassifier, X, encoder.transform(y).astype(np.int64),
-                             len(self.classes_), torch.nn.CrossEntropyLoss)
+                             len(self.classes_), torch.nn.CrossEntropyLoss, start)
 
     def predict_proba(self, X):
         """Class probabilities, shape ``(n_samples, n_classes)``."""
@@ -247,7 +253,7 @@ class _Regressor(RegressorMixin, _RecurrentEstimator):
         -------
         self
         """
-        X = self._start_fit(X, y)
+        X, start = self._start_fit(X, y)
         y = check_array(y, ensure_2d=False, allow_nd=True, dtype=np.float64, input_name="y")
         if len(y) != len(X) or y.ndim > 3:
             raise ValueError(f"y must have one row per sequence; got {y.shape} for "
@@ -266,7 +272,8 @@ class _Regressor(RegressorMixin, _RecurrentEstimator):
         else:
             target = y.reshape(len(y), -1)
         n_outputs = target.shape[-1]
-        return self._fit_net(NeuralNetRegressor, X, target, n_outputs, torch.nn.MSELoss)
+        return self._fit_net(NeuralNetRegressor, X, target, n_outputs, torch.nn.MSELoss,
+                             start)
 
     def predict(self, X):
         """Predictions shaped like the ``y`` the estimator was fitted on."""

@@ -73,7 +73,8 @@ class LEMClassifier(_LEM, _Classifier):
                  learning_rate=3e-3, lr_schedule="cosine", gradient_clip=1.0,
                  early_stopping=False,
                  validation_fraction=0.1, callbacks=None, dtype="float32", device="cpu",
-                 n_jobs=None, random_state=None, verbose=0):
+                 n_jobs=None, random_state=None, verbose=0,
+                 warm_start=False, checkpoint=None, checkpoint_every=60.0):
         store_params(self, locals())
 
 
@@ -106,5 +107,6 @@ class LEMRegressor(_LEM, _Regressor):
                  batch_size="auto", learning_rate=3e-3, lr_schedule="cosine", gradient_clip=1.0,
                  early_stopping=False,
                  validation_fraction=0.1, callbacks=None, dtype="float32", device="cpu",
-                 n_jobs=None, random_state=None, verbose=0):
+                 n_jobs=None, random_state=None, verbose=0,
+                 warm_start=False, checkpoint=None, checkpoint_every=60.0):
         store_params(self, locals())

@@ -100,7 +100,8 @@ class LipschitzRNNClassifier(_LipschitzRNN, _Classifier):
                  learning_rate=3e-3, lr_schedule="cosine",
                  gradient_clip=1.0, early_stopping=False,
                  validation_fraction=0.1, callbacks=None,
-                 dtype="float32", device="cpu", n_jobs=None, random_state=None, verbose=0):
+                 dtype="float32", device="cpu", n_jobs=None, random_state=None, verbose=0,
+                 warm_start=False, checkpoint=None, checkpoint_every=60.0):
         store_params(self, locals())
 
 
@@ -129,5 +130,6 @@ class LipschitzRNNRegressor(_LipschitzRNN, _Regressor):
                  learning_rate=3e-3, lr_schedule="cosine",
                  gradient_clip=1.0, early_stopping=False,
                  validation_fraction=0.1, callbacks=None,
-                 dtype="float32", device="cpu", n_jobs=None, random_state=None, verbose=0):
+                 dtype="float32", device="cpu", n_jobs=None, random_state=None, verbose=0,
+                 warm_start=False, checkpoint=None, checkpoint_every=60.0):
         store_params(self, locals())
