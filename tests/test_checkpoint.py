@@ -12,8 +12,15 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_digits
 
-from physml import LEMClassifier, ODENetForecaster, PINNRegressor
+from physml import (
+    ContinuousNetClassifier,
+    LEMClassifier,
+    LipschitzRNNRegressor,
+    ODENetForecaster,
+    PINNRegressor,
+)
 from physml.callbacks import CSVLogger, EarlyStopping, PrintProgress, StopTraining
 from physml.datasets import load_sequential_digits, make_harmonic_oscillator, make_pde_data
 from physml.pde import Convection
@@ -124,6 +131,29 @@ def test_odenet_and_lem_resume_to_the_same_bits(tmp_path):
     resumed = LEMClassifier(**kw, checkpoint=tmp_path / "lem.ckpt").fit(X, y)
     assert np.array_equal(resumed.predict_proba(X), reference.predict_proba(X))
     assert resumed.n_iter_ == 5 and resumed.stopped_ is None
+
+
+def test_continuousnet_and_a_sequence_regressor_resume_and_warm_start(tmp_path):
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:200], y[:200]
+    kw = dict(image_shape=(1, 8, 8), channels=4, max_iter=4, batch_size=64, random_state=0,
+              n_jobs=1)
+    reference = ContinuousNetClassifier(**kw).fit(X, y)
+    interrupted(ContinuousNetClassifier(**kw), 2, tmp_path / "cn.ckpt", X, y)
+    resumed = ContinuousNetClassifier(**kw, checkpoint=tmp_path / "cn.ckpt").fit(X, y)
+    assert np.array_equal(resumed.predict_proba(X), reference.predict_proba(X))
+    warm = ContinuousNetClassifier(**{**kw, "max_iter": 0}, warm_start=True)
+    warm.fit(X, y)
+    before = warm.predict_proba(X)
+    assert np.array_equal(warm.fit(X, y).predict_proba(X), before)
+
+    X, y = digits()
+    kw = dict(hidden_size=8, max_iter=4, random_state=0, n_jobs=1)
+    target = y.astype(float) / 10
+    reference = LipschitzRNNRegressor(**kw).fit(X, target)
+    interrupted(LipschitzRNNRegressor(**kw), 2, tmp_path / "lip.ckpt", X, target)
+    resumed = LipschitzRNNRegressor(**kw, checkpoint=tmp_path / "lip.ckpt").fit(X, target)
+    assert np.array_equal(resumed.predict(X), reference.predict(X))
 
 
 def test_checkpoint_of_other_parameters_or_data_is_refused(tmp_path):
@@ -253,7 +283,15 @@ _SCRIPT = textwrap.dedent("""
     import os, signal, sys, threading, time
     import numpy as np
     import torch
-    from physml import LEMClassifier, ODENetForecaster, PINNRegressor
+    from sklearn.datasets import load_digits
+
+from physml import (
+    ContinuousNetClassifier,
+    LEMClassifier,
+    LipschitzRNNRegressor,
+    ODENetForecaster,
+    PINNRegressor,
+)
     from physml.datasets import load_sequential_digits, make_harmonic_oscillator
     from physml.pde import Convection
     import physml._checkpoint as ck
