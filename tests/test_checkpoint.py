@@ -283,15 +283,7 @@ _SCRIPT = textwrap.dedent("""
     import os, signal, sys, threading, time
     import numpy as np
     import torch
-    from sklearn.datasets import load_digits
-
-from physml import (
-    ContinuousNetClassifier,
-    LEMClassifier,
-    LipschitzRNNRegressor,
-    ODENetForecaster,
-    PINNRegressor,
-)
+    from physml import LEMClassifier, ODENetForecaster, PINNRegressor
     from physml.datasets import load_sequential_digits, make_harmonic_oscillator
     from physml.pde import Convection
     import physml._checkpoint as ck
