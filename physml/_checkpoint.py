@@ -23,6 +23,7 @@ import hashlib
 import numbers
 import os
 import pickle
+import sys
 import time
 
 import numpy as np
@@ -318,8 +319,14 @@ def open_checkpoint(estimator, *data, start=None):
         return None
     digest, description = fingerprint(estimator, *data, start=start)
     every = getattr(estimator, "checkpoint_every", DEFAULT_EVERY)
-    return Checkpoint(path, DEFAULT_EVERY if every is None else every,
-                      type(estimator).__name__, digest, description)
+    checkpoint = Checkpoint(path, DEFAULT_EVERY if every is None else every,
+                            type(estimator).__name__, digest, description)
+    if checkpoint.resumed and getattr(estimator, "verbose", 0):
+        what = ("holds the finished fit" if checkpoint.complete else
+                "holds a fit under way: continuing it")
+        print(f"{type(estimator).__name__}: checkpoint {checkpoint.path} {what}",
+              file=sys.stderr, flush=True)
+    return checkpoint
 
 
 def checked_seed(checkpoint, seed):

@@ -188,6 +188,21 @@ def test_a_directory_holds_one_checkpoint_per_configuration(tmp_path):
     assert not any(n.endswith(".partial") for n in names)
 
 
+def test_a_grid_search_shares_a_checkpoint_directory(tmp_path):
+    from sklearn.model_selection import GridSearchCV
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.uniform(0, 2 * np.pi, 60), rng.uniform(0, 1, 60)])
+    u = PDE.reference_solution(X)
+    search = GridSearchCV(pinn(max_iter=20, warmup_iter=5, checkpoint=str(tmp_path) + os.sep),
+                          {"pde__beta": [4.0, 5.0]}, cv=2)
+    first = search.fit(X, u).cv_results_["mean_test_score"]
+    # two candidates on two folds, and the refit on all the data: a file each
+    assert len(os.listdir(tmp_path)) == 5
+    again = search.fit(X, u).cv_results_["mean_test_score"]
+    assert np.array_equal(first, again) and len(os.listdir(tmp_path)) == 5
+
+
 def test_warm_start_continues_where_the_fit_ended():
     est = pinn(max_iter=100, warmup_iter=20, strategy="standard", warm_start=True)
     est.fit(X0, U0)
