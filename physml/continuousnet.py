@@ -253,7 +253,7 @@ class ContinuousNetClassifier(ClassifierMixin, SkorchEstimator):
     n_iter_ : int
         Epochs run.
     stopped_ : str or None
-        ``"diverged"`` or ``"interrupted"`` when training ended early.
+        ``"diverged"``, ``"interrupted"`` or ``"callback"`` when training ended early.
     n_features_in_ : int
 
     References

@@ -44,7 +44,8 @@ class LEMClassifier(_LEM, _Classifier):
     stopped_ : str or None
         ``"diverged"`` (a non-finite training loss) or ``"interrupted"`` (Ctrl-C) when
         training ended early — a warning says so and the parameters of the best epoch are
-        kept — else None (early stopping is not an interruption).
+        kept — ``"callback"`` when a callback stopped it (the parameters it reached are
+        kept), else None (early stopping is not an interruption).
     n_features_in_ : int
         Features per time step.
     dt_ : float or None
