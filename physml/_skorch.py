@@ -191,7 +191,9 @@ class SkorchEstimator(BaseEstimator):
             torch.set_rng_state(state["rng"])
             saver.resumed = state["callbacks"]
             done = sum(1 for epoch in net.history if "train_loss" in epoch)
-        net.partial_fit(X, y, epochs=max(int(max_iter) - done, 0))
+        # a finished fit that early stopping ended continues no further
+        left = 0 if checkpoint is not None and checkpoint.complete else int(max_iter) - done
+        net.partial_fit(X, y, epochs=max(left, 0))
         finish_training(self, guard, max_iter)
         if checkpoint is not None and not checkpoint.complete \
                 and self.stopped_ not in ("interrupted", "callback"):

@@ -156,6 +156,17 @@ def test_continuousnet_and_a_sequence_regressor_resume_and_warm_start(tmp_path):
     assert np.array_equal(resumed.predict(X), reference.predict(X))
 
 
+def test_a_finished_early_stopped_fit_is_returned_as_it_ended(tmp_path):
+    X, y = digits()
+    kw = dict(hidden_size=8, max_iter=40, early_stopping=1, validation_fraction=0.3,
+              learning_rate=0.1, random_state=0, checkpoint=tmp_path / "es.ckpt")
+    first = LEMClassifier(**kw).fit(X, y)
+    assert first.n_iter_ < 40 and first.stopped_ is None
+    again = LEMClassifier(**kw).fit(X, y)
+    assert again.n_iter_ == first.n_iter_
+    assert np.array_equal(again.predict_proba(X), first.predict_proba(X))
+
+
 def test_checkpoint_of_other_parameters_or_data_is_refused(tmp_path):
     path = tmp_path / "fit.ckpt"
     pinn(max_iter=20, warmup_iter=5, checkpoint=path).fit(X0, U0)
