@@ -221,6 +221,7 @@ class _CheckpointEpochs(Callback):
                 callback.batch_idx_ = state["batch_idx_"]
             elif isinstance(callback, DivergenceGuard):
                 callback.best.loss, callback.best.vector = state["best"]
+                callback.stopped = state["stopped"]
             elif isinstance(callback, EarlyStopping):
                 vars(callback).update(copy.deepcopy(state))
             else:
@@ -239,7 +240,8 @@ class _CheckpointEpochs(Callback):
                 callbacks[name] = {"scheduler": callback.lr_scheduler_.state_dict(),
                                    "batch_idx_": callback.batch_idx_}
             elif isinstance(callback, DivergenceGuard) and callback.best is not None:
-                callbacks[name] = {"best": (callback.best.loss, callback.best.vector)}
+                callbacks[name] = {"best": (callback.best.loss, callback.best.vector),
+                                   "stopped": callback.stopped}
             elif isinstance(callback, EarlyStopping) and hasattr(callback, "misses_"):
                 callbacks[name] = {k: getattr(callback, k) for k in (
                     "misses_", "dynamic_threshold_", "best_model_weights_", "best_epoch_")}
