@@ -32,6 +32,7 @@ skorch's own callbacks (``skorch.callbacks``) are accepted by the skorch-trained
 estimators as before; the callbacks here work on every estimator.
 """
 
+import contextlib
 import csv
 import math
 import numbers
@@ -93,6 +94,24 @@ class CallbackList:
             method = getattr(callback, hook, None)
             if method is not None:
                 method(self.estimator, *args)
+
+    @contextlib.contextmanager
+    def running(self, checkpoint=None):
+        """The fit's training: ``on_fit_begin`` (then the callbacks' saved state from
+        ``checkpoint``), the block, ``on_fit_end``. Where the block raises, the network
+        shown to the callbacks is taken back: a failed fit leaves no fitted network."""
+        if self.callbacks:
+            self.fit_begin()
+            if checkpoint is not None:
+                checkpoint.attach(self)
+        try:
+            yield
+        except BaseException:
+            if self.callbacks and self.model is not None:
+                vars(self.estimator).pop("network_", None)
+            raise
+        if self.callbacks:
+            self.fit_end()
 
     def fit_begin(self):
         self._call("on_fit_begin")

@@ -243,21 +243,18 @@ class ODENetForecaster(TorchPickleMixin, _Forecasting, BaseEstimator):
         history = {}
         callbacks.model = lambda: network
         listening = bool(callbacks.callbacks)
-        if listening:
-            callbacks.fit_begin()
-            if checkpoint is not None:
-                checkpoint.attach(callbacks)
-            callbacks.stage_begin({"index": 0, "desc": f"ODE-Net ({tableau.name})"})
-        with thread_budget(self.n_jobs):
+        stage = {"index": 0, "desc": f"ODE-Net ({tableau.name})"}
+        with callbacks.running(checkpoint), thread_budget(self.n_jobs):
+            if listening:
+                callbacks.stage_begin(stage)
             report = minimize(loss_terms, network.parameters(), optimizer="adam",
                               max_iter=int(self.max_iter), learning_rate=self.learning_rate,
-                              verbose=self.verbose, desc=f"ODE-Net ({tableau.name})",
-                              history=history, owner=self, checkpoint=checkpoint,
+                              verbose=self.verbose, desc=stage["desc"], history=history,
+                              owner=self, checkpoint=checkpoint,
                               on_record=callbacks.record if listening else None)
-        if listening:
-            callbacks.stage_end({"index": 0, "n_iter": report["n_iter"],
-                                 "loss": report["best_loss"], "stopped": report["stopped"]})
-            callbacks.fit_end()
+            if listening:
+                callbacks.stage_end({**stage, "n_iter": report["n_iter"],
+                                     "loss": report["best_loss"], "stopped": report["stopped"]})
         if checkpoint is not None and not checkpoint.complete \
                 and report["stopped"] not in ("interrupted", "callback"):
             checkpoint.write(history=history, complete=True)

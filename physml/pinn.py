@@ -372,17 +372,11 @@ class PINNRegressor(TorchPickleMixin, RegressorMixin, BaseEstimator):
                                 checkpoint=checkpoint,
                                 callbacks=callbacks if callbacks.callbacks else None)
         callbacks.model = lambda: problem.network
-        if callbacks.callbacks:
-            callbacks.fit_begin()
-            if checkpoint is not None:
-                checkpoint.attach(callbacks)
-        with thread_budget(self.n_jobs):
+        with callbacks.running(checkpoint), thread_budget(self.n_jobs):
             if pde is None:
                 model, reports = problem.network, [problem.train(None)]
             else:
                 model, reports = strategy.run(problem, pde)
-        if callbacks.callbacks:
-            callbacks.fit_end()
         stopped = next((r["stopped"] for r in reports if r["stopped"]), None)
         if checkpoint is not None and not checkpoint.complete \
                 and stopped not in ("interrupted", "callback"):

@@ -294,6 +294,17 @@ def test_shipped_callbacks_on_every_estimator(tmp_path, capsys):
     assert pinn(callbacks=[stop]).fit(X0, U0).stopped_ == "callback"
 
 
+def test_a_fit_that_fails_leaves_no_network_behind_its_callbacks():
+    from physml.pde import CustomPDE
+
+    pde = CustomPDE(coordinates=("x", "t"), domain=((0, 1), (0, 1)),
+                    residual=lambda X, u, d, c: u[:, None], derivatives=("u_t",))
+    est = PINNRegressor(pde=pde, max_iter=5, callbacks=[PrintProgress()])
+    with pytest.raises(ValueError, match="residual"):
+        est.fit(np.zeros((4, 2)), np.zeros(4))
+    assert not hasattr(est, "network_")
+
+
 def test_bad_callbacks_and_checkpoint_parameters_are_refused():
     with pytest.raises(TypeError, match="callbacks.*none of the callback methods"):
         pinn(callbacks=[object()]).fit(X0, U0)
