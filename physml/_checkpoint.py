@@ -55,8 +55,25 @@ def describe(value):
     if isinstance(value, np.random.RandomState):
         return "RandomState"  # the checkpoint keeps the seed drawn from it
     if callable(value) and hasattr(value, "__qualname__"):
-        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
+        name = f"{getattr(value, '__module__', '')}.{value.__qualname__}"
+        code = getattr(value, "__code__", None)
+        if code is None:
+            return name
+        # two lambdas (or an edited function) share a name: their code tells them apart
+        body = repr((code.co_code, code.co_consts, value.__defaults__,
+                     [_cell(cell) for cell in value.__closure__ or ()]))
+        return f"{name}[{hashlib.sha256(body.encode()).hexdigest()[:12]}]"
     return repr(value)
+
+
+def _cell(cell):
+    """A closure's captured value, described (a function by its name only: a function
+    may capture itself)."""
+    try:
+        value = cell.cell_contents
+    except ValueError:  # a cell not filled yet
+        return "<empty>"
+    return getattr(value, "__qualname__", None) if callable(value) else describe(value)
 
 
 def _digest(*arrays):
@@ -255,7 +272,7 @@ class Call:
         history = copy.deepcopy(self.history)
         self.checkpoint.write({"index": self.index, "parameters": parameters,
                                "restorables": restorables, "history": history,
-                               "optimizer": copy.deepcopy(optimizer_state)},
+                               "optimizer": optimizer_state},  # (written at once)
                               history=history)
 
     def finish(self, report):

@@ -174,6 +174,14 @@ def test_checkpoint_of_other_parameters_or_data_is_refused(tmp_path):
         pinn(max_iter=30, warmup_iter=5, checkpoint=path).fit(X0, U0)
     with pytest.raises(ValueError, match=r"differ in: \(data\)"):
         pinn(max_iter=20, warmup_iter=5, checkpoint=path).fit(X0, U0 + 1.0)
+    # an output transform is told apart by its code, not only its name
+    def transform(k):
+        return lambda X, u: u * (1.0 + k * X[:, 1])
+    pinn(max_iter=20, warmup_iter=5, output_transform=transform(0.0),
+         checkpoint=tmp_path / "t.ckpt").fit(X0, U0)
+    with pytest.raises(ValueError, match="differ in: output_transform"):
+        pinn(max_iter=20, warmup_iter=5, output_transform=transform(1.0),
+             checkpoint=tmp_path / "t.ckpt").fit(X0, U0)
     # what does not change the computation may differ
     pinn(max_iter=20, warmup_iter=5, checkpoint=path, verbose=0, n_jobs=2,
          checkpoint_every=5.0).fit(X0, U0)
